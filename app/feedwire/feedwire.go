@@ -1,0 +1,61 @@
+// Package feedwire defines the messages of the live feed, the websocket at
+// /api/feed that carries call changes from the server to consoles.
+//
+// The protocol is small on purpose. A client connects, optionally with
+// ?since=SEQ (the last sequence it applied). The server answers with either a
+// Snapshot (the whole live view at a sequence) or a Resume (the client's view
+// is still good; the missed events follow), then sends every change in
+// sequence order. Sequences are the event log's, so they are the same on every
+// replica and survive restarts. A client that applies a message with a
+// sequence at or below the one it holds ignores it, so a reconnect never
+// duplicates a row.
+//
+// Every message is one JSON text frame.
+package feedwire
+
+import (
+	"time"
+
+	"switchboard/app/calls"
+)
+
+// The types of Message.
+const (
+	// TypeSnapshot replaces the client's whole view: Calls holds every live
+	// call and the recently ended ones, as of Seq.
+	TypeSnapshot = "snapshot"
+	// TypeResume tells a client reconnecting with ?since=Seq that its view is
+	// still valid and that the events it missed follow.
+	TypeResume = "resume"
+	// TypeCall carries the new state of one call after the event at Seq.
+	TypeCall = "call"
+	// TypeRemoved says the conversation CallID was deleted at Seq: drop it.
+	TypeRemoved = "removed"
+)
+
+// Message is one frame of the feed.
+type Message struct {
+	Type string `json:"type"`
+	// Seq is the event-log sequence the message brings the client to.
+	Seq uint64 `json:"seq"`
+	// Now is the server's clock when the message was sent (snapshot and
+	// resume), so consoles compute durations and deadlines on server time.
+	Now time.Time `json:"now,omitzero"`
+	// Calls is the snapshot's content: live calls, then recently ended ones.
+	Calls []calls.Call `json:"calls,omitempty"`
+	// Call is the changed call (TypeCall).
+	Call *calls.Call `json:"call,omitempty"`
+	// CallID is the deleted conversation (TypeRemoved).
+	CallID string `json:"callId,omitempty"`
+}
+
+// Close reasons the server gives when it ends a feed, so a console can tell
+// the supervisor why (and whether reconnecting makes sense).
+const (
+	// ReasonSlow: the client did not read fast enough and fell behind.
+	ReasonSlow = "too slow: the client fell behind the feed; reconnect with since"
+	// ReasonShutdown: the server is going away; reconnect (to another replica).
+	ReasonShutdown = "server shutting down; reconnect"
+	// ReasonLoggedOut: the session ended; log in again.
+	ReasonLoggedOut = "session ended; log in again"
+)

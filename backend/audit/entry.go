@@ -1,0 +1,55 @@
+// Package audit keeps the audit trail: who logged in, who acted on which call,
+// who deleted which conversation, with when and the outcome. Entries go to
+// the event log (a JetStream stream of their own) so every replica records to
+// and reads from the same trail, and admins read it in the console and
+// through GET /api/audit.
+//
+// An entry never holds a conversation's content: only who, what, which id,
+// when and how it went.
+package audit
+
+import (
+	"context"
+	"time"
+)
+
+// Entry is one line of the audit trail.
+type Entry struct {
+	// At is when it happened (server clock).
+	At time.Time `json:"at"`
+	// Actor is who did it: a user's name, "apikey:<name>" for the recording
+	// platform's API, or "switchboard" for automatic actions.
+	Actor string `json:"actor"`
+	// Action is what was done: one of the Action* constants.
+	Action string `json:"action"`
+	// Target is what it was done to, usually a call id; empty for logins.
+	Target string `json:"target,omitempty"`
+	// Outcome is "ok", or the error in words.
+	Outcome string `json:"outcome"`
+	// Detail adds context, such as the reject reason or the API key's name.
+	Detail string `json:"detail,omitempty"`
+	// Remote is the client's address, when there was a client.
+	Remote string `json:"remote,omitempty"`
+}
+
+// The actions an Entry records.
+const (
+	ActionLogin       = "login"
+	ActionLoginFailed = "login_failed"
+	ActionLogout      = "logout"
+	ActionAnswer      = "answer"
+	ActionReject      = "reject"
+	ActionHangUp      = "hangup"
+	ActionDelete      = "delete"
+	ActionMark        = "mark_for_deletion"
+	ActionToken       = "token"
+)
+
+// OutcomeOK is the Outcome of an entry that succeeded.
+const OutcomeOK = "ok"
+
+// Recorder records entries. The stream-backed Log implements it; code that
+// only writes the trail takes a Recorder.
+type Recorder interface {
+	Record(ctx context.Context, e Entry) error
+}
