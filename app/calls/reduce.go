@@ -20,6 +20,10 @@ const (
 	KindAction Kind = "action"
 	// KindMarked marks an ongoing conversation for deletion when it ends.
 	KindMarked Kind = "marked"
+	// KindErased records that a conversation was deleted everywhere. It is
+	// not folded into a call: it removes the call. It carries nothing of the
+	// conversation but its id.
+	KindErased Kind = "erased"
 )
 
 // Resource says which Graph resource a Change describes.

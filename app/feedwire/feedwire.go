@@ -10,10 +10,15 @@
 // sequence at or below the one it holds ignores it, so a reconnect never
 // duplicates a row.
 //
-// Every message is one JSON text frame.
+// Each text frame carries one or more messages, one JSON object per line
+// (JSON never contains a raw newline), so a server under load can send a
+// burst in one write. Decode splits a frame into its messages.
 package feedwire
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"switchboard/app/calls"
@@ -59,3 +64,20 @@ const (
 	// ReasonLoggedOut: the session ended; log in again.
 	ReasonLoggedOut = "session ended; log in again"
 )
+
+// Decode splits a frame into its messages, in order.
+func Decode(frame []byte) ([]Message, error) {
+	var out []Message
+	for line := range bytes.SplitSeq(frame, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		var m Message
+		if err := json.Unmarshal(line, &m); err != nil {
+			return out, fmt.Errorf("feedwire: decode message %d: %w", len(out)+1, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
