@@ -1,0 +1,303 @@
+// Package eventlog is Switchboard's durable memory, on NATS JetStream.
+//
+// Every event about a call (a Graph notification, an action, a
+// reconciliation, a deletion) is appended to one stream. The stream's
+// sequence numbers order all events, are the same on every replica, and are
+// the sequences the live feed hands to consoles. Each call's events have a
+// subject of their own, so deleting a conversation purges exactly its events.
+// A redelivered notification carries the same message id and is dropped by
+// the stream's duplicate window.
+//
+// Beside the stream, a key-value bucket holds the current state of every
+// call the console still shows and a checkpoint (the last sequence folded
+// into that state), so a restarting replica loads the state and replays only
+// what came after.
+package eventlog
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"switchboard/app/calls"
+)
+
+// Names of the JetStream assets.
+const (
+	StreamName    = "SWITCHBOARD_CALLS"
+	StateBucket   = "SWITCHBOARD_STATE"
+	callSubjects  = "switchboard.call.*"
+	eraseSubjects = "switchboard.erased.*"
+)
+
+// Options tune the log. Zero values take the defaults.
+type Options struct {
+	// Replicas is the JetStream replication factor: 1 embedded, 3 on a cluster.
+	Replicas int
+	// MaxAge is how long events are kept (default 7 days). A call's event
+	// history in the console reaches back this far.
+	MaxAge time.Duration
+	// DuplicateWindow is how long a notification's id is remembered to drop
+	// redeliveries (default 2 minutes). Identical notifications further apart
+	// are both kept; the reducer makes the repeat harmless.
+	DuplicateWindow time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.MaxAge <= 0 {
+		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.DuplicateWindow <= 0 {
+		o.DuplicateWindow = 2 * time.Minute
+	}
+	return o
+}
+
+// Entry is an event to append, with an optional id for deduplication.
+type Entry struct {
+	// ID identifies the event's content; entries with an ID already seen
+	// within the duplicate window are dropped. Empty means never a duplicate.
+	ID    string
+	Event calls.Event
+}
+
+// Record is an event read back from the log.
+type Record struct {
+	Seq   uint64
+	Event calls.Event
+}
+
+// Log is the event stream and the state bucket.
+type Log struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	state  jetstream.KeyValue
+}
+
+// Open creates or updates the stream and the bucket and binds to them.
+func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, error) {
+	opts = opts.withDefaults()
+	stream, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        StreamName,
+		Description: "Switchboard: every event about every call",
+		Subjects:    []string{callSubjects, eraseSubjects},
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+		MaxAge:      opts.MaxAge,
+		Duplicates:  opts.DuplicateWindow,
+		Discard:     jetstream.DiscardOld,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: stream %s: %w", StreamName, err)
+	}
+	state, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      StateBucket,
+		Description: "Switchboard: current state of each call shown, and the checkpoint",
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+		History:     1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: bucket %s: %w", StateBucket, err)
+	}
+	return &Log{js: js, stream: stream, state: state}, nil
+}
+
+// token turns a call id into a subject token and key part: call ids are
+// opaque strings that may hold dots or spaces, which subjects cannot.
+func token(callID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(callID))
+}
+
+func callSubject(callID string) string { return "switchboard.call." + token(callID) }
+
+// Append writes entries to the stream and returns once every one is stored
+// (or dropped as a duplicate). It returns how many were duplicates.
+func (l *Log) Append(ctx context.Context, entries []Entry) (duplicates int, err error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(entries))
+	for _, e := range entries {
+		msg, err := message(e)
+		if err != nil {
+			return 0, err
+		}
+		f, err := l.js.PublishMsgAsync(msg)
+		if err != nil {
+			return 0, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				duplicates++
+			}
+		case err := <-f.Err():
+			return duplicates, fmt.Errorf("eventlog: append: %w", err)
+		case <-ctx.Done():
+			return duplicates, fmt.Errorf("eventlog: append: %w", ctx.Err())
+		}
+	}
+	return duplicates, nil
+}
+
+func message(e Entry) (*nats.Msg, error) {
+	data, err := json.Marshal(e.Event)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: encode event: %w", err)
+	}
+	subject := callSubject(e.Event.CallID)
+	if e.Event.Kind == calls.KindErased {
+		subject = "switchboard.erased." + token(e.Event.CallID)
+	}
+	msg := nats.NewMsg(subject)
+	msg.Data = data
+	if e.ID != "" {
+		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+	}
+	return msg, nil
+}
+
+// Follow delivers every record from sequence from (1 for the beginning) in
+// order, on the returned channel, until ctx ends. Records that no longer
+// exist (aged out or erased) are skipped.
+func (l *Log) Follow(ctx context.Context, from uint64) (<-chan Record, error) {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if from > 1 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = from
+	}
+	cons, err := l.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
+	}
+	out := make(chan Record, 1024)
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	go func() {
+		defer close(out)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				return // stopped
+			}
+			rec, ok := decode(msg)
+			if !ok {
+				continue
+			}
+			select {
+			case out <- rec:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+func decode(msg jetstream.Msg) (Record, bool) {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return Record{}, false
+	}
+	var ev calls.Event
+	if json.Unmarshal(msg.Data(), &ev) != nil {
+		return Record{}, false
+	}
+	return Record{Seq: meta.Sequence.Stream, Event: ev}, true
+}
+
+// LastSeq is the sequence of the newest event in the stream.
+func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
+	info, err := l.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: stream info: %w", err)
+	}
+	return info.State.LastSeq, nil
+}
+
+// History returns the events of one call still in the log, oldest first.
+func (l *Log) History(ctx context.Context, callID string) ([]Record, error) {
+	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{callSubject(callID)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
+	}
+	var out []Record
+	for pending := int(info.NumPending); pending > 0; {
+		batch, err := cons.Fetch(min(pending, 1000), jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			if rec, ok := decode(msg); ok {
+				out = append(out, rec)
+			}
+		}
+		if batch.Error() != nil || n == 0 {
+			break
+		}
+		pending -= n
+	}
+	return out, nil
+}
+
+// Erase deletes a conversation from the log: it appends a tombstone (which
+// tells every replica to drop the call, and carries nothing but the id),
+// purges the call's events and removes its saved state. Erasing an unknown
+// or already erased call is not an error.
+func (l *Log) Erase(ctx context.Context, callID string) (uint64, error) {
+	// The tombstone's id makes erasing twice (or by two replicas at once) one event.
+	tomb := Entry{ID: "erase-" + token(callID), Event: calls.Event{Kind: calls.KindErased, CallID: callID, At: time.Now().UTC()}}
+	ack, err := l.js.PublishMsg(ctx, mustMessage(tomb))
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: erase %s: tombstone: %w", callID, err)
+	}
+	if err := l.stream.Purge(ctx, jetstream.WithPurgeSubject(callSubject(callID))); err != nil {
+		return 0, fmt.Errorf("eventlog: erase %s: purge: %w", callID, err)
+	}
+	if err := l.DeleteState(ctx, callID); err != nil {
+		return 0, err
+	}
+	return ack.Sequence, nil
+}
+
+func mustMessage(e Entry) *nats.Msg {
+	msg, err := message(e)
+	if err != nil {
+		panic(err) // an Event always encodes
+	}
+	return msg
+}
+
+// isConflict reports whether err says the key moved on since our revision.
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence")
+}

@@ -1,0 +1,196 @@
+package feed
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"switchboard/app/feedwire"
+)
+
+// client is one connected console. Its queue grows on demand (an idle client
+// holds no buffer) up to QueueLimit.
+type client struct {
+	session string
+	limit   int
+	after   uint64 // messages at or below this sequence are already known to the client
+
+	mu     sync.Mutex
+	queue  [][]byte
+	reason string // set once: why the hub wants the connection closed
+	wake   chan struct{}
+}
+
+func newClient(session string, limit int) *client {
+	return &client{session: session, limit: limit, wake: make(chan struct{}, 1)}
+}
+
+// enqueue adds e unless the client already has it; false means the client
+// is too far behind.
+func (c *client) enqueue(e entry) bool {
+	if e.seq <= c.after {
+		return true
+	}
+	return c.push(e.data)
+}
+
+// push queues data unconditionally (the snapshot or resume that opens the
+// feed); false means the queue is full.
+func (c *client) push(data []byte) bool {
+	c.mu.Lock()
+	if len(c.queue) >= c.limit {
+		c.mu.Unlock()
+		return false
+	}
+	c.queue = append(c.queue, data)
+	c.mu.Unlock()
+	c.signal()
+	return true
+}
+
+func (c *client) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (c *client) close(reason string) {
+	c.mu.Lock()
+	if c.reason == "" {
+		c.reason = reason
+	}
+	c.mu.Unlock()
+	c.signal()
+}
+
+// take removes up to maxBytes of queued messages and joins them into one
+// frame, one message per line.
+func (c *client) take(maxBytes int) (frame []byte, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) == 0 {
+		if c.queue != nil && cap(c.queue) > 64 {
+			c.queue = nil // give a burst's memory back
+		}
+		return nil, c.reason
+	}
+	n, size := 0, 0
+	for n < len(c.queue) && (n == 0 || size+len(c.queue[n]) < maxBytes) {
+		size += len(c.queue[n]) + 1
+		n++
+	}
+	frame = bytes.Join(c.queue[:n], []byte{'\n'})
+	clear(c.queue[:n])
+	c.queue = c.queue[n:]
+	return frame, ""
+}
+
+// Authorizer decides whether a request may open the feed, and names the
+// session it belongs to so that logging out closes it. A non-nil error is
+// answered with status (401 or 403) before the upgrade.
+type Authorizer func(r *http.Request) (session string, status int, err error)
+
+// Handler returns the websocket handler for /api/feed. authorize may be nil
+// (no sessions: the demo without identity, and tests); then the websocket
+// library's own same-origin check applies.
+func (h *Hub) Handler(authorize Authorizer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		since, resume, err := parseSince(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		var session string
+		opts := &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
+		if authorize != nil {
+			var status int
+			if session, status, err = authorize(r); err != nil {
+				http.Error(w, err.Error(), status)
+				return
+			}
+			opts.InsecureSkipVerify = true // authorize checked the Origin
+		}
+		conn, err := websocket.Accept(w, r, opts)
+		if err != nil {
+			return // Accept has answered
+		}
+		h.serve(r.Context(), conn, newClient(session, h.opts.QueueLimit), since, resume)
+	})
+}
+
+func parseSince(r *http.Request) (uint64, bool, error) {
+	s := r.URL.Query().Get("since")
+	if s == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return 0, false, errors.New("since must be a sequence number")
+	}
+	return n, true, nil
+}
+
+// serve runs the client's writer until the client leaves or is dropped.
+func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, c *client, since uint64, resume bool) {
+	defer conn.CloseNow()
+	// The feed is one-way: reading only handles pings, pongs and close.
+	ctx = conn.CloseRead(ctx)
+	if !h.subscribe(c, since, resume) {
+		conn.Close(websocket.StatusGoingAway, feedwire.ReasonShutdown)
+		return
+	}
+	defer h.unsubscribe(c)
+	ping := time.NewTicker(h.opts.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ping.C:
+			if err := h.ping(ctx, conn); err != nil {
+				return
+			}
+		case <-c.wake:
+			if !h.flush(ctx, conn, c) {
+				return
+			}
+		}
+	}
+}
+
+// flush writes everything queued; false ends the connection.
+func (h *Hub) flush(ctx context.Context, conn *websocket.Conn, c *client) bool {
+	for {
+		frame, reason := c.take(h.opts.MaxFrame)
+		if frame == nil {
+			if reason != "" {
+				code := websocket.StatusPolicyViolation
+				if reason == feedwire.ReasonShutdown {
+					code = websocket.StatusGoingAway
+				}
+				conn.Close(code, reason)
+				return false
+			}
+			return true
+		}
+		wctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
+		err := conn.Write(wctx, websocket.MessageText, frame)
+		cancel()
+		if err != nil {
+			return false
+		}
+	}
+}
+
+func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
+	pctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
+	defer cancel()
+	return conn.Ping(pctx)
+}

@@ -1,0 +1,230 @@
+// Package feed serves the live feed: the websocket at /api/feed that gives a
+// console a snapshot of the live view and then every change, in order, with
+// nothing lost across reconnects.
+//
+// The Hub keeps the most recent changes, already encoded, in a ring. A
+// client reconnecting with ?since=SEQ gets exactly the changes after SEQ
+// from the ring, or a fresh snapshot when SEQ is older than the ring (or
+// otherwise unknown): a gap is never skipped silently.
+//
+// Each client has its own bounded queue. Publishing never blocks on a
+// client: one that falls further behind than its queue allows is
+// disconnected with a close reason that says so, and it resumes with since.
+// Writes have a timeout and pings keep idle connections honest.
+package feed
+
+import (
+	"encoding/json"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"switchboard/app/feedwire"
+	"switchboard/backend/metrics"
+)
+
+// Snapshotter gives the hub the whole live view at a sequence.
+type Snapshotter interface {
+	Snapshot() feedwire.Message
+}
+
+// Options tune the hub. Zero values take the defaults.
+type Options struct {
+	// RingSize is how many recent changes are kept for resuming (default 65,536).
+	RingSize int
+	// QueueLimit is how many messages a client may have waiting before it
+	// is cut off as too slow (default 8,192).
+	QueueLimit int
+	// WriteTimeout bounds every write to a client (default 10s).
+	WriteTimeout time.Duration
+	// PingInterval is how often an idle connection is pinged (default 30s).
+	PingInterval time.Duration
+	// MaxFrame is the most bytes batched into one frame (default 256 KiB).
+	MaxFrame int
+	Metrics  *metrics.Metrics
+	Logger   *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.RingSize <= 0 {
+		o.RingSize = 1 << 16
+	}
+	if o.QueueLimit <= 0 {
+		o.QueueLimit = 8192
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 30 * time.Second
+	}
+	if o.MaxFrame <= 0 {
+		o.MaxFrame = 256 << 10
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// entry is one encoded change in the ring.
+type entry struct {
+	seq  uint64
+	data []byte
+}
+
+// Hub fans changes out to feed clients.
+type Hub struct {
+	opts Options
+	view Snapshotter
+
+	mu      sync.Mutex
+	ring    []entry // oldest first, at most RingSize
+	base    uint64  // the ring holds every change after base, up to head
+	head    uint64
+	clients map[*client]struct{}
+	closed  bool
+}
+
+// NewHub returns a hub that takes snapshots from view.
+func NewHub(view Snapshotter, opts Options) *Hub {
+	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{})}
+}
+
+// Reset empties the ring and declares that it holds every change after
+// base. The view calls it when it starts, with the sequence its loaded state
+// already reflects.
+func (h *Hub) Reset(base uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ring = h.ring[:0]
+	h.base, h.head = base, base
+}
+
+// Publish hands the hub the changes the event at seq produced (possibly
+// none: the hub still learns that seq was applied). Calls must come in
+// sequence order.
+func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
+	encoded := make([]entry, 0, len(msgs))
+	for _, m := range msgs {
+		data, err := json.Marshal(m)
+		if err != nil {
+			h.opts.Logger.Error("feed: encode message", "seq", seq, "err", err)
+			continue
+		}
+		encoded = append(encoded, entry{seq: seq, data: data})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if seq <= h.head {
+		return
+	}
+	h.head = seq
+	for _, e := range encoded {
+		h.append(e)
+		for c := range h.clients {
+			if c.enqueue(e) {
+				continue
+			}
+			h.drop(c, feedwire.ReasonSlow)
+			h.opts.Metrics.SlowClient()
+		}
+	}
+}
+
+func (h *Hub) append(e entry) {
+	if len(h.ring) >= h.opts.RingSize {
+		drop := max(1, len(h.ring)/4)
+		h.base = h.ring[drop-1].seq
+		h.ring = append(h.ring[:0], h.ring[drop:]...)
+	}
+	h.ring = append(h.ring, e)
+}
+
+// Head is the last sequence the hub has published.
+func (h *Hub) Head() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.head
+}
+
+// subscribe registers c and queues what it needs first: the changes after
+// since when the ring covers them, otherwise a snapshot.
+func (h *Hub) subscribe(c *client, since uint64, resume bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return false
+	}
+	if resume && since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit {
+		c.after = since
+		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC()}).data)
+		for _, e := range h.ring[len(h.ring)-h.missed(since):] {
+			c.enqueue(e)
+		}
+	} else {
+		snap := h.view.Snapshot()
+		c.after = snap.Seq
+		c.push(encode(snap).data)
+	}
+	h.clients[c] = struct{}{}
+	h.opts.Metrics.FeedClient(1)
+	return true
+}
+
+// missed is how many ring entries come after since. h.mu is held.
+func (h *Hub) missed(since uint64) int {
+	i := sort.Search(len(h.ring), func(i int) bool { return h.ring[i].seq > since })
+	return len(h.ring) - i
+}
+
+func encode(m feedwire.Message) entry {
+	data, _ := json.Marshal(m) // feedwire messages always encode
+	return entry{seq: m.Seq, data: data}
+}
+
+func (h *Hub) unsubscribe(c *client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[c]; ok {
+		delete(h.clients, c)
+		h.opts.Metrics.FeedClient(-1)
+	}
+}
+
+// drop removes c and tells its writer to close with reason. h.mu is held.
+func (h *Hub) drop(c *client, reason string) {
+	delete(h.clients, c)
+	h.opts.Metrics.FeedClient(-1)
+	c.close(reason)
+}
+
+// CloseSession disconnects every feed of a session (after logout or expiry).
+func (h *Hub) CloseSession(sessionID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if sessionID != "" && c.session == sessionID {
+			h.drop(c, feedwire.ReasonLoggedOut)
+		}
+	}
+}
+
+// Shutdown disconnects every client with a reason that invites it to
+// reconnect, and refuses new ones.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		h.drop(c, feedwire.ReasonShutdown)
+	}
+}
+
+// Clients is the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}

@@ -1,0 +1,130 @@
+package liveview
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"switchboard/app/calls"
+	"switchboard/app/feedwire"
+)
+
+// Snapshot is the whole view for a console that connects: live calls first
+// (oldest first), then the ended ones (most recently ended first), at the
+// view's sequence and the server's clock.
+func (v *View) Snapshot() feedwire.Message {
+	v.mu.RLock()
+	list := make([]calls.Call, 0, len(v.calls))
+	for _, c := range v.calls {
+		list = append(list, c)
+	}
+	seq := v.seq
+	v.mu.RUnlock()
+	Sort(list)
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: seq, Now: v.opts.Now().UTC(), Calls: list}
+}
+
+// Sort orders calls as a snapshot lists them: live calls by start time, then
+// ended calls, most recently ended first; ties broken by id so the order is
+// the same on every replica.
+func Sort(list []calls.Call) {
+	sort.Slice(list, func(i, j int) bool {
+		a, b := list[i], list[j]
+		if a.Ended() != b.Ended() {
+			return !a.Ended()
+		}
+		if a.Ended() && !a.EndedAt.Equal(b.EndedAt) {
+			return a.EndedAt.After(b.EndedAt)
+		}
+		if !a.StartedAt.Equal(b.StartedAt) {
+			return a.StartedAt.Before(b.StartedAt)
+		}
+		return a.ID < b.ID
+	})
+}
+
+// Get returns one call of the view.
+func (v *View) Get(id string) (calls.Call, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	c, ok := v.calls[id]
+	return c, ok
+}
+
+// Calls returns every call of the view, in snapshot order.
+func (v *View) Calls() []calls.Call {
+	return v.Snapshot().Calls
+}
+
+// Seq is the sequence of the last event the view applied.
+func (v *View) Seq() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.seq
+}
+
+// Stale returns the live calls whose last change is older than quiet.
+func (v *View) Stale(quiet time.Duration) []calls.Call {
+	cutoff := v.opts.Now().Add(-quiet)
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []calls.Call
+	for _, c := range v.calls {
+		if !c.Ended() && c.UpdatedAt.Before(cutoff) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Live returns the calls not yet ended in the given states (all when none given).
+func (v *View) Live(states ...calls.State) []calls.Call {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	var out []calls.Call
+	for _, c := range v.calls {
+		if c.Ended() {
+			continue
+		}
+		if len(states) == 0 || containsState(states, c.State) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func containsState(list []calls.State, s calls.State) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// prune drops ended calls past the history window or beyond MaxEnded from
+// the view and the saved state. Consoles age them out by the same rule.
+func (v *View) prune(ctx context.Context) {
+	cutoff := v.opts.Now().Add(-v.opts.History)
+	v.mu.Lock()
+	var ended []calls.Call
+	for _, c := range v.calls {
+		if c.Ended() {
+			ended = append(ended, c)
+		}
+	}
+	Sort(ended)
+	var gone []string
+	for i, c := range ended {
+		if i >= v.opts.MaxEnded || c.EndedAt.Before(cutoff) {
+			delete(v.calls, c.ID)
+			gone = append(gone, c.ID)
+		}
+	}
+	v.mu.Unlock()
+	for _, id := range gone {
+		if err := v.state.Forget(ctx, id); err != nil {
+			v.opts.Logger.Warn("prune: forget call", "call", id, "err", err)
+		}
+	}
+}

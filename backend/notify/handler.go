@@ -1,0 +1,129 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"switchboard/app/calls"
+	"switchboard/backend/apierror"
+	"switchboard/backend/eventlog"
+	"switchboard/backend/metrics"
+)
+
+// MaxBody is the largest notification body accepted (1 MiB).
+const MaxBody = 1 << 20
+
+// Appender durably stores events; *eventlog.Log implements it.
+type Appender interface {
+	Append(ctx context.Context, entries []eventlog.Entry) (duplicates int, err error)
+}
+
+// Verifier checks the bearer token Graph sends with each notification.
+type Verifier interface {
+	Verify(ctx context.Context, r *http.Request) error
+}
+
+// Handler is the webhook Graph posts call notifications to
+// (POST /api/graph/notifications). It answers 202 only after every event
+// is stored: an acknowledged notification is never lost.
+type Handler struct {
+	Log Appender
+	// Verify checks the caller; nil accepts any caller (local experiments only).
+	Verify Verifier
+	// Timeout bounds the wait for the log (default 4s, inside Graph's ~5s).
+	Timeout time.Duration
+	Now     func() time.Time
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	outcome, status, err := h.handle(r)
+	h.Metrics.Notification(outcome, time.Since(start))
+	if err != nil {
+		if status >= 500 {
+			h.logger().Error("notification not stored", "err", err)
+		}
+		apierror.Write(w, status, apierror.CodeFor(status), err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+func (h *Handler) handle(r *http.Request) (outcome string, status int, err error) {
+	if r.Method != http.MethodPost {
+		return "method_not_allowed", http.StatusMethodNotAllowed, errors.New("notifications are POSTed")
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "unsupported_type", http.StatusUnsupportedMediaType, errors.New("Content-Type must be application/json")
+	}
+	if h.Verify != nil {
+		if err := h.Verify.Verify(r.Context(), r); err != nil {
+			return "unauthorized", http.StatusUnauthorized, err
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return "too_large", http.StatusRequestEntityTooLarge, errors.New("notification body is larger than 1 MiB")
+		}
+		return "bad_request", http.StatusBadRequest, errors.New("could not read the body")
+	}
+	items, err := Decode(body)
+	if err != nil {
+		return "bad_request", http.StatusBadRequest, err
+	}
+	if err := h.store(r.Context(), items); err != nil {
+		return "log_error", http.StatusServiceUnavailable, errors.New("notification not stored; retry")
+	}
+	return "accepted", http.StatusAccepted, nil
+}
+
+func (h *Handler) store(ctx context.Context, items []Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	at := now().UTC()
+	entries := make([]eventlog.Entry, len(items))
+	for i, it := range items {
+		ch := it.Change
+		entries[i] = eventlog.Entry{ID: it.ID, Event: calls.Event{Kind: calls.KindNotification, CallID: it.CallID, At: at, Change: &ch}}
+	}
+	timeout := h.Timeout
+	if timeout <= 0 {
+		timeout = 4 * time.Second
+	}
+	// The log write must finish even if Graph hangs up: what is stored stays stored.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	dups, err := h.Log.Append(ctx, entries)
+	for range dups {
+		h.Metrics.Duplicate()
+	}
+	for range len(entries) - dups {
+		h.Metrics.Event(string(calls.KindNotification))
+	}
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
