@@ -1,0 +1,50 @@
+# Switchboard: `make run` starts the demo, `make test` runs every test.
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+WASM        := web/app.wasm
+BIN         := bin
+
+.PHONY: all build wasm server run test lint unit chromium bench clean
+
+all: build
+
+## build: the WebAssembly console (with its compressed copies) and the binaries
+build: wasm server
+
+wasm:
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
+	$(GO) run ./cmd/precompress $(WASM)
+
+server:
+	$(GO) build -trimpath -o $(BIN)/switchboard ./cmd/switchboard
+	$(GO) build -trimpath -o $(BIN)/graphsim ./cmd/graphsim
+
+## run: the demo at http://localhost:8080 (embedded NATS, Graph simulator, demo users)
+run: build
+	$(BIN)/switchboard --demo --data ./data
+
+## test: lint, then every test (browser tests included; installs Chromium if missing)
+test: build chromium lint unit
+
+unit:
+	$(GO) test -count=1 -timeout 15m ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./app/... ./cmd/switchboard
+	$(GO) run $(STATICCHECK) ./...
+
+## chromium: Debian's Chromium for the browser tests
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+## bench: the load workloads W1–W3; writes docs/benchmarks.md
+bench: build
+	$(GO) run ./cmd/swbench --out docs/benchmarks.md
+
+clean:
+	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz

@@ -1,0 +1,91 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"switchboard/backend/metrics"
+	"switchboard/backend/upkeep"
+)
+
+// Config is everything a replica needs to know. cmd/switchboard fills it
+// from flags and SWITCHBOARD_* environment variables.
+type Config struct {
+	// PublicURL is the URL supervisors and Graph reach this server at; the
+	// webhook's callback URL is derived from it.
+	PublicURL string
+	// DataDir holds the embedded NATS server's files.
+	DataDir string
+	// NATSURL points at an external NATS cluster; empty embeds one.
+	NATSURL string
+	// NATSListen lets other processes reach the embedded NATS (host:port).
+	NATSListen string
+	// Replicas is the JetStream replication factor of Switchboard's streams
+	// and buckets (1 embedded; 3 on a cluster).
+	Replicas int
+
+	// GraphURL is Graph's base URL (v1.0 or beta).
+	GraphURL string
+	// TokenURL overrides the tenant's token endpoint.
+	TokenURL string
+	// TenantID, ClientID, ClientSecret are the bot's client credentials.
+	TenantID, ClientID, ClientSecret string
+
+	// Demo starts the Graph simulator and answers incoming calls nobody
+	// acts on after AutoAnswerAfter.
+	Demo bool
+	// SimRate is the demo's new calls per minute; SimSeed makes it repeatable.
+	SimRate float64
+	SimSeed int64
+
+	// History is how long ended calls stay on consoles.
+	History time.Duration
+	// EventRetention is how long the event log keeps events.
+	EventRetention time.Duration
+	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
+	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
+
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:8080"
+	}
+	u, err := url.Parse(c.PublicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("server: public URL %q must be an absolute http(s) URL", c.PublicURL)
+	}
+	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.NATSURL == "" && c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.GraphURL == "" {
+		c.GraphURL = "https://graph.microsoft.com/v1.0"
+	}
+	if c.Demo && c.AutoAnswerAfter == 0 {
+		c.AutoAnswerAfter = 5 * time.Second
+	}
+	if !c.Demo && (c.TenantID == "" || c.ClientID == "" || c.ClientSecret == "") {
+		return c, errors.New("server: --tenant-id, --client-id and --client-secret are required (or --demo)")
+	}
+	return c, nil
+}
+
+// CallbackURL is the webhook's public URL, sent to Graph with every answer.
+func (c Config) CallbackURL() string {
+	return c.PublicURL + "/api/graph/notifications"
+}
+
+// Upkeep returns upkeep's options.
+func (c Config) Upkeep(m *metrics.Metrics, log *slog.Logger) upkeep.Options {
+	return upkeep.Options{Tick: c.UpkeepTick, KeepAliveEvery: c.KeepAliveEvery, QuietAfter: c.QuietAfter,
+		AutoAnswerAfter: c.AutoAnswerAfter, Metrics: m, Logger: log}
+}

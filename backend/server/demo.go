@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"switchboard/backend/graphsim"
+)
+
+// The demo's made-up tenant and bot identities. They name nothing real.
+const (
+	demoTenant = "5a1e0000-0000-4000-8000-00000000de70"
+	demoClient = "5b0a0000-0000-4000-8000-0000000000b0"
+)
+
+// demoSim is the Graph simulator the demo runs on a loopback listener.
+type demoSim struct {
+	sim    *graphsim.Sim
+	srv    *http.Server
+	secret string
+}
+
+func startDemoSim(cfg Config, log *slog.Logger) (*demoSim, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("server: demo simulator listener: %w", err)
+	}
+	secret := rand.Text()
+	sim, err := graphsim.New(graphsim.Config{
+		CallbackURL: cfg.CallbackURL(), Rate: cfg.SimRate, Seed: cfg.SimSeed,
+		TenantID: demoTenant, ClientID: demoClient, ClientSecret: secret, AppID: demoClient,
+		PublicURL: "http://" + ln.Addr().String(), Logger: log.With("component", "graphsim"),
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	d := &demoSim{sim: sim, srv: &http.Server{Handler: sim.Handler()}, secret: secret}
+	go func() {
+		if err := d.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("demo simulator stopped", "err", err)
+		}
+	}()
+	log.Info("Graph simulator started", "url", sim.GraphURL(), "rate_per_minute", cfg.SimRate, "seed", cfg.SimSeed)
+	return d, nil
+}
+
+// pointAt returns cfg with the Graph client aimed at the simulator.
+func (d *demoSim) pointAt(cfg Config) Config {
+	cfg.GraphURL, cfg.TokenURL = d.sim.GraphURL(), d.sim.TokenURL()
+	cfg.TenantID, cfg.ClientID, cfg.ClientSecret = demoTenant, demoClient, d.secret
+	return cfg
+}
+
+func (d *demoSim) run(ctx context.Context) error {
+	err := d.sim.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func (d *demoSim) close() {
+	d.srv.Close()
+	d.sim.Close()
+}

@@ -1,0 +1,257 @@
+// Package upkeep keeps the live list honest. Graph offers no way to list a
+// bot's live calls, so the list is built from notifications alone, and a lost
+// notification would leave a ghost call on every console. Upkeep heals it:
+//
+//   - keepAlive: established calls are kept alive every KeepAliveEvery
+//     (Graph ends a call after 45 minutes without one); a 404 ends the call.
+//   - reconcile: a live call with no news for QuietAfter (an incoming call
+//     past Graph's 15-second deadline sooner) is checked with GET; a 404 ends
+//     it with a reason saying Switchboard reconciled it.
+//   - auto-answer (demo only): incoming calls nobody acted on are answered
+//     after AutoAnswerAfter.
+//
+// Every replica runs upkeep; a lease in a key-value bucket makes sure one
+// replica, not all, acts on a given call in a given round.
+package upkeep
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"switchboard/app/calls"
+	"switchboard/backend/eventlog"
+	"switchboard/backend/graph"
+	"switchboard/backend/metrics"
+	"switchboard/backend/notify"
+)
+
+// LeaseBucket is the key-value bucket of upkeep's leases.
+const LeaseBucket = "SWITCHBOARD_LEASES"
+
+// Actor is the name upkeep's own actions are recorded under.
+const Actor = "switchboard"
+
+// Graph is the part of the Graph client upkeep uses.
+type Graph interface {
+	KeepAlive(ctx context.Context, callID string) error
+	Get(ctx context.Context, callID string) (json.RawMessage, error)
+	Answer(ctx context.Context, callID string, modalities []string) error
+}
+
+// View lists the live calls.
+type View interface {
+	Live(states ...calls.State) []calls.Call
+}
+
+// Appender stores events.
+type Appender interface {
+	Append(ctx context.Context, entries []eventlog.Entry) (int, error)
+}
+
+// Options tune upkeep. Zero values take the defaults.
+type Options struct {
+	// Tick is how often calls are looked at (default 15s).
+	Tick time.Duration
+	// KeepAliveEvery is the keepAlive period (default 15 minutes).
+	KeepAliveEvery time.Duration
+	// QuietAfter is how long a live call may go without news before it is
+	// checked with Graph (default 10 minutes).
+	QuietAfter time.Duration
+	// IncomingGrace is how long after Graph's 15-second deadline an incoming
+	// call with no news is checked (default 15s).
+	IncomingGrace time.Duration
+	// AutoAnswerAfter answers incoming calls nobody acted on after this
+	// long; zero (the default outside the demo) never answers.
+	AutoAnswerAfter time.Duration
+	Now             func() time.Time
+	Metrics         *metrics.Metrics
+	Logger          *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.Tick <= 0 {
+		o.Tick = 15 * time.Second
+	}
+	if o.KeepAliveEvery <= 0 {
+		o.KeepAliveEvery = 15 * time.Minute
+	}
+	if o.QuietAfter <= 0 {
+		o.QuietAfter = 10 * time.Minute
+	}
+	if o.IncomingGrace <= 0 {
+		o.IncomingGrace = 15 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Keeper runs upkeep.
+type Keeper struct {
+	graph  Graph
+	view   View
+	log    Appender
+	leases jetstream.KeyValue
+	opts   Options
+}
+
+// New binds (creating if needed) the lease bucket and returns a Keeper.
+func New(ctx context.Context, js jetstream.JetStream, replicas int, g Graph, v View, log Appender, opts Options) (*Keeper, error) {
+	opts = opts.withDefaults()
+	ttl := 2 * max(opts.KeepAliveEvery, opts.QuietAfter, opts.AutoAnswerAfter, time.Minute)
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      LeaseBucket,
+		Description: "Switchboard: which replica acts on which call in which round",
+		TTL:         ttl,
+		Replicas:    max(replicas, 1),
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upkeep: lease bucket: %w", err)
+	}
+	return &Keeper{graph: g, view: v, log: log, leases: kv, opts: opts}, nil
+}
+
+// Run looks after the calls every Tick until ctx ends.
+func (k *Keeper) Run(ctx context.Context) {
+	t := time.NewTicker(k.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			k.Round(ctx)
+		}
+	}
+}
+
+// Round does one pass over the live calls.
+func (k *Keeper) Round(ctx context.Context) {
+	now := k.opts.Now()
+	for _, c := range k.view.Live() {
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case k.opts.AutoAnswerAfter > 0 && c.State == calls.Incoming && c.LastAction == nil && now.Sub(c.StartedAt) >= k.opts.AutoAnswerAfter:
+			k.autoAnswer(ctx, c)
+		case k.quiet(c, now):
+			k.reconcile(ctx, c, now)
+		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating && now.Sub(c.AnsweredAt) >= time.Minute:
+			k.keepAlive(ctx, c, now)
+		}
+	}
+}
+
+// quiet reports whether c had no news for long enough to ask Graph.
+func (k *Keeper) quiet(c calls.Call, now time.Time) bool {
+	if c.State == calls.Incoming {
+		return now.Sub(c.UpdatedAt) >= calls.IncomingDeadline+k.opts.IncomingGrace
+	}
+	return now.Sub(c.UpdatedAt) >= k.opts.QuietAfter
+}
+
+// lease reports whether this replica won the right to do what on c in round.
+func (k *Keeper) lease(ctx context.Context, what, callID string, round int64) bool {
+	key := what + "." + base64.RawURLEncoding.EncodeToString([]byte(callID)) + "." + strconv.FormatInt(round, 10)
+	_, err := k.leases.Create(ctx, key, []byte("1"))
+	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		k.opts.Logger.Warn("upkeep: lease", "key", key, "err", err)
+	}
+	return err == nil
+}
+
+func round(now time.Time, every time.Duration) int64 { return now.UnixNano() / int64(every) }
+
+func (k *Keeper) keepAlive(ctx context.Context, c calls.Call, now time.Time) {
+	if !k.lease(ctx, "keepalive", c.ID, round(now, k.opts.KeepAliveEvery)) {
+		return
+	}
+	err := k.graph.KeepAlive(ctx, c.ID)
+	if graph.IsNotFound(err) {
+		k.end(ctx, c, "keepAlive")
+		return
+	}
+	k.recordAction(ctx, c.ID, calls.Action{Verb: calls.VerbKeepAlive, Status: 200}, err)
+}
+
+func (k *Keeper) autoAnswer(ctx context.Context, c calls.Call) {
+	if !k.lease(ctx, "answer", c.ID, 0) {
+		return
+	}
+	err := k.graph.Answer(ctx, c.ID, []string{"audio"})
+	k.recordAction(ctx, c.ID, calls.Action{Verb: calls.VerbAnswer, Status: 202}, err)
+}
+
+func (k *Keeper) reconcile(ctx context.Context, c calls.Call, now time.Time) {
+	if !k.lease(ctx, "reconcile", c.ID, round(now, k.opts.QuietAfter)) {
+		return
+	}
+	body, err := k.graph.Get(ctx, c.ID)
+	switch {
+	case graph.IsNotFound(err):
+		k.end(ctx, c, "GET")
+	case err != nil:
+		k.opts.Logger.Warn("upkeep: reconcile", "call", c.ID, "err", err)
+	default:
+		ch, err := notify.DecodeCall(body)
+		if err != nil {
+			k.opts.Logger.Warn("upkeep: reconcile: Graph's call resource", "call", c.ID, "err", err)
+			return
+		}
+		ch.ChangeType = "updated"
+		k.append(ctx, calls.Event{Kind: calls.KindReconciled, CallID: c.ID, At: k.opts.Now().UTC(), Change: &ch})
+	}
+}
+
+// ReconciledMessage is the resultInfo message of a call Switchboard ended
+// because Graph answered 404 for it.
+const ReconciledMessage = "Graph no longer knows this call; Switchboard ended it (reconciled)"
+
+// end records that Graph no longer knows c.
+func (k *Keeper) end(ctx context.Context, c calls.Call, via string) {
+	k.opts.Metrics.Reconcile()
+	k.opts.Logger.Info("upkeep: ghost call ended", "call", c.ID, "state", c.State, "via", via)
+	ch := calls.Change{ChangeType: "deleted", Resource: calls.ResourceCall, State: calls.Terminated,
+		Result: &calls.Result{Code: 404, Subcode: 8522, Message: ReconciledMessage}}
+	k.append(ctx, calls.Event{Kind: calls.KindReconciled, CallID: c.ID, At: k.opts.Now().UTC(), Change: &ch})
+}
+
+func (k *Keeper) recordAction(ctx context.Context, callID string, act calls.Action, err error) {
+	act.Actor, act.At = Actor, k.opts.Now().UTC()
+	outcome := "ok"
+	if err != nil {
+		act.Error = err.Error()
+		var ge *graph.Error
+		if errors.As(err, &ge) {
+			act.Status = ge.Status
+		} else {
+			act.Status = 0
+		}
+		outcome = "failed"
+		k.opts.Logger.Warn("upkeep: action failed", "call", callID, "verb", act.Verb, "err", err)
+	}
+	k.opts.Metrics.Action(act.Verb, outcome)
+	k.append(ctx, calls.Event{Kind: calls.KindAction, CallID: callID, At: act.At, Action: &act})
+}
+
+func (k *Keeper) append(ctx context.Context, ev calls.Event) {
+	if _, err := k.log.Append(ctx, []eventlog.Entry{{Event: ev}}); err != nil {
+		k.opts.Logger.Error("upkeep: record event", "call", ev.CallID, "kind", ev.Kind, "err", err)
+		return
+	}
+	k.opts.Metrics.Event(string(ev.Kind))
+}

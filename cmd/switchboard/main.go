@@ -1,0 +1,145 @@
+//go:build !wasm
+
+// Command switchboard runs the Switchboard server: the live call console for
+// supervisors of Microsoft Graph calling bots. With --demo it also runs the
+// Graph simulator so the console has calls to show.
+//
+// Every flag can also be set by an environment variable: --public-url is
+// SWITCHBOARD_PUBLIC_URL. A flag given on the command line wins.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"switchboard/backend/server"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the command line, before they become a server.Config.
+type options struct {
+	addr     string
+	logLevel string
+	cfg      server.Config
+}
+
+func parse(args []string) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
+	c := &o.cfg
+	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on for HTTP")
+	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080", "URL supervisors and Graph reach this server at (the webhook is <public-url>/api/graph/notifications)")
+	fs.StringVar(&c.DataDir, "data", "./data", "directory of the embedded NATS server's files (ignored with --nats-url)")
+	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS cluster (comma-separated URLs); empty embeds a NATS server")
+	fs.StringVar(&c.NATSListen, "nats-listen", "", "also accept NATS clients on this host:port (embedded server only)")
+	fs.IntVar(&c.Replicas, "replicas", 1, "JetStream replicas of Switchboard's streams and buckets (3 on a 3-node cluster)")
+	fs.StringVar(&c.GraphURL, "graph-url", "https://graph.microsoft.com/v1.0", "Graph base URL (v1.0 or beta)")
+	fs.StringVar(&c.TokenURL, "token-url", "", "token endpoint (default https://login.microsoftonline.com/<tenant-id>/oauth2/v2.0/token)")
+	fs.StringVar(&c.TenantID, "tenant-id", "", "the bot's Microsoft Entra tenant id")
+	fs.StringVar(&c.ClientID, "client-id", "", "the bot's application (client) id")
+	fs.StringVar(&c.ClientSecret, "client-secret", "", "the bot's client secret (prefer the environment variable)")
+	fs.BoolVar(&c.Demo, "demo", false, "run the demo: the Graph simulator and auto-answer")
+	fs.Float64Var(&c.SimRate, "sim-rate", 12, "demo: new simulated calls per minute (0 makes none)")
+	fs.Int64Var(&c.SimSeed, "seed", 1, "demo: the simulator's random seed (the same seed gives the same traffic)")
+	fs.DurationVar(&c.History, "history", time.Hour, "how long ended calls stay on consoles")
+	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
+	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
+	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
+	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() { usage(fs) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := fromEnv(fs); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// envName is the environment variable of a flag.
+func envName(flagName string) string {
+	return "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// fromEnv sets every flag not given on the command line from its variable.
+func fromEnv(fs *flag.FlagSet) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := os.LookupEnv(envName(f.Name))
+		if !ok || given[f.Name] || err != nil {
+			return
+		}
+		if serr := fs.Set(f.Name, v); serr != nil {
+			err = fmt.Errorf("%s=%q: %w", envName(f.Name), v, serr)
+		}
+	})
+	return err
+}
+
+func usage(fs *flag.FlagSet) {
+	out := fs.Output()
+	fmt.Fprintf(out, "Usage: switchboard [flags]\n\nSwitchboard is a live call console for supervisors of Microsoft Graph calling bots.\nEvery flag can also be set with the environment variable shown.\n\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		fmt.Fprintf(out, "  --%s (%s)\n    \t%s", f.Name, envName(f.Name), f.Usage)
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" && f.DefValue != "0s" {
+			fmt.Fprintf(out, " (default %s)", f.DefValue)
+		}
+		fmt.Fprintln(out)
+	})
+}
+
+func run(args []string) error {
+	o, err := parse(args)
+	if err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	o.cfg.Logger = log
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return serve(ctx, o, log)
+}
+
+func serve(ctx context.Context, o *options, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	srv, err := server.New(ctx, o.cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer srv.Close()
+	if err := srv.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	log.Info("Switchboard is listening", "addr", ln.Addr().String(), "url", o.cfg.PublicURL, "demo", o.cfg.Demo)
+	return srv.Serve(ctx, ln)
+}
