@@ -9,7 +9,7 @@ import (
 
 // Bodies as the seeds show them.
 const (
-	seedIncoming = `{"@odata.type":"#microsoft.graph.commsNotifications","value":[{"@odata.type":"#microsoft.graph.commsNotification","changeType":"created","resourceUrl":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","resourceData":{"@odata.type":"#microsoft.graph.call","@odata.id":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","state":"incoming","direction":"incoming","source":{"identity":{"user":{"displayName":"John","id":"112f7296-5fa4-42ca-bae8-6a692b15d4b8"}},"region":"westus","languageId":"en-US"},"targets":[{"identity":{"application":{"displayName":"Calling Bot","id":"2891555a-92ff-42e6-80fa-6e1300c6b5c6"}},"region":"westus","languageId":"en-US"}],"requestedModalities":["audio","video"]}}]}`
+	seedIncoming    = `{"@odata.type":"#microsoft.graph.commsNotifications","value":[{"@odata.type":"#microsoft.graph.commsNotification","changeType":"created","resourceUrl":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","resourceData":{"@odata.type":"#microsoft.graph.call","@odata.id":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","state":"incoming","direction":"incoming","source":{"identity":{"user":{"displayName":"John","id":"112f7296-5fa4-42ca-bae8-6a692b15d4b8"}},"region":"westus","languageId":"en-US"},"targets":[{"identity":{"application":{"displayName":"Calling Bot","id":"2891555a-92ff-42e6-80fa-6e1300c6b5c6"}},"region":"westus","languageId":"en-US"}],"requestedModalities":["audio","video"]}}]}`
 	seedTerminating = `{"@odata.type":"#microsoft.graph.commsNotifications","value":[{"@odata.type":"#microsoft.graph.commsNotification","changeType":"updated","resourceUrl":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","resourceData":{"@odata.type":"#microsoft.graph.call","state":"terminating"}}]}`
 	seedTerminated  = `{"@odata.type":"#microsoft.graph.commsNotifications","value":[{"@odata.type":"#microsoft.graph.commsNotification","changeType":"deleted","resourceUrl":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","resourceData":{"@odata.type":"#microsoft.graph.call","state":"terminated","resultInfo":{"@odata.type":"#microsoft.graph.resultInfo","code":"200","subcode":"5001","message":"The conversation has ended."}}}]}`
 	seedRejected    = `{"@odata.type":"#microsoft.graph.commsNotifications","value":[{"@odata.type":"#microsoft.graph.commsNotification","changeType":"deleted","resourceUrl":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896","resourceData":{"@odata.type":"#microsoft.graph.call","@odata.id":"/communications/calls/57dab8b1-894c-409a-b240-bd8beae78896"}}]}`
@@ -55,7 +55,9 @@ func TestDecodeQuirks(t *testing.T) {
 		{"diag code in message", `{"changeType":"deleted","resourceUrl":"/communications/calls/abc","resourceData":{"resultInfo":{"message":"Bot join failed. DiagCode: 500#7117.@"}}}`,
 			func(i Item) bool { return i.Change.Result.Code == 500 && i.Change.Result.Subcode == 7117 }},
 		{"participants array", `{"changeType":"updated","resourceUrl":"/communications/calls/abc/participants","resourceData":[{"id":"p1"},{"id":"p2"}]}`,
-			func(i Item) bool { return i.Change.Resource == calls.ResourceParticipants && i.Change.Participants == 2 }},
+			func(i Item) bool {
+				return i.Change.Resource == calls.ResourceParticipants && i.Change.Participants == 2
+			}},
 		{"phone source", `{"changeType":"created","resourceUrl":"communications/calls/abc","resourceData":{"state":"incoming","source":{"identity":{"phone":{"id":"+14255550100"}}},"meetingInfo":{"joinMeetingId":"123 456"},"callChainId":"chain","myParticipantId":"me"}}`,
 			func(i Item) bool {
 				c := i.Change
