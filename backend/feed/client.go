@@ -75,6 +75,11 @@ func (c *client) close(reason string) {
 func (c *client) take(maxBytes int) (frame []byte, reason string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.reason != "" {
+		// Dropped: what is queued is moot, the client resumes with since.
+		c.queue = nil
+		return nil, c.reason
+	}
 	if len(c.queue) == 0 {
 		if c.queue != nil && cap(c.queue) > 64 {
 			c.queue = nil // give a burst's memory back

@@ -1,0 +1,178 @@
+package feed
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"switchboard/app/calls"
+	"switchboard/app/feedwire"
+)
+
+// fixedView is a view frozen at one sequence.
+type fixedView struct {
+	mu  sync.Mutex
+	seq uint64
+}
+
+func (v *fixedView) Snapshot() feedwire.Message {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: v.seq, Now: time.Now()}
+}
+
+func serveHub(t *testing.T, opts Options) (*Hub, string) {
+	t.Helper()
+	h := NewHub(&fixedView{}, opts)
+	srv := httptest.NewServer(h.Handler(func(r *http.Request) (string, int, error) {
+		return r.URL.Query().Get("session"), 0, nil
+	}))
+	t.Cleanup(srv.Close)
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func dial(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(16 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// readUntilClose reads frames until the server closes, and returns the
+// messages and the close error.
+func readUntilClose(t *testing.T, c *websocket.Conn, pause time.Duration) ([]feedwire.Message, websocket.CloseError) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var got []feedwire.Message
+	for {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) {
+				t.Fatalf("read ended without a close frame: %v", err)
+			}
+			return got, ce
+		}
+		msgs, err := feedwire.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+		time.Sleep(pause)
+	}
+}
+
+func callMsg(seq uint64, pad int) feedwire.Message {
+	return feedwire.Message{Type: feedwire.TypeCall, Seq: seq, Call: &calls.Call{ID: "c", Subject: strings.Repeat("x", pad), Seq: seq}}
+}
+
+func TestSlowClientIsCutWithAReason(t *testing.T) {
+	h, url := serveHub(t, Options{QueueLimit: 8, WriteTimeout: 5 * time.Second})
+	slow := dial(t, url)
+	fast := dial(t, url)
+	waitClients(t, h, 2)
+
+	// The fast client reads each message before the next is published, so
+	// it never has more than one queued; the slow one reads nothing until
+	// the end, so its socket fills and its queue overflows.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, _, err := fast.Read(ctx); err != nil { // the snapshot
+		t.Fatal(err)
+	}
+	received := 0
+	for seq := uint64(1); seq <= 60; seq++ {
+		h.Publish(seq, []feedwire.Message{callMsg(seq, 256<<10)})
+		_, data, err := fast.Read(ctx)
+		if err != nil {
+			t.Fatalf("the fast client lost its feed at %d: %v", seq, err)
+		}
+		msgs, _ := feedwire.Decode(data)
+		if len(msgs) != 1 || msgs[0].Seq != seq {
+			t.Fatalf("the fast client got %+v at %d", msgs, seq)
+		}
+		received++
+	}
+	_, ce := readUntilClose(t, slow, 0)
+	if ce.Code != websocket.StatusPolicyViolation || ce.Reason != feedwire.ReasonSlow {
+		t.Fatalf("slow client closed with %d %q", ce.Code, ce.Reason)
+	}
+	if received != 60 || h.Clients() != 1 {
+		t.Fatalf("the fast client got %d messages and %d clients remain", received, h.Clients())
+	}
+}
+
+func waitClients(t *testing.T, h *Hub, n int) {
+	t.Helper()
+	for i := 0; i < 500 && h.Clients() != n; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if h.Clients() != n {
+		t.Fatalf("%d clients, want %d", h.Clients(), n)
+	}
+}
+
+func TestCloseReasons(t *testing.T) {
+	h, url := serveHub(t, Options{})
+	alice := dial(t, url+"?session=alice")
+	bob := dial(t, url+"?session=bob")
+	waitClients(t, h, 2)
+	h.CloseSession("alice")
+	if _, ce := readUntilClose(t, alice, 0); ce.Reason != feedwire.ReasonLoggedOut {
+		t.Fatalf("logout closed with %q", ce.Reason)
+	}
+	h.Shutdown()
+	if _, ce := readUntilClose(t, bob, 0); ce.Code != websocket.StatusGoingAway || ce.Reason != feedwire.ReasonShutdown {
+		t.Fatalf("shutdown closed with %d %q", ce.Code, ce.Reason)
+	}
+}
+
+func TestResumeFromTheRing(t *testing.T) {
+	h, url := serveHub(t, Options{RingSize: 8})
+	h.Reset(10)
+	for seq := uint64(11); seq <= 20; seq++ {
+		h.Publish(seq, []feedwire.Message{callMsg(seq, 1)})
+	}
+	h.Publish(21, nil) // an event that changed nothing still moves the head
+	tests := []struct {
+		since     string
+		wantType  string
+		wantFirst uint64
+	}{
+		{"19", feedwire.TypeResume, 20},
+		{"21", feedwire.TypeResume, 0},
+		{"12", feedwire.TypeResume, 13},
+		{"11", feedwire.TypeSnapshot, 0}, // 12 was trimmed out of the ring
+		{"99", feedwire.TypeSnapshot, 0}, // from the future
+	}
+	for _, tt := range tests {
+		c := dial(t, url+"?since="+tt.since)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, data, err := c.Read(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs, _ := feedwire.Decode(data)
+		if msgs[0].Type != tt.wantType {
+			t.Fatalf("since=%s: first message %s, want %s", tt.since, msgs[0].Type, tt.wantType)
+		}
+		if tt.wantFirst != 0 && (len(msgs) < 2 || msgs[1].Seq != tt.wantFirst) {
+			t.Fatalf("since=%s: replay starts wrong: %+v", tt.since, msgs)
+		}
+	}
+}
