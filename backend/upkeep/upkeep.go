@@ -150,7 +150,7 @@ func (k *Keeper) Round(ctx context.Context) {
 			k.autoAnswer(ctx, c)
 		case k.quiet(c, now):
 			k.reconcile(ctx, c, now)
-		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating && now.Sub(c.AnsweredAt) >= time.Minute:
+		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating && now.Sub(c.AnsweredAt) >= min(time.Minute, k.opts.KeepAliveEvery/2):
 			k.keepAlive(ctx, c, now)
 		}
 	}
