@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -43,6 +44,25 @@ type options struct {
 
 func parse(args []string) (*options, error) {
 	o := &options{}
+	fs := define(o)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := fromEnv(fs); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// newFlagSetForHelp is the flag set writing its usage to out.
+func newFlagSetForHelp(out io.Writer) *flag.FlagSet {
+	fs := define(&options{})
+	fs.SetOutput(out)
+	return fs
+}
+
+// define declares every flag, bound to o.
+func define(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	c := &o.cfg
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on for HTTP")
@@ -66,13 +86,7 @@ func parse(args []string) (*options, error) {
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() { usage(fs) }
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if err := fromEnv(fs); err != nil {
-		return nil, err
-	}
-	return o, nil
+	return fs
 }
 
 // envName is the environment variable of a flag.
