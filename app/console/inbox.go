@@ -1,0 +1,136 @@
+package console
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"switchboard/app/feedwire"
+)
+
+// Inbox gathers feed messages between two renders and coalesces them: many
+// changes of one call become its latest, a snapshot discards everything
+// before it. The browser's websocket buffers without bound, so a console
+// that rendered every message of a busy tenant would fall further and
+// further behind; with an Inbox it renders each changed call once per
+// render, however often it changed.
+//
+// An Inbox is safe for concurrent use: the feed loop puts, the UI
+// goroutine takes.
+type Inbox struct {
+	now   func() time.Time
+	ready chan struct{}
+
+	mu       sync.Mutex
+	high     uint64 // highest sequence accepted
+	snapshot *feedwire.Message
+	pending  map[string]feedwire.Message // by call id
+	server   time.Time                   // last clock reading: the server's clock…
+	local    time.Time                   // …and the local clock at that moment
+	put      int                         // messages accepted since the last Take
+}
+
+// NewInbox returns an empty inbox.
+func NewInbox() *Inbox {
+	return &Inbox{now: time.Now, ready: make(chan struct{}, 1), pending: make(map[string]feedwire.Message)}
+}
+
+// Ready receives a value when the inbox has something to take. It never
+// receives more than one value between two Takes.
+func (in *Inbox) Ready() <-chan struct{} { return in.ready }
+
+// Seq is the highest sequence the inbox has accepted: where the feed
+// resumes from after a reconnect. It is 0 before the first snapshot.
+func (in *Inbox) Seq() uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.high
+}
+
+// Put adds a message. Messages at or below Seq are dropped as duplicates. A
+// resume that does not resume exactly at Seq means events were missed: Put
+// returns ErrGap and the feed must reconnect for a snapshot.
+func (in *Inbox) Put(m feedwire.Message) error {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	switch m.Type {
+	case feedwire.TypeSnapshot:
+		in.snapshot = &m
+		clear(in.pending)
+		in.high = m.Seq
+		in.clock(m.Now)
+	case feedwire.TypeResume:
+		if m.Seq != in.high {
+			return fmt.Errorf("%w: resumed at %d, holding %d", ErrGap, m.Seq, in.high)
+		}
+		in.clock(m.Now)
+		return nil // nothing to render
+	case feedwire.TypeCall, feedwire.TypeRemoved:
+		id := messageCallID(m)
+		if id == "" {
+			return fmt.Errorf("console: %s message at seq %d names no call", m.Type, m.Seq)
+		}
+		if m.Seq <= in.high {
+			return nil
+		}
+		in.high = m.Seq
+		in.pending[id] = m
+	default:
+		return fmt.Errorf("console: unknown feed message type %q at seq %d", m.Type, m.Seq)
+	}
+	in.put++
+	select {
+	case in.ready <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (in *Inbox) clock(server time.Time) {
+	if !server.IsZero() {
+		in.server, in.local = server, in.now()
+	}
+}
+
+// Batch is what an Inbox gathered since the last Take.
+type Batch struct {
+	// Snapshot, if set, replaces the whole view before Messages apply.
+	Snapshot *feedwire.Message
+	// Messages are the latest message of each call, in sequence order.
+	Messages []feedwire.Message
+	// ServerClock read the server's time when the local clock read
+	// LocalClock (both zero if no snapshot or resume came).
+	ServerClock, LocalClock time.Time
+	// Received is how many messages were accepted, before coalescing.
+	Received int
+}
+
+// Take empties the inbox and returns what it held.
+func (in *Inbox) Take() Batch {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	b := Batch{Snapshot: in.snapshot, ServerClock: in.server, LocalClock: in.local, Received: in.put}
+	b.Messages = make([]feedwire.Message, 0, len(in.pending))
+	for _, m := range in.pending {
+		b.Messages = append(b.Messages, m)
+	}
+	slices.SortFunc(b.Messages, func(x, y feedwire.Message) int {
+		switch {
+		case x.Seq < y.Seq:
+			return -1
+		case x.Seq > y.Seq:
+			return 1
+		}
+		return 0
+	})
+	in.snapshot = nil
+	clear(in.pending)
+	in.server, in.local = time.Time{}, time.Time{}
+	in.put = 0
+	select {
+	case <-in.ready: // what Ready announced is taken
+	default:
+	}
+	return b
+}

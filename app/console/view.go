@@ -1,0 +1,190 @@
+package console
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"switchboard/app/calls"
+	"switchboard/app/reasons"
+)
+
+// Filter selects the calls a view shows.
+type Filter struct {
+	// Ended selects the recently ended calls (most recently ended first)
+	// instead of the live ones (newest first).
+	Ended bool
+	// States keeps only calls in one of these states; empty keeps all.
+	States []calls.State
+	// Direction keeps only incoming or outgoing calls; empty keeps both.
+	Direction string
+	// Search keeps calls whose id, caller, callees (display name, phone
+	// number or user id) or subject contain it, ignoring case.
+	Search string
+}
+
+// IsZero reports whether the filter keeps every call of its list.
+func (f Filter) IsZero() bool {
+	return len(f.States) == 0 && f.Direction == "" && strings.TrimSpace(f.Search) == ""
+}
+
+// filterKey is a Filter in a comparable form, to cache views by.
+type filterKey struct {
+	ended     bool
+	states    string
+	direction string
+	search    string
+}
+
+func (f Filter) key() filterKey {
+	states := make([]string, len(f.States))
+	for i, st := range f.States {
+		states[i] = string(st)
+	}
+	slices.Sort(states)
+	return filterKey{ended: f.Ended, states: strings.Join(states, ","), direction: f.Direction,
+		search: strings.ToLower(strings.TrimSpace(f.Search))}
+}
+
+// matcher tests entries against a filter.
+type matcher struct {
+	states    map[calls.State]bool
+	direction string
+	search    string
+}
+
+func (k filterKey) matcher() matcher {
+	m := matcher{direction: k.direction, search: k.search}
+	if k.states != "" {
+		m.states = make(map[calls.State]bool)
+		for st := range strings.SplitSeq(k.states, ",") {
+			m.states[calls.State(st)] = true
+		}
+	}
+	return m
+}
+
+func (m matcher) match(e *entry) bool {
+	c := &e.call
+	if m.direction != "" && c.Direction != m.direction {
+		return false
+	}
+	if m.states != nil && !m.states[c.State] {
+		return false
+	}
+	return m.search == "" || strings.Contains(e.text, m.search)
+}
+
+type cachedView struct {
+	version uint64
+	list    []*entry
+}
+
+// View returns the calls the filter keeps, from offset, at most limit of
+// them, and how many the filter keeps in all. Live calls come newest first,
+// ended ones most recently ended first.
+//
+// The store keeps both lists sorted as calls change, and caches a filtered
+// list until the next change, so View costs at most one pass over the calls
+// per change, and no sort.
+func (s *Store) View(f Filter, offset, limit int) ([]calls.Call, int) {
+	list := s.filtered(f)
+	total := len(list)
+	offset = max(0, min(offset, total))
+	end := total
+	if limit >= 0 {
+		end = min(total, offset+limit)
+	}
+	out := make([]calls.Call, 0, end-offset)
+	for _, e := range list[offset:end] {
+		out = append(out, e.call)
+	}
+	return out, total
+}
+
+func (s *Store) filtered(f Filter) []*entry {
+	all := s.live
+	if f.Ended {
+		all = s.ended
+	}
+	if f.IsZero() {
+		return all
+	}
+	k := f.key()
+	if v, ok := s.cache[k]; ok && v.version == s.version {
+		return v.list
+	}
+	m := k.matcher()
+	var list []*entry
+	for _, e := range all {
+		if m.match(e) {
+			list = append(list, e)
+		}
+	}
+	s.cache[k] = cachedView{version: s.version, list: list}
+	return list
+}
+
+// StateCount is how many live calls are in one state.
+type StateCount struct {
+	State calls.State
+	Count int
+}
+
+// CategoryCount is how many calls ended for reasons of one category.
+type CategoryCount struct {
+	Category reasons.Category
+	Count    int
+}
+
+// Summary counts calls for the console's summary bar.
+type Summary struct {
+	// Live is the number of calls not yet ended.
+	Live int
+	// ByState counts live calls per state: every documented state in
+	// order (zero counts included), then unknown states by name.
+	ByState []StateCount
+	// EndedWithin is the window EndedByCategory counts over.
+	EndedWithin time.Duration
+	// Ended is the number of calls that ended within the window.
+	Ended int
+	// EndedByCategory counts those calls per category, every category in
+	// order (zero counts included).
+	EndedByCategory []CategoryCount
+}
+
+// Summary counts live calls by state and the calls that ended within the
+// last window (on the server's clock) by category.
+func (s *Store) Summary(window time.Duration) Summary {
+	sum := Summary{Live: len(s.live), EndedWithin: window}
+	byState := make(map[calls.State]int)
+	for _, e := range s.live {
+		byState[e.call.State]++
+	}
+	for _, st := range calls.KnownStates {
+		if st != calls.Terminated {
+			sum.ByState = append(sum.ByState, StateCount{st, byState[st]})
+		}
+		delete(byState, st)
+	}
+	var unknown []StateCount
+	for st, n := range byState {
+		unknown = append(unknown, StateCount{st, n})
+	}
+	slices.SortFunc(unknown, func(a, b StateCount) int { return strings.Compare(string(a.State), string(b.State)) })
+	sum.ByState = append(sum.ByState, unknown...)
+
+	since := s.Now().Add(-window)
+	byCat := make(map[reasons.Category]int)
+	for _, e := range s.ended {
+		if e.call.EndedAt.Before(since) {
+			break // sorted by end time, most recent first
+		}
+		byCat[e.reason.Category]++
+		sum.Ended++
+	}
+	for _, c := range reasons.Categories() {
+		sum.EndedByCategory = append(sum.EndedByCategory, CategoryCount{c, byCat[c]})
+	}
+	return sum
+}
