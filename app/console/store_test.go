@@ -21,7 +21,7 @@ func (c *fixedClock) Now() time.Time { return c.now }
 
 func live(id string, state calls.State, dir string, started time.Time) calls.Call {
 	return calls.Call{ID: id, State: state, Direction: dir, StartedAt: started, UpdatedAt: started,
-		Source: calls.Party{Kind: "phone", ID: "+1555" + id, Phone: "+1555" + id},
+		Source:  calls.Party{Kind: "phone", ID: "+1555" + id, Phone: "+1555" + id},
 		Targets: []calls.Party{{Kind: "application", ID: "bot", DisplayName: "Front desk bot"}}}
 }
 
@@ -96,8 +96,8 @@ func TestStoreApply(t *testing.T) {
 			wantIDs: []string{"n", "a"}, wantSeq: 11,
 		},
 		{
-			name: "a call that ends leaves the live list",
-			msgs: []feedwire.Message{callMsg(12, ended("a", t0, 200, 5001))},
+			name:    "a call that ends leaves the live list",
+			msgs:    []feedwire.Message{callMsg(12, ended("a", t0, 200, 5001))},
 			wantSeq: 12,
 		},
 		{

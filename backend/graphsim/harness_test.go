@@ -201,7 +201,14 @@ func newHarness(t *testing.T, edit func(*Config)) *harness {
 	return &harness{sim: sim, srv: srv, rcv: rcv, graph: cc.Client(context.Background())}
 }
 
-// ctx is a context bounded by waitLimit.
+// newServer serves sim on loopback and returns its URL.
+func newServer(t *testing.T, sim *Sim) string {
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// testCtx is a context bounded by waitLimit.
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	t.Cleanup(cancel)

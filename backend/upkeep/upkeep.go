@@ -58,7 +58,8 @@ type Appender interface {
 
 // Options tune upkeep. Zero values take the defaults.
 type Options struct {
-	// Tick is how often calls are looked at (default 15s).
+	// Tick is how often calls are looked at (default 15s, or a fifth of
+	// AutoAnswerAfter when auto-answer is on).
 	Tick time.Duration
 	// KeepAliveEvery is the keepAlive period (default 15 minutes).
 	KeepAliveEvery time.Duration
@@ -79,6 +80,10 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Tick <= 0 {
 		o.Tick = 15 * time.Second
+		if o.AutoAnswerAfter > 0 {
+			// Auto-answer must beat Graph's 15-second deadline.
+			o.Tick = max(o.AutoAnswerAfter/5, 200*time.Millisecond)
+		}
 	}
 	if o.KeepAliveEvery <= 0 {
 		o.KeepAliveEvery = 15 * time.Minute

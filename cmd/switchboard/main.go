@@ -155,5 +155,7 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 		return err
 	}
 	log.Info("Switchboard is listening", "addr", ln.Addr().String(), "url", o.cfg.PublicURL, "demo", o.cfg.Demo)
-	return srv.Serve(ctx, ln)
+	err = srv.Serve(ctx, ln)
+	log.Info("Switchboard is shutting down", "err", err)
+	return err
 }
