@@ -64,9 +64,10 @@ func embed(ctx context.Context, opts Options) (*Conn, error) {
 		StoreDir:   opts.DataDir,
 		DontListen: opts.Listen == "",
 		NoSigs:     true,
-		// JetStream's synchronous writes are the durability promise of the
-		// webhook's 202: an acknowledged event is on disk.
-		SyncInterval: 0,
+		// An acknowledged event is in JetStream's file store: it survives a
+		// crash of this process. JetStream flushes to the disk itself every
+		// two minutes; surviving the loss of a machine is what an external
+		// R3 cluster (--nats-url, --replicas 3) is for.
 	}
 	if opts.Listen != "" {
 		host, port, err := splitHostPort(opts.Listen)
