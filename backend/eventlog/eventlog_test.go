@@ -1,0 +1,112 @@
+package eventlog_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"switchboard/app/calls"
+	"switchboard/backend/eventlog"
+	"switchboard/backend/natsrun"
+)
+
+func openLog(t *testing.T) *eventlog.Log {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir(), Logger: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	log, err := eventlog.Open(ctx, conn.JS, eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+func note(id string, st calls.State) calls.Event {
+	return calls.Event{Kind: calls.KindNotification, CallID: id, At: time.Now().UTC(),
+		Change: &calls.Change{ChangeType: "updated", Resource: calls.ResourceCall, State: st}}
+}
+
+func TestAppendDeduplicatesAndFollowKeepsOrder(t *testing.T) {
+	ctx := context.Background()
+	log := openLog(t)
+	dups, err := log.Append(ctx, []eventlog.Entry{{ID: "a", Event: note("c.1 with dots", calls.Incoming)}, {ID: "a", Event: note("c.1 with dots", calls.Incoming)}, {Event: note("c2", calls.Established)}})
+	if err != nil || dups != 1 {
+		t.Fatalf("append: %d duplicates, %v", dups, err)
+	}
+	ch, err := log.Follow(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for want := uint64(1); want <= 2; want++ {
+		select {
+		case rec := <-ch:
+			if rec.Seq != want {
+				t.Fatalf("record %d has seq %d", want, rec.Seq)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no record")
+		}
+	}
+}
+
+func TestEraseRemovesEventsAndState(t *testing.T) {
+	ctx := context.Background()
+	log := openLog(t)
+	log.Append(ctx, []eventlog.Entry{{Event: note("gone", calls.Incoming)}, {Event: note("kept", calls.Incoming)}, {Event: note("gone", calls.Terminated)}})
+	st := log.State()
+	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, 3); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // erasing twice is not an error
+		if _, err := log.Erase(ctx, "gone"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if recs, _ := log.History(ctx, "gone"); len(recs) != 0 {
+		t.Fatalf("erased call still has %d events", len(recs))
+	}
+	if recs, _ := log.History(ctx, "kept"); len(recs) != 1 {
+		t.Fatalf("the other call lost its events: %d", len(recs))
+	}
+	loaded, applied, err := log.State().Load(ctx)
+	if err != nil || applied != 3 {
+		t.Fatalf("load: %v, applied %d", err, applied)
+	}
+	if _, ok := loaded["gone"]; ok || len(loaded) != 1 {
+		t.Fatalf("state after erase: %v", loaded)
+	}
+	last, _ := log.LastSeq(ctx)
+	if last != 4 { // three events and one tombstone: the second erase was a duplicate
+		t.Fatalf("last seq %d, want 4", last)
+	}
+}
+
+func TestStateNeverMovesBackwards(t *testing.T) {
+	ctx := context.Background()
+	log := openLog(t)
+	ahead, lagging := log.State(), log.State() // two replicas
+	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, 5); err != nil {
+		t.Fatal(err)
+	}
+	loaded, applied, err := log.State().Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded["c"].Seq != 10 || applied != 10 {
+		t.Fatalf("a lagging replica rolled the state back: %+v, applied %d", loaded["c"], applied)
+	}
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, 12); err != nil {
+		t.Fatal(err)
+	}
+	loaded, applied, _ = log.State().Load(ctx)
+	if loaded["c"].Seq != 12 || applied != 12 {
+		t.Fatalf("a replica that caught up could not write: %+v, applied %d", loaded["c"], applied)
+	}
+}
