@@ -1,0 +1,87 @@
+package verba
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+)
+
+// MaxBodyBytes bounds a POST body; a DeleteCall form is a few hundred bytes.
+const MaxBodyBytes = 64 << 10
+
+// readParams returns the query string's parameters, plus, for POST, the
+// form body's: application/x-www-form-urlencoded (also assumed when there is
+// no Content-Type) or multipart/form-data without files. Duplicates are
+// kept, for parseRequest to refuse.
+func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	v, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, badRequest("malformed query string: %v", err)
+	}
+	if r.Method != http.MethodPost {
+		return v, nil
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	form, err := readForm(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return nil, err
+	}
+	for name, vals := range form {
+		v[name] = append(v[name], vals...)
+	}
+	return v, nil
+}
+
+// readForm parses a POST body by its content type.
+func readForm(contentType string, body io.Reader) (url.Values, error) {
+	mediaType, params := "", map[string]string(nil)
+	if contentType != "" {
+		var err error
+		if mediaType, params, err = mime.ParseMediaType(contentType); err != nil {
+			return nil, badRequest("malformed Content-Type: %v", err)
+		}
+	}
+	switch mediaType {
+	case "", "application/x-www-form-urlencoded":
+		data, err := io.ReadAll(body)
+		if err != nil {
+			return nil, bodyError(err)
+		}
+		form, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, badRequest("malformed form body: %v", err)
+		}
+		return form, nil
+	case "multipart/form-data":
+		return readMultipart(body, params["boundary"])
+	}
+	return nil, errorf(http.StatusUnsupportedMediaType,
+		"unsupported Content-Type %s; send application/x-www-form-urlencoded or multipart/form-data", quote(mediaType))
+}
+
+func readMultipart(body io.Reader, boundary string) (url.Values, error) {
+	if boundary == "" {
+		return nil, badRequest("multipart/form-data without a boundary")
+	}
+	form, err := multipart.NewReader(body, boundary).ReadForm(MaxBodyBytes)
+	if err != nil {
+		return nil, bodyError(err)
+	}
+	defer form.RemoveAll() //nolint:errcheck // only temporary files, and there are none below the memory limit
+	if len(form.File) > 0 {
+		return nil, badRequest("file uploads are not accepted")
+	}
+	return url.Values(form.Value), nil
+}
+
+// bodyError tells a body over the limit (413) from a malformed one (400).
+func bodyError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return errorf(http.StatusRequestEntityTooLarge, "request body too large (at most %d bytes)", MaxBodyBytes)
+	}
+	return badRequest("unreadable request body: %v", err)
+}

@@ -1,0 +1,34 @@
+package verba
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// apiError is a failure the API reports to its client: the HTTP status and
+// a message that is safe to show (it never holds a key, token or password).
+// Every failed request ends as one; any other error becomes a 500.
+type apiError struct {
+	status int
+	msg    string
+	// challenge asks for HTTP Basic credentials (WWW-Authenticate).
+	challenge bool
+	// auditNote is said in the audit trail but not to the client, such as
+	// whether a refused login exists.
+	auditNote string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+// errorf makes an apiError with the given status.
+func errorf(status int, format string, args ...any) *apiError {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+func badRequest(format string, args ...any) *apiError {
+	return errorf(http.StatusBadRequest, format, args...)
+}
+
+func unauthorized(format string, args ...any) *apiError {
+	return errorf(http.StatusUnauthorized, format, args...)
+}

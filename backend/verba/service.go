@@ -1,0 +1,259 @@
+package verba
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"switchboard/backend/audit"
+)
+
+// requestTimeout bounds the work of one request. The work is detached from
+// the client's connection: a deletion that has begun is completed and
+// audited even if the client goes away.
+const requestTimeout = 15 * time.Second
+
+// Service serves the recording platform's HTTP Business API: DeleteCall,
+// RequestToken and RevokeToken. It is safe for concurrent use, and several
+// replicas sharing one NATS share its tokens and armed deletions.
+type Service struct {
+	auth       *authenticator
+	tokens     *tokenStore
+	arms       jetstream.KeyValue
+	deleted    jetstream.KeyValue
+	store      Store
+	audit      audit.Recorder
+	now        func() time.Time
+	clientAddr func(*http.Request) netip.Addr
+	log        *slog.Logger
+}
+
+// New checks the configuration, binds (creating if needed) the NATS KV
+// buckets and returns a Service ready to be mounted at /verba/api.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Audit == nil || cfg.JS == nil {
+		return nil, errors.New("verba: Config needs Store, Audit and JS")
+	}
+	cfg = withDefaults(cfg)
+	tokens, err := openTokenStore(ctx, cfg.JS, cfg.Replicas, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	auth, err := newAuthenticator(cfg.Keys, cfg.Users, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("verba: %w", err)
+	}
+	arms, err := openBucket(ctx, cfg, ArmBucket, "Switchboard: DeleteCall next-call deletions waiting for their call", armRetention)
+	if err != nil {
+		return nil, err
+	}
+	deleted, err := openBucket(ctx, cfg, DeletedBucket, "Switchboard: identifiers of calls DeleteCall deleted, by hash", cfg.RememberDeleted)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Keys) == 0 {
+		cfg.Logger.Warn("verba: no API keys configured; DeleteCall refuses every request")
+	}
+	return &Service{auth: auth, tokens: tokens, arms: arms, deleted: deleted, store: cfg.Store,
+		audit: cfg.Audit, now: cfg.Now, clientAddr: cfg.ClientAddr, log: cfg.Logger}, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Replicas < 1 {
+		cfg.Replicas = 1
+	}
+	if cfg.RememberDeleted <= 0 {
+		cfg.RememberDeleted = 30 * 24 * time.Hour
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = remoteAddr
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return cfg
+}
+
+func openBucket(ctx context.Context, cfg Config, name, description string, ttl time.Duration) (jetstream.KeyValue, error) {
+	kv, err := cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      name,
+		Description: description,
+		TTL:         ttl,
+		Replicas:    cfg.Replicas,
+		Storage:     jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("verba: bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// remoteAddr is the default ClientAddr: the connection's peer.
+func remoteAddr(r *http.Request) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}
+
+// caller is who is asking: the key (once known), the API user (with a token
+// or Basic credentials) and the address.
+type caller struct {
+	key  Key
+	user string
+	addr netip.Addr
+}
+
+// actor names the caller in the audit trail.
+func (c caller) actor() string {
+	if c.key.Name == "" {
+		return "apikey:(unknown)"
+	}
+	return "apikey:" + c.key.Name
+}
+
+func (c caller) remote() string {
+	if !c.addr.IsValid() {
+		return ""
+	}
+	return c.addr.String()
+}
+
+// ServeHTTP answers one API request. Every answer, success or error, carries
+// the envelope in the requested format; the HTTP status tells the same.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), requestTimeout)
+	defer cancel()
+	f, action := peekQuery(r.URL.RawQuery)
+	c := caller{addr: s.clientAddr(r)}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		s.fail(w, f, action, errorf(http.StatusMethodNotAllowed, "method %s is not allowed; use GET or POST", r.Method))
+		return
+	}
+	v, err := readParams(w, r)
+	if err != nil {
+		s.fail(w, f, action, err)
+		return
+	}
+	req, err := parseRequest(v)
+	if req.action == "" {
+		req.action = action
+	}
+	if err != nil {
+		s.denied(ctx, req.action, c, err)
+		s.fail(w, req.format, req.action, err)
+		return
+	}
+	env, err := s.serve(ctx, r, req, &c)
+	if err != nil {
+		s.fail(w, req.format, req.action, err)
+		return
+	}
+	env.Code, env.Type = codeOK, req.action
+	env.write(w, req.format, http.StatusOK)
+}
+
+// serve authenticates the caller and runs the action.
+func (s *Service) serve(ctx context.Context, r *http.Request, req request, c *caller) (envelope, error) {
+	k, err := s.auth.key(req.apiKey, c.addr)
+	c.key = k
+	if err != nil {
+		s.denied(ctx, req.action, *c, err)
+		return envelope{}, err
+	}
+	switch req.action {
+	case actionRequestToken:
+		return s.requestToken(ctx, r, c)
+	case actionRevokeToken:
+		return s.revokeToken(ctx, req.token, *c)
+	}
+	if c.user, err = s.auth.token(ctx, k, req.token); err != nil {
+		s.denied(ctx, req.action, *c, err)
+		return envelope{}, err
+	}
+	return s.deleteCall(ctx, req.lookup, *c)
+}
+
+// requestToken checks the API user's Basic credentials and issues a token
+// bound to the caller's key.
+func (s *Service) requestToken(ctx context.Context, r *http.Request, c *caller) (envelope, error) {
+	login, err := s.auth.user(r)
+	c.user = login
+	if err != nil {
+		s.denied(ctx, actionRequestToken, *c, err)
+		return envelope{}, err
+	}
+	token, expires, err := s.tokens.issue(ctx, c.key, login)
+	if err != nil {
+		return envelope{}, err
+	}
+	s.record(ctx, *c, audit.ActionToken, "", audit.OutcomeOK,
+		fmt.Sprintf("token issued to API user %s, expires %s", login, expires.UTC().Format(time.RFC3339)))
+	return envelope{Token: token}, nil
+}
+
+// revokeToken ends a token issued for the caller's key.
+func (s *Service) revokeToken(ctx context.Context, token string, c caller) (envelope, error) {
+	already, err := s.tokens.revoke(ctx, c.key, token)
+	if err != nil {
+		s.denied(ctx, actionRevokeToken, c, err)
+		return envelope{}, err
+	}
+	if already {
+		return envelope{Message: "token was already revoked"}, nil
+	}
+	s.record(ctx, c, audit.ActionToken, "", audit.OutcomeOK, "token revoked")
+	return envelope{Message: "token revoked"}, nil
+}
+
+// fail answers an error in format f. Errors that are not *apiError are the
+// server's own: they are logged and answered with a 500 that reveals nothing.
+func (s *Service) fail(w http.ResponseWriter, f format, action string, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) {
+		s.log.Error("verba: request failed", "action", action, "err", err)
+		ae = errorf(http.StatusInternalServerError, "internal error; nothing was deleted unless a retry says so: DeleteCall is safe to retry")
+	}
+	if ae.challenge {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Verba API", charset="UTF-8"`)
+	}
+	envelope{Code: codeError, Type: action, ErrorMessage: ae.msg}.write(w, f, ae.status)
+}
+
+// denied records a failed authentication (401 or 403) in the audit trail;
+// other errors are not authentication failures and are left alone.
+func (s *Service) denied(ctx context.Context, action string, c caller, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) || (ae.status != http.StatusUnauthorized && ae.status != http.StatusForbidden) {
+		return
+	}
+	detail := action
+	if c.user != "" {
+		detail += " as API user " + c.user
+	}
+	if ae.auditNote != "" {
+		detail += " (" + ae.auditNote + ")"
+	}
+	s.record(ctx, c, audit.ActionLoginFailed, "", ae.msg, detail)
+}
+
+// record writes an audit entry. A failure to record is logged: the action
+// it describes has already happened and is not undone.
+func (s *Service) record(ctx context.Context, c caller, action, target, outcome, detail string) {
+	e := audit.Entry{At: s.now(), Actor: c.actor(), Action: action, Target: target,
+		Outcome: outcome, Detail: detail, Remote: c.remote()}
+	if err := s.audit.Record(ctx, e); err != nil {
+		s.log.Error("verba: audit entry lost", "actor", e.Actor, "action", action, "target", target, "err", err)
+	}
+}
