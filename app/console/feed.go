@@ -124,9 +124,8 @@ func (f *Feed) Run(ctx context.Context) error {
 	}
 	minB, maxB, offlineAfter, _ := f.defaults()
 	r := &run{}
-	state := Connecting
+	f.report(Status{State: Connecting})
 	for {
-		f.report(Status{State: state, Attempts: r.failures, Reason: r.reason})
 		err := f.connect(ctx, r)
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -137,7 +136,7 @@ func (f *Feed) Run(ctx context.Context) error {
 		}
 		r.reason = describe(err)
 		wait := r.wait(err, minB, maxB)
-		state = Reconnecting
+		state := Reconnecting
 		if r.failures >= offlineAfter {
 			state = Offline
 		}
