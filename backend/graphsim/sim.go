@@ -240,8 +240,8 @@ func (s *Sim) Close() error {
 	return nil
 }
 
-// errClosed is returned by operations on a closed Sim.
-var errClosed = errors.New("graphsim: simulator is closed")
+// errClosed is returned by operations on a closed Sim, and answered by its API.
+var errClosed = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "The simulator is closed."}
 
 // SetPublicURL sets the simulator's base URL once it is known, e.g. after
 // the caller started listening. It changes the jwks_uri of the OpenID

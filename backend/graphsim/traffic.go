@@ -102,7 +102,13 @@ func (s *Sim) play(ctx context.Context, p plan) {
 		if !sleep(ctx, ended, st.After) {
 			return
 		}
-		if err := s.playStep(id, st); err != nil {
+		err := s.playStep(id, st)
+		switch {
+		case errors.Is(err, ErrInvalidCallState):
+			// The bot changed the call meanwhile; the rest of the script,
+			// its end above all, still applies.
+			s.log.Debug("script step skipped", "call", id, "error", err)
+		case err != nil:
 			s.log.Debug("script stopped", "call", id, "error", err)
 			return
 		}
@@ -321,15 +327,20 @@ func (g *generator) life() time.Duration {
 func (g *generator) script(ends []weightedReason) []step {
 	life := g.life()
 	var steps []step
+	var free time.Duration // when the call is off hold again
 	if g.rng.Float64() < 0.2 {
 		at := g.within(life, 0.1, 0.6)
 		back := at + time.Duration(5+g.rng.IntN(26))*time.Second
 		if back < life {
 			steps = append(steps, step{Kind: stepHold, at: at}, step{Kind: stepResume, at: back})
+			free = back
 		}
 	}
 	if g.rng.Float64() < 0.08 {
-		at := g.within(life, 0.65, 0.95)
+		at := max(g.within(life, 0.65, 0.95), free+time.Second)
+		if at >= life {
+			at = (free + life) / 2
+		}
 		if g.rng.Float64() < 0.65 {
 			steps = append(steps, step{Kind: stepTransfer, Succeed: true, at: at})
 			return relative(steps)
