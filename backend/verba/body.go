@@ -15,7 +15,8 @@ const MaxBodyBytes = 64 << 10
 // readParams returns the query string's parameters, plus, for POST, the
 // form body's: application/x-www-form-urlencoded (also assumed when there is
 // no Content-Type) or multipart/form-data without files. Duplicates are
-// kept, for parseRequest to refuse.
+// kept, for parseRequest to refuse. With an error, it returns what it could
+// read, so that the error can be answered in the format asked for.
 func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
@@ -26,13 +27,10 @@ func readParams(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	}
 	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	form, err := readForm(r.Header.Get("Content-Type"), body)
-	if err != nil {
-		return nil, err
-	}
 	for name, vals := range form {
 		v[name] = append(v[name], vals...)
 	}
-	return v, nil
+	return v, err
 }
 
 // readForm parses a POST body by its content type.
@@ -72,7 +70,7 @@ func readMultipart(body io.Reader, boundary string) (url.Values, error) {
 	}
 	defer form.RemoveAll() //nolint:errcheck // only temporary files, and there are none below the memory limit
 	if len(form.File) > 0 {
-		return nil, badRequest("file uploads are not accepted")
+		return form.Value, badRequest("file uploads are not accepted")
 	}
 	return url.Values(form.Value), nil
 }

@@ -204,6 +204,7 @@ func fixtureCalls() []calls.Call {
 // fixture is a Service behind a loopback HTTP server.
 type fixture struct {
 	js    jetstream.JetStream
+	cfg   Config
 	svc   *Service
 	url   string
 	store *memStore
@@ -247,16 +248,32 @@ func newFixture(t *testing.T, js jetstream.JetStream) *fixture {
 	if err != nil {
 		t.Fatalf("HashPassword: %v", err)
 	}
-	f.svc, err = New(t.Context(), Config{Keys: keys, Users: []User{{Login: testLogin, PasswordHash: hash}},
+	f.cfg = Config{Keys: keys, Users: []User{{Login: testLogin, PasswordHash: hash}},
 		Store: f.store, Audit: f.audit, JS: js, Now: f.clock.now,
-		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
-	if err != nil {
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	f.serve(t)
+	return f
+}
+
+// serve starts the fixture's Service behind a loopback HTTP server.
+func (f *fixture) serve(t *testing.T) {
+	t.Helper()
+	var err error
+	if f.svc, err = New(t.Context(), f.cfg); err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	srv := httptest.NewServer(f.svc)
 	t.Cleanup(srv.Close)
 	f.url = srv.URL + "/verba/api"
-	return f
+}
+
+// replica is a second Service with the same configuration, sharing the
+// NATS, the call store, the audit trail and the clock, as replicas do.
+func (f *fixture) replica(t *testing.T) *fixture {
+	t.Helper()
+	r := *f
+	r.serve(t)
+	return &r
 }
 
 // reply is a decoded envelope, whatever the format.

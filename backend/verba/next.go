@@ -56,7 +56,7 @@ func (s *Service) armNext(ctx context.Context, ext string, c caller, detail stri
 	}
 	s.record(ctx, c, ActionArmNext, "", audit.OutcomeOK, fmt.Sprintf("%s: extension %s, until %s", detail, ext, a.Until.UTC().Format(time.RFC3339)))
 	return envelope{Message: fmt.Sprintf("armed: the next call of extension %s starting by %s is deleted",
-		ext, a.Until.UTC().Format(time.RFC3339))}, nil
+		quote(ext), a.Until.UTC().Format(time.RFC3339))}, nil
 }
 
 // CallStarted tells the service of a call seen for the first time. If a

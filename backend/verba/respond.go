@@ -183,11 +183,11 @@ func (e envelope) html() []byte {
 	return b.Bytes()
 }
 
-// peekQuery reads, as leniently as it can, the responseType and action of a
-// query string, so that errors found before the parameters are parsed (a
-// wrong method, a body too large) still answer in the format asked for.
-func peekQuery(rawQuery string) (format, string) {
-	v, _ := url.ParseQuery(rawQuery) // keeps what parses
+// peek reads, as leniently as it can, the responseType and action of
+// parameters that may not parse as a whole, so that errors found before or
+// while they are parsed (a wrong method, a body too large) still answer in
+// the format asked for. Anything unclear leaves XML and no action.
+func peek(v url.Values) (format, string) {
 	var f format
 	var action string
 	for name, vals := range v {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -134,7 +135,8 @@ func (c caller) remote() string {
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), requestTimeout)
 	defer cancel()
-	f, action := peekQuery(r.URL.RawQuery)
+	query, _ := url.ParseQuery(r.URL.RawQuery) // keeps what parses; readParams reports the rest
+	f, action := peek(query)
 	c := caller{addr: s.clientAddr(r)}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
@@ -143,6 +145,9 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := readParams(w, r)
 	if err != nil {
+		if v != nil {
+			f, action = peek(v)
+		}
 		s.fail(w, f, action, err)
 		return
 	}
