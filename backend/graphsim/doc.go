@@ -44,7 +44,11 @@
 //   - an unknown action segment: 400 BadRequest "Resource not found for the
 //     segment …", as Graph answers;
 //   - throttling (Config.ThrottleEvery, Sim.ThrottleNext): 429 TooManyRequests
-//     with a Retry-After header in (possibly fractional) seconds.
+//     with a Retry-After header in (possibly fractional) seconds;
+//   - a closed Sim: 503 ServiceUnavailable.
+//
+// Every Graph API request is kept in a log (Sim.Requests) so that a test can
+// assert which call an action hit, with which body, and what it was answered.
 //
 // # Notifications
 //

@@ -79,12 +79,12 @@ const (
 // withDefaults validates c and fills in the defaults.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
-	for name, v := range map[string]string{
-		"CallbackURL": c.CallbackURL, "TenantID": c.TenantID, "ClientID": c.ClientID,
-		"ClientSecret": c.ClientSecret, "AppID": c.AppID,
+	for _, f := range []struct{ name, value string }{
+		{"CallbackURL", c.CallbackURL}, {"TenantID", c.TenantID}, {"ClientID", c.ClientID},
+		{"ClientSecret", c.ClientSecret}, {"AppID", c.AppID},
 	} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is required", name))
+		if f.value == "" {
+			errs = append(errs, fmt.Errorf("%s is required", f.name))
 		}
 	}
 	if c.CallbackURL != "" {
@@ -98,14 +98,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	if c.Rate < 0 || math.IsNaN(c.Rate) || math.IsInf(c.Rate, 0) {
-		errs = append(errs, fmt.Errorf("Rate %v is not a finite number of calls per minute >= 0", c.Rate))
+		errs = append(errs, fmt.Errorf("calls per minute (Rate) %v is negative or not finite", c.Rate))
 	}
-	for name, d := range map[string]time.Duration{
-		"IncomingTimeout": c.IncomingTimeout, "KeepAliveTimeout": c.KeepAliveTimeout,
-		"ThrottleRetryAfter": c.ThrottleRetryAfter, "RetryBackoff": c.RetryBackoff,
+	for _, f := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"IncomingTimeout", c.IncomingTimeout}, {"KeepAliveTimeout", c.KeepAliveTimeout},
+		{"ThrottleRetryAfter", c.ThrottleRetryAfter}, {"RetryBackoff", c.RetryBackoff},
 	} {
-		if d < 0 {
-			errs = append(errs, fmt.Errorf("%s %v is negative", name, d))
+		if f.value < 0 {
+			errs = append(errs, fmt.Errorf("%s %v is negative", f.name, f.value))
 		}
 	}
 	if c.ThrottleEvery < 0 {
@@ -334,7 +337,9 @@ func (s *Sim) record(r Request) {
 
 // ThrottleNext makes the next n Graph API requests answer 429 Too Many
 // Requests with a Retry-After of retryAfter (rounded to milliseconds, sent
-// as possibly fractional seconds). It adds to Config.ThrottleEvery.
+// as possibly fractional seconds), so a test can exercise a client's
+// retries. It works in addition to Config.ThrottleEvery; a new call
+// replaces the count left by the previous one.
 func (s *Sim) ThrottleNext(n int, retryAfter time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
