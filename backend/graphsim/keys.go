@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -81,8 +82,37 @@ type notificationClaims struct {
 	AppID    string `json:"appid"`
 }
 
-// notificationToken signs a fresh token for one notification POST.
+// notificationTokenReuse is how long one signed notification token is
+// reused before a fresh one is signed: RSA signing would otherwise bound
+// how many notifications a second the simulator can send.
+const notificationTokenReuse = 5 * time.Minute
+
+// tokenCache holds the notification token in use.
+type tokenCache struct {
+	mu     sync.Mutex
+	token  string
+	signed time.Time
+}
+
+// notificationToken returns the token for a notification POST at now,
+// signing a fresh one when the cached one is older than notificationTokenReuse.
 func (s *Sim) notificationToken(now time.Time) (string, error) {
+	c := &s.notifyToken
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.token != "" && now.Sub(c.signed) < notificationTokenReuse && !now.Before(c.signed) {
+		return c.token, nil
+	}
+	tok, err := s.signNotificationToken(now)
+	if err != nil {
+		return "", err
+	}
+	c.token, c.signed = tok, now
+	return tok, nil
+}
+
+// signNotificationToken signs a token valid for an hour from now.
+func (s *Sim) signNotificationToken(now time.Time) (string, error) {
 	return s.keys.sign(notificationClaims{
 		Claims: jwt.Claims{
 			Issuer:    NotificationIssuer,

@@ -153,11 +153,12 @@ func checkHTTPURL(raw string) error {
 // sender and traffic generator. Create one with New, serve Handler, and
 // Close it when done. Its methods are safe for concurrent use.
 type Sim struct {
-	cfg    Config
-	log    *slog.Logger
-	keys   *signingKeys
-	client *http.Client
-	bot    Party
+	cfg         Config
+	log         *slog.Logger
+	keys        *signingKeys
+	notifyToken tokenCache
+	client      *http.Client
+	bot         Party
 
 	// base ends with Close: it bounds deliveries and timers.
 	base context.Context
