@@ -104,7 +104,10 @@ func (s *Sim) deliver(ctx context.Context, p parcel) {
 		case err == nil && status != http.StatusTooManyRequests && status < 500:
 			s.log.Warn("notification refused", "call", p.callID, "url", p.url, "status", status)
 			return
-		case attempt > maxDeliveryRetries || ctx.Err() != nil:
+		case ctx.Err() != nil:
+			s.log.Debug("notification dropped: the simulator is closing", "call", p.callID)
+			return
+		case attempt > maxDeliveryRetries:
 			s.log.Warn("notification not delivered", "call", p.callID, "url", p.url,
 				"attempts", attempt, "status", status, "error", err)
 			return

@@ -89,7 +89,7 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9090", "`address` to listen on")
 	fs.StringVar(&o.publicURL, "public-url", "", "the simulator's base `URL` as clients reach it (default http://<addr>)")
 	fs.StringVar(&o.callbackURL, "callback-url", "http://127.0.0.1:8080/api/graph/notifications", "the bot's notification webhook `URL`")
-	fs.Float64Var(&o.rate, "rate", 10, "new calls per `minute`; 0 generates none")
+	fs.Float64Var(&o.rate, "rate", 10, "generate `n` new calls per minute; 0 generates none")
 	fs.Int64Var(&o.seed, "seed", 1, "random `seed`: the same seed gives the same traffic")
 	fs.StringVar(&o.tenantID, "tenant-id", demoTenantID, "tenant `id` of the token endpoint and of notification tokens")
 	fs.StringVar(&o.clientID, "client-id", demoAppID, "client `id` the token endpoint accepts")
