@@ -167,7 +167,8 @@ type Sim struct {
 
 	mu        sync.Mutex
 	closed    bool
-	running   bool // Run is generating traffic
+	running   bool       // Run is generating traffic
+	gen       *generator // Run's traffic, kept so a later Run goes on with it
 	publicURL string
 	calls     map[string]*call
 	lastPrune time.Time

@@ -19,33 +19,26 @@ import (
 // failure. At 10 calls a minute the bot sees 10 to 30 live calls.
 //
 // Run returns nil when ctx ends, after the scripts it started have stopped
-// (the calls themselves stay as they are). Only one Run may be active.
+// (the calls themselves stay as they are). Only one Run may be active; a
+// later Run goes on with the sequence where the previous one stopped.
 func (s *Sim) Run(ctx context.Context) error {
-	s.mu.Lock()
-	if s.running || s.closed {
-		s.mu.Unlock()
-		return errors.New("graphsim: Run is already active, or the simulator is closed")
+	g, err := s.startRun()
+	if err != nil {
+		return err
 	}
-	s.running = true
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.running = false
-		s.mu.Unlock()
-	}()
+	defer s.endRun()
 
+	var scripts sync.WaitGroup
+	defer scripts.Wait() // deferred first, so it runs after cancel
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(s.base, cancel)
 	defer stop()
 
-	var scripts sync.WaitGroup
-	defer scripts.Wait()
 	if s.cfg.Rate == 0 {
 		<-ctx.Done()
 		return nil
 	}
-	g := newGenerator(s.cfg.Seed, s.cfg.Rate, s.bot)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -62,6 +55,26 @@ func (s *Sim) Run(ctx context.Context) error {
 			s.play(ctx, p)
 		}()
 	}
+}
+
+// startRun marks Run active and returns the Sim's generator.
+func (s *Sim) startRun() (*generator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running || s.closed {
+		return nil, errors.New("graphsim: Run is already active, or the simulator is closed")
+	}
+	s.running = true
+	if s.gen == nil {
+		s.gen = newGenerator(s.cfg.Seed, s.cfg.Rate, s.bot)
+	}
+	return s.gen, nil
+}
+
+func (s *Sim) endRun() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.running = false
 }
 
 // play runs one planned call until its script ends, the call ends some
