@@ -20,7 +20,7 @@ type authenticator struct {
 }
 
 func newAuthenticator(keys []Key, users []User, tokens *tokenStore) (*authenticator, error) {
-	byHash, err := indexKeys(keys)
+	_, byHash, err := indexKeys(keys)
 	if err != nil {
 		return nil, err
 	}

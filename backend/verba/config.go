@@ -112,13 +112,13 @@ func LoadConfigFile(path string) (keys []Key, users []User, err error) {
 	if err := dec.Decode(&f); err != nil {
 		return nil, nil, fmt.Errorf("verba: config %s: %w", path, err)
 	}
-	if _, err := indexKeys(f.Keys); err != nil {
+	if keys, _, err = indexKeys(f.Keys); err != nil {
 		return nil, nil, fmt.Errorf("verba: config %s: %w", path, err)
 	}
 	if _, err := indexUsers(f.Users); err != nil {
 		return nil, nil, fmt.Errorf("verba: config %s: %w", path, err)
 	}
-	return f.Keys, f.Users, nil
+	return keys, f.Users, nil
 }
 
 // NewKey generates a new API key: a random GUID to hand to the integration,
@@ -172,35 +172,38 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// indexKeys checks the keys and maps them by hash.
-func indexKeys(keys []Key) (map[string]Key, error) {
+// indexKeys checks the keys and maps them by hash. It returns them too,
+// with their networks masked (10.1.2.3/8 is 10.0.0.0/8).
+func indexKeys(keys []Key) ([]Key, map[string]Key, error) {
 	byHash := make(map[string]Key, len(keys))
+	out := make([]Key, 0, len(keys))
 	names := make(map[string]bool, len(keys))
 	for i, k := range keys {
 		if strings.TrimSpace(k.Name) == "" {
-			return nil, fmt.Errorf("key %d has no name", i+1)
+			return nil, nil, fmt.Errorf("key %d has no name", i+1)
 		}
 		if names[k.Name] {
-			return nil, fmt.Errorf("key name %q is used twice", k.Name)
+			return nil, nil, fmt.Errorf("key name %q is used twice", k.Name)
 		}
 		names[k.Name] = true
 		if err := checkHash(k.Hash); err != nil {
-			return nil, fmt.Errorf("key %q: %w", k.Name, err)
+			return nil, nil, fmt.Errorf("key %q: %w", k.Name, err)
 		}
 		if _, dup := byHash[k.Hash]; dup {
-			return nil, fmt.Errorf("key %q: the same key is configured twice", k.Name)
+			return nil, nil, fmt.Errorf("key %q: the same key is configured twice", k.Name)
 		}
 		nets := make([]netip.Prefix, len(k.Networks))
 		for j, p := range k.Networks {
 			if !p.IsValid() {
-				return nil, fmt.Errorf("key %q: network %d is not a valid CIDR prefix", k.Name, j+1)
+				return nil, nil, fmt.Errorf("key %q: network %d is not a valid CIDR prefix", k.Name, j+1)
 			}
 			nets[j] = p.Masked()
 		}
 		k.Networks = nets
 		byHash[k.Hash] = k
+		out = append(out, k)
 	}
-	return byHash, nil
+	return out, byHash, nil
 }
 
 func checkHash(h string) error {
@@ -209,7 +212,7 @@ func checkHash(h string) error {
 		return errors.New(`hash must start with "sha256:"`)
 	}
 	if len(hexPart) != 64 || strings.ToLower(hexPart) != hexPart {
-		return errors.New("hash must be 64 lower-case hex digits after sha256:")
+		return errors.New(`hash must be "sha256:" and 64 lower-case hex digits`)
 	}
 	if _, err := hex.DecodeString(hexPart); err != nil {
 		return fmt.Errorf("hash: %w", err)

@@ -142,12 +142,6 @@ func (a *memAudit) all() []audit.Entry {
 	return slices.Clone(a.entries)
 }
 
-func (a *memAudit) reset() {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.entries = nil
-}
-
 // clock is the test's adjustable time.
 type clock struct {
 	mu sync.Mutex

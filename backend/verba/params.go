@@ -212,9 +212,12 @@ func parseLookup(params map[string]string) (lookup, error) {
 	if status == "" {
 		return lookup{}, badRequest("extension needs status: ongoing, last, next, or a comma-separated combination")
 	}
-	var err error
-	l.status, err = parseStatus(status)
-	return l, err
+	set, err := parseStatus(status)
+	if err != nil {
+		return lookup{}, err
+	}
+	l.status = set
+	return l, nil
 }
 
 // parseStatus reads a comma-separated list of statuses in any letter case.
