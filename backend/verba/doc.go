@@ -100,10 +100,12 @@
 //
 // Checks run in this order; the first failure answers.
 //
-//	405  method other than GET or POST
+//	405  method other than GET or POST (with Allow: GET, POST)
+//	400  malformed query string
 //	413  body over MaxBodyBytes
 //	415  body neither urlencoded nor multipart form
-//	400  malformed query or body; a parameter given twice; a value too long
+//	400  malformed body; a file in a multipart body
+//	400  a parameter given twice; a value over 1024 characters
 //	400  unknown responseType
 //	400  missing action; unknown action
 //	401  missing apiKey

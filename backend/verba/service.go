@@ -152,9 +152,6 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := parseRequest(v)
-	if req.action == "" {
-		req.action = action
-	}
 	if err != nil {
 		s.denied(ctx, req.action, c, err)
 		s.fail(w, req.format, req.action, err)
@@ -228,7 +225,7 @@ func (s *Service) fail(w http.ResponseWriter, f format, action string, err error
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		s.log.Error("verba: request failed", "action", action, "err", err)
-		ae = errorf(http.StatusInternalServerError, "internal error; nothing was deleted unless a retry says so: DeleteCall is safe to retry")
+		ae = errorf(http.StatusInternalServerError, "internal error: the request may or may not have taken effect; it is safe to retry")
 	}
 	if ae.challenge {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Verba API", charset="UTF-8"`)
