@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bufio"
+	"debug/buildinfo"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+)
+
+// machine describes where the figures were taken.
+type machine struct {
+	CPUs     int
+	CPUModel string
+	Memory   string
+	OS       string
+	// GoBench is the bench's Go version; GoServer the server binary's.
+	GoBench, GoServer string
+	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures at the start.
+	LoadAverage string
+}
+
+// unknown stands for a fact the machine would not tell.
+const unknown = "unknown"
+
+// readMachine gathers the machine's description; what cannot be read is
+// "unknown", never an error: the report is still worth writing.
+func readMachine(serverPath string) machine {
+	m := machine{CPUs: runtime.NumCPU(), CPUModel: unknown, Memory: unknown, OS: runtime.GOOS + "/" + runtime.GOARCH,
+		GoBench: runtime.Version(), GoServer: unknown, LoadAverage: loadAverage()}
+	if v, ok := procField("/proc/cpuinfo", "model name", ":"); ok {
+		m.CPUModel = v
+	}
+	if v, ok := procField("/proc/meminfo", "MemTotal", ":"); ok {
+		if kb, err := strconv.ParseFloat(strings.TrimSuffix(v, " kB"), 64); err == nil {
+			m.Memory = fmt.Sprintf("%.1f GiB", kb/(1<<20))
+		}
+	}
+	if v, ok := procField("/etc/os-release", "PRETTY_NAME", "="); ok {
+		m.OS = strings.Trim(v, `"`) + ", " + m.OS
+	}
+	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.OS += ", Linux " + strings.TrimSpace(string(data))
+	}
+	if info, err := buildinfo.ReadFile(serverPath); err == nil {
+		m.GoServer = info.GoVersion
+	}
+	return m
+}
+
+// loadAverage reads the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return unknown
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return unknown
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// procField returns the value of the first "key<sep>value" line of path.
+func procField(path, key, sep string) (string, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), sep)
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v), true
+		}
+	}
+	return "", false
+}

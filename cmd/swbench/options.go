@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// options are the command line.
+type options struct {
+	Out    string
+	Only   []string // workload names, in run order
+	Server string
+
+	W1 w1Config
+	W2 w2Config
+	W3 w3Config
+
+	// DialParallel and DialTimeout bound how feed clients connect.
+	DialParallel int
+	DialTimeout  time.Duration
+	// Drain bounds the wait for clients to receive the last notifications.
+	Drain time.Duration
+	// Note is free text for the report: what else the machine was doing.
+	Note string
+}
+
+// workloads returns the workload names in the order they run.
+func workloads() []string { return []string{"W1", "W2", "W3"} }
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	var only string
+	fs := flag.NewFlagSet("swbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.Out, "out", "", "markdown report to write (standard output when empty)")
+	fs.StringVar(&only, "only", strings.Join(workloads(), ","), "workloads to run, comma-separated")
+	fs.StringVar(&o.Server, "server", "bin/switchboard", "the server binary (make build)")
+	fs.DurationVar(&o.W1.Duration, "w1-duration", 20*time.Second, "W1: how long the posters run")
+	fs.IntVar(&o.W1.Clients, "w1-clients", 10, "W1: feed clients")
+	fs.IntVar(&o.W1.Posters, "w1-posters", 48, "W1: concurrent posters, each on its own keep-alive connection")
+	fs.IntVar(&o.W1.Lanes, "w1-lanes", 4, "W1: calls each poster interleaves")
+	fs.DurationVar(&o.W2.Duration, "w2-duration", 60*time.Second, "W2: how long the paced sender runs")
+	fs.IntVar(&o.W2.Clients, "w2-clients", 1000, "W2: feed clients")
+	fs.Float64Var(&o.W2.Rate, "w2-rate", 200, "W2: notifications per second")
+	fs.IntVar(&o.W2.Posters, "w2-posters", 8, "W2: posters sharing the pace")
+	fs.IntVar(&o.W2.Lanes, "w2-lanes", 8, "W2: calls each poster interleaves")
+	fs.IntVar(&o.W3.Clients, "w3-clients", 5000, "W3: idle feed clients")
+	fs.DurationVar(&o.W3.Settle, "w3-settle", 5*time.Second, "W3: wait after connecting before sampling memory")
+	fs.IntVar(&o.W3.Samples, "w3-samples", 5, "W3: memory samples (one a second; the minimum is kept)")
+	fs.IntVar(&o.DialParallel, "dial-parallel", 100, "feed clients connecting at once")
+	fs.DurationVar(&o.DialTimeout, "dial-timeout", 10*time.Second, "timeout of each feed connection")
+	fs.DurationVar(&o.Drain, "drain", 60*time.Second, "longest wait for clients to receive the last notifications")
+	fs.StringVar(&o.Note, "note", "", "a sentence for the report about the conditions of the run (a shared machine, say)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var err error
+	if o.Only, err = parseOnly(only); err != nil {
+		return o, err
+	}
+	return o, o.validate()
+}
+
+// parseOnly reads --only: known names, any case, no repeats; they run in
+// the canonical order.
+func parseOnly(s string) ([]string, error) {
+	want := map[string]bool{}
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.ToUpper(strings.TrimSpace(name))
+		if !slices.Contains(workloads(), name) {
+			return nil, fmt.Errorf("--only: %q is not a workload (%s)", name, strings.Join(workloads(), ", "))
+		}
+		want[name] = true
+	}
+	var out []string
+	for _, w := range workloads() {
+		if want[w] {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+func (o options) validate() error {
+	var errs []error
+	positive := func(name string, ok bool) {
+		if !ok {
+			errs = append(errs, fmt.Errorf("--%s must be positive", name))
+		}
+	}
+	positive("w1-duration", o.W1.Duration > 0)
+	positive("w1-clients", o.W1.Clients > 0)
+	positive("w1-posters", o.W1.Posters > 0)
+	positive("w1-lanes", o.W1.Lanes > 0)
+	positive("w2-duration", o.W2.Duration > 0)
+	positive("w2-clients", o.W2.Clients > 0)
+	positive("w2-rate", o.W2.Rate > 0)
+	positive("w2-posters", o.W2.Posters > 0)
+	positive("w2-lanes", o.W2.Lanes > 0)
+	positive("w3-clients", o.W3.Clients > 0)
+	positive("w3-settle", o.W3.Settle > 0)
+	positive("w3-samples", o.W3.Samples > 0)
+	positive("dial-parallel", o.DialParallel > 0)
+	positive("dial-timeout", o.DialTimeout > 0)
+	positive("drain", o.Drain > 0)
+	if o.Server == "" {
+		errs = append(errs, errors.New("--server is required"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// serverBinary is the Switchboard server the workloads drive, and how to
+// start it.
+type serverBinary struct {
+	Path string
+	// SkipAuthFlag is set when the binary has --insecure-skip-notification-auth:
+	// the bench's notifications carry no Graph token.
+	SkipAuthFlag bool
+}
+
+// inspectServer checks that path is a runnable server and learns its flags
+// from --help.
+func inspectServer(ctx context.Context, path string) (serverBinary, error) {
+	out, err := exec.CommandContext(ctx, path, "--help").CombinedOutput()
+	if err != nil {
+		return serverBinary{}, fmt.Errorf("run %s --help: %w (build it with make build)", path, err)
+	}
+	if !bytes.Contains(out, []byte("--data")) {
+		return serverBinary{}, fmt.Errorf("%s --help does not look like the Switchboard server", path)
+	}
+	return serverBinary{Path: path, SkipAuthFlag: bytes.Contains(out, []byte("--insecure-skip-notification-auth"))}, nil
+}
+
+// server is the Switchboard server running as a child process for one
+// workload, on a free loopback port with a fresh data directory, so that
+// its memory is measured alone and no workload sees another's calls.
+type server struct {
+	// URL is the server's base URL (http://127.0.0.1:port).
+	URL string
+	// Args are the flags it was started with.
+	Args []string
+
+	cmd     *exec.Cmd
+	dataDir string
+	output  *tail
+	exited  chan struct{}
+	waitErr error
+	http    *http.Client
+	log     *slog.Logger
+}
+
+// startServer starts bin and waits until /readyz answers.
+func startServer(ctx context.Context, bin serverBinary, client *http.Client, log *slog.Logger) (*server, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "swbench-data-")
+	if err != nil {
+		return nil, fmt.Errorf("server data directory: %w", err)
+	}
+	url := "http://" + addr
+	args := []string{"--addr", addr, "--public-url", url, "--data", dir, "--log-level", "warn",
+		// The workloads only use the webhook and the feed: Graph is never
+		// called, so its URLs point at a closed loopback port.
+		"--tenant-id", "bench-tenant", "--client-id", "bench-client", "--client-secret", "bench-secret",
+		"--graph-url", "http://127.0.0.1:9/v1.0", "--token-url", "http://127.0.0.1:9/token"}
+	if bin.SkipAuthFlag {
+		args = append(args, "--insecure-skip-notification-auth")
+	}
+	s := &server{URL: url, Args: args, dataDir: dir, output: newTail(64 << 10), exited: make(chan struct{}), http: client, log: log}
+	s.cmd = exec.Command(bin.Path, args...)
+	s.cmd.Env = serverEnv()
+	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
+	s.cmd.SysProcAttr = childProcAttr()
+	if err := s.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start %s: %w", bin.Path, err)
+	}
+	go func() {
+		s.waitErr = s.cmd.Wait()
+		close(s.exited)
+	}()
+	if err := s.waitReady(ctx, 60*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	log.Info("server ready", "url", url, "pid", s.cmd.Process.Pid)
+	return s, nil
+}
+
+// serverEnv is this process's environment without SWITCHBOARD_* variables,
+// which would otherwise override the bench's flags defaults.
+func serverEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "SWITCHBOARD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// freeLoopbackAddr finds a free TCP port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free loopback port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// waitReady polls /readyz until it answers 200, the server exits, or
+// timeout passes.
+func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for attempt := 0; time.Now().Before(deadline); attempt++ {
+		if s.ready(ctx) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.exited:
+			return fmt.Errorf("server exited before it was ready (%v); its output:\n%s", s.waitErr, s.output)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("server not ready after %s; its output:\n%s", timeout, s.output)
+}
+
+func (s *server) ready(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// Pid is the server's process id.
+func (s *server) Pid() int { return s.cmd.Process.Pid }
+
+// stop sends SIGTERM, waits for a graceful exit (killing the server after
+// 30 s), and removes its data directory. An unclean exit is an error.
+func (s *server) stop() error {
+	defer os.RemoveAll(s.dataDir)
+	select {
+	case <-s.exited:
+	default:
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.exited:
+		case <-time.After(30 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.exited
+			return fmt.Errorf("server ignored SIGTERM for 30s and was killed; its output:\n%s", s.output)
+		}
+	}
+	if s.waitErr != nil {
+		return fmt.Errorf("server exited with %v; its output:\n%s", s.waitErr, s.output)
+	}
+	return nil
+}
+
+// tail keeps the last bytes a process wrote, to explain a failure.
+type tail struct {
+	mu    sync.Mutex
+	limit int
+	buf   []byte
+}
+
+func newTail(limit int) *tail { return &tail{limit: limit} }
+
+// Write implements io.Writer.
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.limit; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// String returns what is kept.
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.buf) == 0 {
+		return "(nothing)"
+	}
+	return string(t.buf)
+}
+
+// errServerGone is returned when a workload finds its server has exited.
+var errServerGone = errors.New("the server exited during the workload")
+
+// alive reports an error when the server has exited.
+func (s *server) alive() error {
+	select {
+	case <-s.exited:
+		return fmt.Errorf("%w (%v); its output:\n%s", errServerGone, s.waitErr, s.output)
+	default:
+		return nil
+	}
+}
