@@ -10,6 +10,7 @@ import (
 
 	"switchboard/backend/metrics"
 	"switchboard/backend/upkeep"
+	"switchboard/backend/verba"
 )
 
 // Config is everything a replica needs to know. cmd/switchboard fills it
@@ -48,6 +49,11 @@ type Config struct {
 	EventRetention time.Duration
 	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
 	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
+
+	// VerbaKeys and VerbaUsers configure the DeleteCall API (from
+	// --verba-config); with no keys it refuses every request.
+	VerbaKeys  []verba.Key
+	VerbaUsers []verba.User
 
 	Logger *slog.Logger
 }

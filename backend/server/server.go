@@ -22,8 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"switchboard/app/calls"
 	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
+	"switchboard/backend/audit"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/feed"
 	"switchboard/backend/graph"
@@ -32,6 +34,7 @@ import (
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
 	"switchboard/backend/upkeep"
+	"switchboard/backend/verba"
 )
 
 // Server is one running replica.
@@ -45,6 +48,8 @@ type Server struct {
 	keeper  *upkeep.Keeper
 	sim     *demoSim
 	graph   *graph.Client
+	audit   *audit.Log
+	verba   *verba.Service
 	metrics *metrics.Metrics
 	handler http.Handler
 
@@ -86,6 +91,9 @@ func (s *Server) open(ctx context.Context) error {
 		}
 		s.cfg = s.sim.pointAt(s.cfg)
 	}
+	if s.audit, err = audit.Open(ctx, s.nats.JS, audit.Options{Replicas: s.cfg.Replicas}); err != nil {
+		return fmt.Errorf("server: audit trail: %w", err)
+	}
 	gc, err := graph.New(graph.Config{BaseURL: s.cfg.GraphURL, TokenURL: s.cfg.TokenURL, TenantID: s.cfg.TenantID,
 		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, CallbackURI: s.cfg.CallbackURL(),
 		Observe: s.metrics.Graph, Logger: s.log})
@@ -93,18 +101,23 @@ func (s *Server) open(ctx context.Context) error {
 		return fmt.Errorf("server: graph client: %w", err)
 	}
 	s.graph = gc
-	s.wire(reg)
-	return nil
+	return s.wire(ctx, reg)
 }
 
 // wire builds the view, the feed, upkeep and the HTTP routes.
-func (s *Server) wire(reg *prometheus.Registry) {
+func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	var view *liveview.View
 	s.hub = feed.NewHub(snapshotter(func() feedwire.Message { return view.Snapshot() }), feed.Options{Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, s.hub, liveview.Options{History: s.cfg.History, Metrics: s.metrics, Logger: s.log,
-		OnMarkedEnded: s.eraseMarked})
+		OnMarkedEnded: s.eraseMarked, OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
 	s.view = view
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Metrics: s.metrics, Logger: s.log}
+	var err error
+	s.verba, err = verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events},
+		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba")})
+	if err != nil {
+		return fmt.Errorf("server: DeleteCall API: %w", err)
+	}
+	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
 	webhook := &notify.Handler{Log: s.events, Metrics: s.metrics, Logger: s.log}
 	mux := http.NewServeMux()
 	api.Routes(mux, nil)
@@ -114,7 +127,10 @@ func (s *Server) wire(reg *prometheus.Registry) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/verba/api", s.verba)
+	mux.Handle("GET /api/audit", s.audit.Handler())
 	s.handler = mux
+	return nil
 }
 
 // snapshotter adapts the view to the hub, which is built first.

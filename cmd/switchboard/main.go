@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"switchboard/backend/server"
+	"switchboard/backend/verba"
 )
 
 func main() {
@@ -37,9 +38,10 @@ func main() {
 
 // options are the command line, before they become a server.Config.
 type options struct {
-	addr     string
-	logLevel string
-	cfg      server.Config
+	addr        string
+	logLevel    string
+	verbaConfig string
+	cfg         server.Config
 }
 
 func parse(args []string) (*options, error) {
@@ -84,6 +86,7 @@ func define(o *options) *flag.FlagSet {
 	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
 	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
+	fs.StringVar(&o.verbaConfig, "verba-config", "", "JSON file of the DeleteCall API's keys and users (see `switchboard verba-key`)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() { usage(fs) }
 	return fs
@@ -124,9 +127,17 @@ func usage(fs *flag.FlagSet) {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		return subcommand(args[0], args[1:])
+	}
 	o, err := parse(args)
 	if err != nil {
 		return err
+	}
+	if o.verbaConfig != "" {
+		if o.cfg.VerbaKeys, o.cfg.VerbaUsers, err = verba.LoadConfigFile(o.verbaConfig); err != nil {
+			return fmt.Errorf("--verba-config: %w", err)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
