@@ -20,7 +20,9 @@ func notification(id, changeType, resourceData string) string {
 		`"changeType":%q,"resourceUrl":"/communications/calls/%s","resource":"/app/calls/%s","resourceData":%s}]}`, changeType, id, id, resourceData)
 }
 
-func state(s string) string { return fmt.Sprintf(`{"@odata.type":"#microsoft.graph.call","state":%q}`, s) }
+func state(s string) string {
+	return fmt.Sprintf(`{"@odata.type":"#microsoft.graph.call","state":%q}`, s)
+}
 
 const incomingData = `{"@odata.type":"#microsoft.graph.call","state":"incoming","direction":"incoming",` +
 	`"source":{"identity":{"user":{"displayName":"John","id":"112f7296-5fa4-42ca-bae8-6a692b15d4b8"}}},` +
@@ -277,7 +279,10 @@ func TestActionsRoundTripThroughGraph(t *testing.T) {
 	if c.Result == nil || c.Result.Code != 200 || c.Result.Subcode != 5001 {
 		t.Fatalf("hung-up call ended with %+v", c.Result)
 	}
-	waitFor(t, func() bool { c, _ := h.srv.View().Get(id); return c.EndedBy == "anonymous" && c.EndAction == calls.VerbHangUp })
+	waitFor(t, func() bool {
+		c, _ := h.srv.View().Get(id)
+		return c.EndedBy == "anonymous" && c.EndAction == calls.VerbHangUp
+	})
 
 	// The error paths.
 	tests := []struct {
