@@ -48,7 +48,7 @@ func newKeySet(client *http.Client, url string, log *slog.Logger) *keySet {
 // VerifySignature checks raw's RS256 signature with the key its header
 // names and returns the payload.
 func (k *keySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
-	jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	jws, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
