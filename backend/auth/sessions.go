@@ -184,7 +184,13 @@ func (s *Sessions) Get(ctx context.Context, token string) (Session, error) {
 	if token == "" {
 		return Session{}, ErrNoSession
 	}
-	sess, err := s.get(ctx, idOf(token))
+	return s.live(ctx, idOf(token))
+}
+
+// live returns session id if it exists and has not expired; an expired
+// one is ended on the way.
+func (s *Sessions) live(ctx context.Context, id string) (Session, error) {
+	sess, err := s.get(ctx, id)
 	if err != nil {
 		return Session{}, err
 	}
@@ -193,6 +199,19 @@ func (s *Sessions) Get(ctx context.Context, token string) (Session, error) {
 		return Session{}, fmt.Errorf("%w: %s", ErrNoSession, why)
 	}
 	return sess, nil
+}
+
+// TouchID records use of session id, as Touch does, for code that holds a
+// session's id rather than its token. The feed calls it now and then for
+// each open websocket, so that watching the console counts as use, and
+// closes the socket when it returns ErrNoSession (ended or expired).
+func (s *Sessions) TouchID(ctx context.Context, id string) error {
+	sess, err := s.live(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.Touch(ctx, sess)
+	return err
 }
 
 func (s *Sessions) get(ctx context.Context, id string) (Session, error) {

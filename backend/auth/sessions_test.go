@@ -175,6 +175,33 @@ func TestEndedSessionsAreWatchedEverywhere(t *testing.T) {
 	}
 }
 
+// TestTouchIDKeepsWatchersLoggedIn checks that a feed touching a session
+// by id keeps it from idling out, and learns when it has ended.
+func TestTouchIDKeepsWatchersLoggedIn(t *testing.T) {
+	s, c := clocked(t, SessionOptions{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour})
+	ctx := context.Background()
+	token, sess, err := s.Create(ctx, Session{Name: "victor", Role: Viewer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		c.Advance(5 * time.Minute)
+		if err := s.TouchID(ctx, sess.ID); err != nil {
+			t.Fatalf("TouchID of a watched session: %v", err)
+		}
+	}
+	if _, err := s.Get(ctx, token); err != nil {
+		t.Fatalf("the watched session idled out: %v", err)
+	}
+	c.Advance(10 * time.Minute)
+	if err := s.TouchID(ctx, sess.ID); !errors.Is(err, ErrNoSession) {
+		t.Errorf("TouchID after the idle timeout: %v, want ErrNoSession", err)
+	}
+	if err := s.TouchID(ctx, "unknown"); !errors.Is(err, ErrNoSession) {
+		t.Errorf("TouchID of an unknown id: %v, want ErrNoSession", err)
+	}
+}
+
 func TestLoginAttemptsCompleteOnce(t *testing.T) {
 	s, c := clocked(t, SessionOptions{})
 	ctx := context.Background()
