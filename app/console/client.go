@@ -77,26 +77,108 @@ func (e *APIError) Error() string {
 	if e.Message != "" {
 		return e.Message
 	}
-	return fmt.Sprintf("the server answered %d %s", e.Status, http.StatusText(e.Status))
+	return "the server answered " + strconv.Itoa(e.Status) + " " + statusText(e.Status)
+}
+
+// statusText names the statuses the API uses, without net/http's table.
+func statusText(status int) string {
+	switch status {
+	case 400:
+		return "Bad Request"
+	case 401:
+		return "Unauthorized"
+	case 403:
+		return "Forbidden"
+	case 404:
+		return "Not Found"
+	case 409:
+		return "Conflict"
+	case 500:
+		return "Internal Server Error"
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	default:
+		return ""
+	}
 }
 
 // IsUnauthorized reports whether err says the session is missing or over:
 // the console sends the person to the login page.
 func IsUnauthorized(err error) bool {
 	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusUnauthorized
+	return errors.As(err, &ae) && ae.Status == 401
 }
 
-// Client calls Switchboard's REST API on the console's own origin. In the
-// browser, net/http's client uses fetch, which sends the session cookie.
+// Request is one REST request, as a Transport sends it.
+type Request struct {
+	Method string
+	// URL is absolute.
+	URL string
+	// Body is JSON, or nil.
+	Body []byte
+}
+
+// Response is a Transport's answer: the status and the whole body.
+type Response struct {
+	Status int
+	Body   []byte
+}
+
+// Transport sends REST requests. In the browser the console uses fetch
+// directly (package ui): Go's net/http client would add megabytes to the
+// WebAssembly file for a transport fetch already is. HTTPTransport serves
+// hosts and tests.
+type Transport interface {
+	RoundTrip(ctx context.Context, r Request) (Response, error)
+}
+
+// HTTPTransport sends requests with a net/http client.
+type HTTPTransport struct {
+	// Client is the client to use; nil means http.DefaultClient.
+	Client *http.Client
+}
+
+// RoundTrip implements Transport.
+func (t HTTPTransport) RoundTrip(ctx context.Context, r Request) (Response, error) {
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, body)
+	if err != nil {
+		return Response{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := t.Client
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Response{}, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Status: resp.StatusCode, Body: data}, nil
+}
+
+// Client calls Switchboard's REST API on the console's own origin.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base string
+	t    Transport
 }
 
 // NewClient returns a client of the API at base (the page's origin, such as
-// "https://switchboard.example"). hc may be nil for http.DefaultClient.
-func NewClient(base string, hc *http.Client) (*Client, error) {
+// "https://switchboard.example"), sending requests with t.
+func NewClient(base string, t Transport) (*Client, error) {
 	u, err := url.Parse(base)
 	if err != nil {
 		return nil, fmt.Errorf("console: API base %q: %w", base, err)
@@ -104,16 +186,16 @@ func NewClient(base string, hc *http.Client) (*Client, error) {
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return nil, fmt.Errorf("console: API base %q is not an http(s) origin", base)
 	}
-	if hc == nil {
-		hc = http.DefaultClient
+	if t == nil {
+		return nil, errors.New("console: NewClient needs a transport")
 	}
-	return &Client{base: &url.URL{Scheme: u.Scheme, Host: u.Host}, http: hc}, nil
+	return &Client{base: u.Scheme + "://" + u.Host, t: t}, nil
 }
 
 // Me returns the signed-in user; an *APIError with status 401 when nobody is.
 func (c *Client) Me(ctx context.Context) (User, error) {
 	var u User
-	err := c.do(ctx, http.MethodGet, "/api/me", nil, &u)
+	err := c.do(ctx, "GET", "/api/me", nil, &u)
 	return u, err
 }
 
@@ -125,22 +207,22 @@ func (c *Client) Reject(ctx context.Context, id, reason string) error {
 	default:
 		return fmt.Errorf("console: reject reason %q is not none, busy or forbidden", reason)
 	}
-	return c.do(ctx, http.MethodPost, "/api/calls/"+url.PathEscape(id)+"/reject", map[string]string{"reason": reason}, nil)
+	return c.do(ctx, "POST", "/api/calls/"+url.PathEscape(id)+"/reject", map[string]string{"reason": reason}, nil)
 }
 
 // Answer answers the incoming call id.
 func (c *Client) Answer(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodPost, "/api/calls/"+url.PathEscape(id)+"/answer", nil, nil)
+	return c.do(ctx, "POST", "/api/calls/"+url.PathEscape(id)+"/answer", nil, nil)
 }
 
 // HangUp hangs up the call id.
 func (c *Client) HangUp(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodDelete, "/api/calls/"+url.PathEscape(id), nil, nil)
+	return c.do(ctx, "DELETE", "/api/calls/"+url.PathEscape(id), nil, nil)
 }
 
 // DeleteRecord deletes the ended conversation id everywhere (admins only).
 func (c *Client) DeleteRecord(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodDelete, "/api/records/"+url.PathEscape(id), nil, nil)
+	return c.do(ctx, "DELETE", "/api/records/"+url.PathEscape(id), nil, nil)
 }
 
 // Events returns the event history of the call id, oldest first.
@@ -148,7 +230,7 @@ func (c *Client) Events(ctx context.Context, id string) ([]EventEntry, error) {
 	var body struct {
 		Events []EventEntry `json:"events"`
 	}
-	err := c.do(ctx, http.MethodGet, "/api/calls/"+url.PathEscape(id)+"/events", nil, &body)
+	err := c.do(ctx, "GET", "/api/calls/"+url.PathEscape(id)+"/events", nil, &body)
 	return body.Events, err
 }
 
@@ -157,62 +239,51 @@ func (c *Client) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 	var body struct {
 		Entries []AuditEntry `json:"entries"`
 	}
-	err := c.do(ctx, http.MethodGet, "/api/audit?limit="+strconv.Itoa(limit), nil, &body)
+	err := c.do(ctx, "GET", "/api/audit?limit="+strconv.Itoa(limit), nil, &body)
 	return body.Entries, err
 }
 
 // Logout ends the session.
 func (c *Client) Logout(ctx context.Context) error {
-	return c.do(ctx, http.MethodPost, "/auth/logout", nil, nil)
+	return c.do(ctx, "POST", "/auth/logout", nil, nil)
 }
 
 // do sends a request with an optional JSON body and decodes a JSON answer
 // into out (when out is not nil). Non-2xx answers become *APIError.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
-	u := c.base.String() + path
-	var body io.Reader
+	req := Request{Method: method, URL: c.base + path}
 	if in != nil {
 		data, err := json.Marshal(in)
 		if err != nil {
 			return fmt.Errorf("console: encode %s %s: %w", method, path, err)
 		}
-		body = bytes.NewReader(data)
+		req.Body = data
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return fmt.Errorf("console: %s %s: %w", method, path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.t.RoundTrip(ctx, req)
 	if err != nil {
 		return fmt.Errorf("could not reach Switchboard: %w", err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if resp.Status < 200 || resp.Status > 299 {
 		return decodeError(resp)
 	}
-	if out == nil {
+	if out == nil || len(resp.Body) == 0 && resp.Status == 204 {
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.Unmarshal(resp.Body, out); err != nil {
 		return fmt.Errorf("console: decode %s %s: %w", method, path, err)
 	}
 	return nil
 }
 
-func decodeError(resp *http.Response) error {
-	ae := &APIError{Status: resp.StatusCode}
+func decodeError(resp Response) error {
+	ae := &APIError{Status: resp.Status}
 	var body struct {
 		Error struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`
 		} `json:"error"`
 	}
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if json.Unmarshal(data, &body) == nil {
+	if json.Unmarshal(resp.Body, &body) == nil {
 		ae.Code, ae.Message = body.Error.Code, body.Error.Message
 	}
 	return ae

@@ -74,7 +74,7 @@ func newAPI(t *testing.T, fail map[string]int) (*Client, *apiServer) {
 	s := &apiServer{fail: fail}
 	hs := httptest.NewServer(s.handler())
 	t.Cleanup(hs.Close)
-	c, err := NewClient(hs.URL+"/any/page?x=1", hs.Client())
+	c, err := NewClient(hs.URL+"/any/page?x=1", HTTPTransport{Client: hs.Client()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestClientUnreachable(t *testing.T) {
 	hs := httptest.NewServer(http.NotFoundHandler())
 	base := hs.URL
 	hs.Close() // nothing listens there any more
-	c, err := NewClient(base, nil)
+	c, err := NewClient(base, HTTPTransport{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func TestClientUnreachable(t *testing.T) {
 
 func TestNewClientNeedsAnOrigin(t *testing.T) {
 	for _, base := range []string{"", "ws://x", "/relative", "http://"} {
-		if _, err := NewClient(base, nil); err == nil {
+		if _, err := NewClient(base, HTTPTransport{}); err == nil {
 			t.Errorf("NewClient(%q) accepted", base)
 		}
 	}

@@ -110,7 +110,7 @@ func startFeed(t *testing.T, srv *feedServer, tweak func(f *Feed)) (*Feed, *reco
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	rec := &recorder{}
-	f := &Feed{URL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/feed", Inbox: NewInbox(),
+	f := &Feed{URL: "ws" + strings.TrimPrefix(hs.URL, "http") + "/api/feed", Inbox: NewInbox(nil),
 		OnStatus: rec.record, MinBackoff: time.Millisecond, MaxBackoff: 8 * time.Millisecond}
 	if tweak != nil {
 		tweak(f)
@@ -388,7 +388,7 @@ func TestFeedStopsWithItsContext(t *testing.T) {
 
 func TestFeedBadURL(t *testing.T) {
 	for _, u := range []string{"http://example.com/api/feed", "::nope", ""} {
-		f := &Feed{URL: u, Inbox: NewInbox()}
+		f := &Feed{URL: u, Inbox: NewInbox(nil)}
 		if err := f.Run(context.Background()); err == nil || errors.Is(err, ErrLoggedOut) {
 			t.Errorf("Run with URL %q = %v, want an error about the URL", u, err)
 		}

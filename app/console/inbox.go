@@ -31,9 +31,14 @@ type Inbox struct {
 	put      int                         // messages accepted since the last Take
 }
 
-// NewInbox returns an empty inbox.
-func NewInbox() *Inbox {
-	return &Inbox{now: time.Now, ready: make(chan struct{}, 1), pending: make(map[string]feedwire.Message)}
+// NewInbox returns an empty inbox. now is the local clock it reads when a
+// snapshot or resume brings the server's (nil means time.Now); give it the
+// Store's clock.
+func NewInbox(now func() time.Time) *Inbox {
+	if now == nil {
+		now = time.Now
+	}
+	return &Inbox{now: now, ready: make(chan struct{}, 1), pending: make(map[string]feedwire.Message)}
 }
 
 // Ready receives a value when the inbox has something to take. It never

@@ -9,7 +9,7 @@
 // the Feed writes into an Inbox from its own goroutine; the UI goroutine
 // moves what the Inbox gathered into the Store a few times a second:
 //
-//	inbox := console.NewInbox()
+//	inbox := console.NewInbox(nil)
 //	feed := &console.Feed{URL: "wss://switchboard.example/api/feed", Inbox: inbox}
 //	go feed.Run(ctx)
 //	store := console.NewStore(console.Options{})

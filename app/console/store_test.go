@@ -180,7 +180,7 @@ func TestStoreServerClock(t *testing.T) {
 
 func TestStoreApplyBatchGapGivesSnapshot(t *testing.T) {
 	s := NewStore(Options{Now: (&fixedClock{t0}).Now})
-	in := NewInbox()
+	in := NewInbox(nil)
 	mustPut(t, in, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 5, Now: t0,
 		Calls: []calls.Call{live("a", calls.Established, calls.DirectionIncoming, t0)}})
 	mustPut(t, in, callMsg(6, live("b", calls.Incoming, calls.DirectionIncoming, t0)))
@@ -213,7 +213,7 @@ func mustPut(t *testing.T, in *Inbox, m feedwire.Message) {
 }
 
 func TestInboxCoalesces(t *testing.T) {
-	in := NewInbox()
+	in := NewInbox(nil)
 	select {
 	case <-in.Ready():
 		t.Fatal("an empty inbox is ready")
@@ -259,7 +259,7 @@ func TestInboxCoalesces(t *testing.T) {
 }
 
 func TestInboxSnapshotDiscardsPending(t *testing.T) {
-	in := NewInbox()
+	in := NewInbox(nil)
 	mustPut(t, in, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 1})
 	mustPut(t, in, callMsg(2, live("a", calls.Incoming, calls.DirectionIncoming, t0)))
 	mustPut(t, in, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 9})
@@ -283,7 +283,7 @@ func TestInboxResume(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := NewInbox()
+			in := NewInbox(nil)
 			mustPut(t, in, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 7})
 			err := in.Put(feedwire.Message{Type: feedwire.TypeResume, Seq: tt.resume, Now: t0})
 			if errors.Is(err, ErrGap) != tt.wantGap {
@@ -299,7 +299,7 @@ func TestInboxRejectsBadMessages(t *testing.T) {
 		{Type: feedwire.TypeCall, Seq: 1},
 		{Type: feedwire.TypeRemoved, Seq: 1},
 	} {
-		if err := NewInbox().Put(m); err == nil {
+		if err := NewInbox(nil).Put(m); err == nil {
 			t.Errorf("Put(%+v) accepted", m)
 		}
 	}

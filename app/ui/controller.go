@@ -1,0 +1,220 @@
+package ui
+
+import (
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/calls"
+	"switchboard/app/console"
+)
+
+// Controller is what the components ask of the page. Every method runs on
+// the UI goroutine, from an event handler; *Page implements it. (Work a
+// method starts in the background reports back through the handler's
+// context, whose source is the clicked element, so the page asks for its
+// own re-render with Update.) Components
+// pass the call id they read from their own props at the moment of the
+// event, never one captured when they were first rendered.
+type Controller interface {
+	// Request starts an action on a call: answer goes at once, reject and
+	// hang up and delete open a confirmation first.
+	Request(ctx app.Context, id, verb string)
+	// Confirm sends the confirmed action (reason is the reject reason).
+	Confirm(ctx app.Context, id, verb, reason string)
+	// Dismiss closes the confirmation, the detail panel's error, or a
+	// row's error.
+	Dismiss(ctx app.Context, id string)
+	// Select opens the detail panel on a call ("" closes it).
+	Select(ctx app.Context, id string)
+	// SetFilter changes the live table's filter.
+	SetFilter(ctx app.Context, f console.Filter)
+	// ShowPage moves a table's window: ended selects the ended list.
+	ShowPage(ctx app.Context, ended bool, offset int)
+	// Install asks the browser to install the app.
+	Install(ctx app.Context)
+	// Reload loads the newer version.
+	Reload(ctx app.Context)
+	// Logout ends the session.
+	Logout(ctx app.Context)
+	// ToggleAudit opens or closes the admin's audit panel, loading it.
+	ToggleAudit(ctx app.Context)
+}
+
+// Request implements Controller.
+func (p *Page) Request(ctx app.Context, id, verb string) {
+	if p.ops[id].InFlight {
+		return
+	}
+	switch verb {
+	case calls.VerbAnswer:
+		p.send(ctx, id, verb, "")
+	case calls.VerbReject, calls.VerbHangUp, verbDelete:
+		p.dialog = dialog{Verb: verb, CallID: id}
+	}
+}
+
+// Confirm implements Controller.
+func (p *Page) Confirm(ctx app.Context, id, verb, reason string) {
+	p.dialog = dialog{}
+	p.send(ctx, id, verb, reason)
+}
+
+// Dismiss implements Controller.
+func (p *Page) Dismiss(ctx app.Context, id string) {
+	if p.dialog.CallID == id || id == "" {
+		p.dialog = dialog{}
+	}
+	if op, ok := p.ops[id]; ok && !op.InFlight {
+		delete(p.ops, id)
+	}
+}
+
+// send runs one action in the background; its button is disabled until the
+// answer comes, and a failure stays on the row in words.
+func (p *Page) send(ctx app.Context, id, verb, reason string) {
+	if p.ops[id].InFlight || p.env == nil || p.env.API == nil {
+		return
+	}
+	p.ops[id] = Op{Verb: verb, InFlight: true}
+	api := p.env.API
+	ctx.Async(func() {
+		var err error
+		switch verb {
+		case calls.VerbAnswer:
+			err = api.Answer(ctx, id)
+		case calls.VerbReject:
+			err = api.Reject(ctx, id, reason)
+		case calls.VerbHangUp:
+			err = api.HangUp(ctx, id)
+		case verbDelete:
+			err = api.DeleteRecord(ctx, id)
+		}
+		ctx.Dispatch(func(ctx app.Context) {
+			defer p.Update()
+			switch {
+			case console.IsUnauthorized(err):
+				goTo(ctx, "/auth/login")
+			case err != nil:
+				p.ops[id] = Op{Verb: verb, Error: "Could not " + verbWords(verb) + ": " + err.Error()}
+			default:
+				delete(p.ops, id)
+			}
+		})
+	})
+}
+
+// Select implements Controller.
+func (p *Page) Select(ctx app.Context, id string) {
+	if id == p.detail.CallID {
+		return
+	}
+	p.detail = detail{CallID: id}
+	if id != "" {
+		p.loadEvents(ctx)
+	}
+}
+
+// refreshDetail reloads the selected call's history when the call changed.
+func (p *Page) refreshDetail(ctx app.Context) {
+	id := p.detail.CallID
+	if id == "" {
+		return
+	}
+	c, ok := p.store.Get(id)
+	if !ok || c.Seq == p.detail.Seq || p.detail.Loading {
+		return
+	}
+	p.loadEvents(ctx)
+}
+
+func (p *Page) loadEvents(ctx app.Context) {
+	if p.env == nil || p.env.API == nil {
+		return
+	}
+	id, api := p.detail.CallID, p.env.API
+	c, _ := p.store.Get(id)
+	p.detail.Loading = true
+	ctx.Async(func() {
+		events, err := api.Events(ctx, id)
+		ctx.Dispatch(func(ctx app.Context) {
+			defer p.Update()
+			if p.detail.CallID != id {
+				return // another call was selected meanwhile
+			}
+			p.detail.Loading = false
+			p.detail.Seq = c.Seq
+			if err != nil {
+				p.detail.Error = "Could not load the history: " + err.Error()
+				return
+			}
+			p.detail.Events, p.detail.Error = events, ""
+			if now, ok := p.store.Get(id); ok && now.Seq != c.Seq {
+				p.loadEvents(ctx) // it changed while loading
+			}
+		})
+	})
+}
+
+// SetFilter implements Controller.
+func (p *Page) SetFilter(ctx app.Context, f console.Filter) {
+	p.filter = f
+	p.liveOffset = 0
+}
+
+// ShowPage implements Controller.
+func (p *Page) ShowPage(ctx app.Context, ended bool, offset int) {
+	if ended {
+		p.endedOffset = max(0, offset)
+	} else {
+		p.liveOffset = max(0, offset)
+	}
+	p.clampOffsets()
+}
+
+// Install implements Controller.
+func (p *Page) Install(ctx app.Context) {
+	ctx.ShowAppInstallPrompt()
+}
+
+// Reload implements Controller.
+func (p *Page) Reload(ctx app.Context) {
+	ctx.Reload()
+}
+
+// Logout implements Controller.
+func (p *Page) Logout(ctx app.Context) {
+	if p.env == nil || p.env.API == nil {
+		return
+	}
+	api := p.env.API
+	ctx.Async(func() {
+		err := api.Logout(ctx)
+		ctx.Dispatch(func(ctx app.Context) {
+			defer p.Update()
+			if err != nil && !console.IsUnauthorized(err) {
+				p.conn.Reason = "Could not log out: " + err.Error()
+				return
+			}
+			goTo(ctx, "/")
+		})
+	})
+}
+
+// ToggleAudit implements Controller.
+func (p *Page) ToggleAudit(ctx app.Context) {
+	p.auditOpen = !p.auditOpen
+	if !p.auditOpen || p.env == nil || p.env.API == nil {
+		return
+	}
+	api := p.env.API
+	ctx.Async(func() {
+		entries, err := api.Audit(ctx, auditLimit)
+		ctx.Dispatch(func(ctx app.Context) {
+			defer p.Update()
+			if err != nil {
+				p.auditError = "Could not load the audit log: " + err.Error()
+				return
+			}
+			p.audit, p.auditError = entries, ""
+		})
+	})
+}

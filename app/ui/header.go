@@ -1,0 +1,98 @@
+package ui
+
+import (
+	"strconv"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/console"
+)
+
+// Header shows who is signed in, the feed connection, and the install and
+// log out buttons.
+type Header struct {
+	app.Compo
+
+	User        console.User
+	UserKnown   bool
+	Conn        console.Status
+	Installable bool
+	Ctl         Controller
+}
+
+// Render draws the header.
+func (h *Header) Render() app.UI {
+	return app.Header().Class("top").Body(
+		app.Div().Class("brand").Body(
+			app.Img().Src("/web/icon.svg").Alt("").Width(28).Height(28),
+			app.H1().Text("Switchboard"),
+		),
+		renderConn(h.Conn),
+		app.Div().Class("who").Body(
+			app.If(h.Installable,
+				app.Button().Type("button").Class("btn").ID("install").
+					Aria("label", "Install Switchboard as an app").OnClick(h.onInstall).Text("Install"),
+			),
+			app.If(h.UserKnown,
+				app.Span().Class("user").Title(h.User.Email).Body(
+					app.Text(h.User.Name),
+					app.Small().Class("role").Text(string(h.User.Role)),
+				),
+				app.Button().Type("button").Class("btn").ID("logout").
+					Aria("label", "Log out").OnClick(h.onLogout).Text("Log out"),
+			),
+		),
+	)
+}
+
+func (h *Header) onInstall(ctx app.Context, e app.Event) { h.Ctl.Install(ctx) }
+
+func (h *Header) onLogout(ctx app.Context, e app.Event) { h.Ctl.Logout(ctx) }
+
+// renderConn is the connection indicator: a coloured dot and a word, with
+// the reason and the next retry for people who want to know more.
+func renderConn(s console.Status) app.UI {
+	word := map[console.State]string{
+		console.Connecting: "Connecting", console.Live: "Live", console.Reconnecting: "Reconnecting",
+		console.Offline: "Offline", console.LoggedOut: "Logged out",
+	}[s.State]
+	title := word
+	if s.Reason != "" {
+		title += ": " + s.Reason
+	}
+	if s.Retry > 0 {
+		title += " — retrying in " + strconv.FormatFloat(s.Retry.Seconds(), 'f', 1, 64) + " s"
+	}
+	return app.Div().ID("conn").Class("conn", "conn-"+cssWord(s.State.String())).
+		Role("status").Aria("live", "polite").Title(title).Body(
+		app.Span().Class("dot").Aria("hidden", "true"),
+		app.Span().Class("conn-word").Text(word),
+	)
+}
+
+func cssWord(s string) string {
+	out := []byte(s)
+	for i, b := range out {
+		if b == ' ' {
+			out[i] = '-'
+		}
+	}
+	return string(out)
+}
+
+// UpdatePrompt tells that a newer version is ready and offers to load it.
+type UpdatePrompt struct {
+	app.Compo
+
+	Ctl Controller
+}
+
+// Render draws the banner.
+func (u *UpdatePrompt) Render() app.UI {
+	return app.Div().ID("update").Class("update").Role("status").Body(
+		app.Span().Text("A new version of Switchboard is ready."),
+		app.Button().Type("button").Class("btn btn-primary").OnClick(u.onReload).Text("Reload"),
+	)
+}
+
+func (u *UpdatePrompt) onReload(ctx app.Context, e app.Event) { u.Ctl.Reload(ctx) }

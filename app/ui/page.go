@@ -1,0 +1,322 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/calls"
+	"switchboard/app/console"
+)
+
+// Tunables of the page.
+const (
+	// flushEvery is the shortest time between two flushes of the inbox: a
+	// busy feed is coalesced into at most this many renders a second.
+	flushEvery = 50 * time.Millisecond
+	// liveRows and endedRows are the page sizes of the two tables.
+	liveRows  = 50
+	endedRows = 25
+	// endedWindow is the window of the summary's "ended" bar.
+	endedWindow = time.Hour
+	// auditLimit is how many audit entries the admin panel shows.
+	auditLimit = 100
+)
+
+// verbDelete is the admin's deletion of an ended conversation.
+const verbDelete = "delete"
+
+// API is the REST API the page calls. *console.Client is the real one.
+type API interface {
+	Me(ctx context.Context) (console.User, error)
+	Reject(ctx context.Context, id, reason string) error
+	Answer(ctx context.Context, id string) error
+	HangUp(ctx context.Context, id string) error
+	DeleteRecord(ctx context.Context, id string) error
+	Events(ctx context.Context, id string) ([]console.EventEntry, error)
+	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
+	Logout(ctx context.Context) error
+}
+
+// Env is what the page needs from outside. In the browser the page builds
+// it from its own origin; tests give it loopback servers.
+type Env struct {
+	API API
+	// FeedURL is the feed's websocket URL. Empty: the page runs no feed and
+	// no timers (tests put messages in Inbox and flush by hand).
+	FeedURL string
+	// Inbox receives the feed; it must read the same clock as Now.
+	Inbox *console.Inbox
+	// Now is the local clock (default time.Now).
+	Now func() time.Time
+	// Probe receives what was rendered, for browser tests.
+	Probe Probe
+}
+
+// browserEnv builds the environment from the page's URL.
+func browserEnv() (*Env, error) {
+	u := app.Window().URL()
+	origin := &url.URL{Scheme: u.Scheme, Host: u.Host}
+	api, err := console.NewClient(origin.String(), fetchTransport{})
+	if err != nil {
+		return nil, err
+	}
+	ws := &url.URL{Scheme: "ws", Host: u.Host, Path: "/api/feed"}
+	if u.Scheme == "https" {
+		ws.Scheme = "wss"
+	}
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe()}, nil
+}
+
+// Op is the state of the action last taken on one call from this console.
+type Op struct {
+	// Verb is the action (answer, reject, hangup, delete).
+	Verb string
+	// InFlight is set while the request is out; its button is disabled.
+	InFlight bool
+	// Error says in words why it failed; empty when it did not.
+	Error string
+}
+
+// dialog is the confirmation open for one call, if any.
+type dialog struct {
+	Verb   string // reject (choose a reason), hangup or delete (confirm)
+	CallID string
+}
+
+// detail is what the detail panel shows about the selected call.
+type detail struct {
+	CallID  string
+	Seq     uint64 // the call's sequence the events were fetched for
+	Events  []console.EventEntry
+	Loading bool
+	Error   string
+}
+
+// Page is the console: it owns the store, the feed and every piece of
+// state, and renders the smaller components from them.
+type Page struct {
+	app.Compo
+
+	env   *Env
+	store *console.Store
+
+	user        console.User
+	userKnown   bool
+	conn        console.Status
+	installable bool
+	update      bool
+
+	filter      console.Filter
+	liveOffset  int
+	endedOffset int
+
+	ops    map[string]Op
+	dialog dialog
+	detail detail
+
+	auditOpen  bool
+	audit      []console.AuditEntry
+	auditError string
+
+	now      time.Time // the server's clock at the last render, to the second
+	rendered []string  // calls whose rows the last flush changed, for the probe
+}
+
+// NewPage returns a page that uses env instead of the browser's.
+func NewPage(env *Env) *Page {
+	return &Page{env: env}
+}
+
+// OnInit prepares the state, on the server (prerendering) and the client.
+func (p *Page) OnInit() {
+	now := time.Now
+	if p.env != nil && p.env.Now != nil {
+		now = p.env.Now
+	}
+	p.store = console.NewStore(console.Options{Now: now})
+	p.ops = make(map[string]Op)
+	p.conn = console.Status{State: console.Connecting}
+}
+
+// OnMount starts the console in the browser: who is signed in, the feed,
+// the flush and timer loop.
+func (p *Page) OnMount(ctx app.Context) {
+	if p.env == nil {
+		env, err := browserEnv()
+		if err != nil {
+			p.conn = console.Status{State: console.Offline, Reason: err.Error()}
+			return
+		}
+		p.env = env
+	}
+	if p.env.Inbox == nil {
+		p.env.Inbox = console.NewInbox(p.env.Now)
+	}
+	p.installable = ctx.IsAppInstallable()
+	p.update = ctx.AppUpdateAvailable()
+	p.loadUser(ctx)
+	if p.env.FeedURL != "" {
+		p.startFeed(ctx)
+		p.startLoop(ctx)
+	}
+}
+
+func (p *Page) loadUser(ctx app.Context) {
+	api := p.env.API
+	ctx.Async(func() {
+		u, err := api.Me(ctx)
+		ctx.Dispatch(func(ctx app.Context) {
+			switch {
+			case console.IsUnauthorized(err):
+				goTo(ctx, "/auth/login")
+			case err != nil:
+				p.conn.Reason = "could not load your profile: " + err.Error()
+			default:
+				p.user, p.userKnown = u, true
+			}
+		})
+	})
+}
+
+func (p *Page) startFeed(ctx app.Context) {
+	feed := &console.Feed{
+		URL:   p.env.FeedURL,
+		Inbox: p.env.Inbox,
+		OnStatus: func(s console.Status) {
+			ctx.Dispatch(func(ctx app.Context) { p.conn = s })
+		},
+		CheckSession: func(cctx context.Context) error {
+			_, err := p.env.API.Me(cctx)
+			return err
+		},
+	}
+	ctx.Async(func() {
+		if err := feed.Run(ctx); errors.Is(err, console.ErrLoggedOut) {
+			ctx.Dispatch(func(ctx app.Context) { goTo(ctx, "/auth/login") })
+		}
+	})
+}
+
+// startLoop flushes the inbox when it has something (at most every
+// flushEvery) and ticks once a second for timers and retention.
+func (p *Page) startLoop(ctx app.Context) {
+	inbox := p.env.Inbox
+	ctx.Async(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-inbox.Ready():
+				ctx.Dispatch(p.Flush)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(flushEvery):
+				}
+			case <-tick.C:
+				ctx.Dispatch(p.Tick)
+			}
+		}
+	})
+}
+
+// Flush moves what the inbox gathered into the store and re-renders. It
+// runs on the UI goroutine.
+func (p *Page) Flush(ctx app.Context) {
+	batch := p.env.Inbox.Take()
+	changes, err := p.store.ApplyBatch(batch)
+	if err != nil {
+		app.Log("switchboard: applying the feed: " + err.Error())
+	}
+	p.store.Prune()
+	p.now = p.store.Now().Truncate(time.Second)
+	p.rendered = p.visibleChanged(changes)
+	p.refreshDetail(ctx)
+	p.clampOffsets()
+	p.probe(ctx)
+}
+
+// Tick advances the timers (durations, countdowns) and drops ended calls
+// past the history.
+func (p *Page) Tick(ctx app.Context) {
+	p.store.Prune()
+	p.now = p.store.Now().Truncate(time.Second)
+	p.rendered = nil
+	p.clampOffsets()
+}
+
+// visibleChanged is the changed calls the current windows show.
+func (p *Page) visibleChanged(ch console.Changes) []string {
+	if !ch.Any() {
+		return nil
+	}
+	rows := p.liveWindow()
+	rows = append(rows, p.endedWindow()...)
+	var out []string
+	for _, c := range rows {
+		if ch.Reset || slices.Contains(ch.IDs, c.ID) {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+func (p *Page) clampOffsets() {
+	if _, total := p.store.View(p.filter, 0, 0); p.liveOffset >= total {
+		p.liveOffset = max(0, (total-1)/liveRows*liveRows)
+	}
+	if _, total := p.store.View(console.Filter{Ended: true}, 0, 0); p.endedOffset >= total {
+		p.endedOffset = max(0, (total-1)/endedRows*endedRows)
+	}
+}
+
+// probe tells the browser-test probe what this flush rendered, once the
+// DOM has it.
+func (p *Page) probe(ctx app.Context) {
+	if p.env == nil || p.env.Probe == nil {
+		return
+	}
+	probe, seq, state := p.env.Probe, p.store.Seq(), p.conn.State
+	rows := make(map[string]uint64, len(p.rendered))
+	for _, id := range p.rendered {
+		if c, ok := p.store.Get(id); ok {
+			rows[id] = c.Seq
+		}
+	}
+	received := p.env.Inbox.Seq()
+	ctx.Defer(func(app.Context) { probe.Rendered(seq, received, state, rows) })
+}
+
+func (p *Page) liveWindow() []calls.Call {
+	rows, _ := p.store.View(p.filter, p.liveOffset, liveRows)
+	return rows
+}
+
+func (p *Page) endedWindow() []calls.Call {
+	rows, _ := p.store.View(console.Filter{Ended: true}, p.endedOffset, endedRows)
+	return rows
+}
+
+// goTo leaves the app for another page of the server (login, logout).
+func goTo(ctx app.Context, path string) {
+	ctx.Defer(func(app.Context) {
+		app.Window().Get("location").Set("href", path)
+	})
+}
+
+// OnAppUpdate shows the prompt when a newer version was downloaded.
+func (p *Page) OnAppUpdate(ctx app.Context) {
+	p.update = ctx.AppUpdateAvailable()
+}
+
+// OnAppInstallChange shows or hides the install button.
+func (p *Page) OnAppInstallChange(ctx app.Context) {
+	p.installable = ctx.IsAppInstallable()
+}

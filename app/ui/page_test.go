@@ -1,0 +1,170 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/calls"
+	"switchboard/app/console"
+	"switchboard/app/feedwire"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// apiServer is a loopback server answering the console's REST API the way
+// the contract says. It records every request; fail makes a route answer
+// an error in the contract's shape.
+type apiServer struct {
+	role console.Role
+
+	mu     sync.Mutex
+	got    []string
+	fail   map[string]apiFailure
+	events map[string][]console.EventEntry
+}
+
+type apiFailure struct {
+	status  int
+	code    string
+	message string
+}
+
+func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	key := r.Method + " " + r.URL.Path
+	s.mu.Lock()
+	s.got = append(s.got, strings.TrimSpace(key+" "+string(body)))
+	f, failing := s.fail[key]
+	events := s.events[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/events")]
+	s.mu.Unlock()
+	if failing {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(f.status)
+		fmt.Fprintf(w, `{"error":{"code":%q,"message":%q}}`, f.code, f.message)
+		return
+	}
+	switch {
+	case key == "GET /api/me":
+		json.NewEncoder(w).Encode(console.User{Name: "alice", Email: "alice@example.com", Role: s.role})
+	case strings.HasSuffix(key, "/events"):
+		json.NewEncoder(w).Encode(map[string]any{"events": events})
+	case key == "GET /api/audit":
+		json.NewEncoder(w).Encode(map[string]any{"entries": []console.AuditEntry{{At: t0, Actor: "bob", Action: "hangup", Target: "c1", Outcome: "ok"}}})
+	case r.Method == "POST":
+		w.WriteHeader(http.StatusAccepted)
+	case r.Method == "DELETE":
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// actions is what the server was asked, /api/me and history reads aside.
+func (s *apiServer) actions() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, g := range s.got {
+		if !strings.HasPrefix(g, "GET ") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// probeRecorder keeps what the page told its probe.
+type probeRecorder struct {
+	seq  uint64
+	rows []map[string]uint64
+}
+
+func (p *probeRecorder) Rendered(seq, received uint64, state console.State, rows map[string]uint64) {
+	p.seq = seq
+	p.rows = append(p.rows, rows)
+}
+
+type fixture struct {
+	t     *testing.T
+	api   *apiServer
+	page  *Page
+	disp  app.ClientDispatcher
+	probe *probeRecorder
+	seq   uint64
+}
+
+// newFixture mounts a page whose REST API is a real loopback server and
+// whose feed the test drives through the page's inbox.
+func newFixture(t *testing.T, role console.Role) *fixture {
+	t.Helper()
+	api := &apiServer{role: role, fail: map[string]apiFailure{}, events: map[string][]console.EventEntry{}}
+	hs := httptest.NewServer(api)
+	t.Cleanup(hs.Close)
+	client, err := console.NewClient(hs.URL, console.HTTPTransport{Client: hs.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := &probeRecorder{}
+	now := func() time.Time { return t0 }
+	page := NewPage(&Env{API: client, Inbox: console.NewInbox(now), Now: now, Probe: probe})
+	disp := app.NewClientTester(page)
+	t.Cleanup(disp.Close)
+	f := &fixture{t: t, api: api, page: page, disp: disp, probe: probe}
+	return f
+}
+
+// feed sends messages through the inbox and flushes them, as the page's
+// loop does after the websocket delivered them.
+func (f *fixture) feed(msgs ...feedwire.Message) {
+	f.t.Helper()
+	for _, m := range msgs {
+		if err := f.page.env.Inbox.Put(m); err != nil {
+			f.t.Fatalf("inbox: %v", err)
+		}
+	}
+	f.disp.Dispatch(app.Dispatch{Mode: app.Update, Source: f.page, Function: f.page.Flush})
+	f.disp.Consume()
+}
+
+// snapshot replaces the view with cs, marking the feed live.
+func (f *fixture) snapshot(cs ...calls.Call) {
+	f.t.Helper()
+	f.seq += 10
+	f.page.conn = console.Status{State: console.Live}
+	f.feed(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: f.seq, Now: t0, Calls: cs})
+}
+
+// update sends the new state of one call.
+func (f *fixture) update(c calls.Call) {
+	f.t.Helper()
+	f.seq++
+	c.Seq = f.seq
+	f.feed(feedwire.Message{Type: feedwire.TypeCall, Seq: f.seq, Call: &c})
+}
+
+func (f *fixture) html() string { return app.HTMLString(f.page) }
+
+func call(id string, state calls.State, started time.Time) calls.Call {
+	return calls.Call{
+		ID: id, State: state, Direction: calls.DirectionIncoming, StartedAt: started, UpdatedAt: started,
+		Source:     calls.Party{Kind: "phone", ID: "+15550" + id, Phone: "+15550" + id},
+		Targets:    []calls.Party{{Kind: "application", ID: "bot-1", DisplayName: "Front desk"}},
+		Modalities: []string{"audio"}, Subject: "subject " + id,
+	}
+}
+
+func endedCall(id string, code, subcode int) calls.Call {
+	c := call(id, calls.Terminated, t0.Add(-5*time.Minute))
+	c.AnsweredAt = t0.Add(-4 * time.Minute)
+	c.EndedAt = t0.Add(-time.Minute)
+	c.Result = &calls.Result{Code: code, Subcode: subcode}
+	return c
+}

@@ -1,0 +1,17 @@
+//go:build wasm
+
+// The WebAssembly build of Switchboard is the console itself: it registers
+// the same routes the server prerenders and runs the app in the browser.
+// The server's main (main.go) is built for every other target.
+package main
+
+import (
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/ui"
+)
+
+func main() {
+	ui.Routes()
+	app.RunWhenOnBrowser()
+}
