@@ -1,0 +1,264 @@
+// Package webui serves the console: go-app's handler for the page (which
+// prerenders it), the PWA resources and the static files of web/, plus
+// app.wasm sent pre-compressed.
+//
+// The Version that go-app uses as the ETag of every resource, and that
+// makes installed consoles update, is a hash of every file in the web
+// directory, app.wasm included: the same build gives the same version on
+// every replica, and a new build a new one.
+//
+// app.wasm is served as app.wasm.br to clients that accept brotli, else as
+// app.wasm.gz, else raw, with Content-Type application/wasm (which
+// WebAssembly.instantiateStreaming requires), Vary: Accept-Encoding and an
+// ETag per encoding. cmd/precompress writes the compressed copies; a copy
+// older than app.wasm is ignored, and a missing gzip copy is made at start.
+package webui
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/maxence-charriere/go-app/v9/pkg/app"
+
+	"switchboard/app/ui"
+)
+
+// ErrNoWasm reports a web directory without app.wasm: the console was not
+// built (make build).
+var ErrNoWasm = errors.New("webui: app.wasm is missing from the web directory; build it first")
+
+// UI serves the console.
+type UI struct {
+	version string
+	app     *app.Handler
+	wasm    wasmFiles
+}
+
+// wasmFiles holds app.wasm in each encoding, in memory, so that what is
+// served always matches the version computed at start.
+type wasmFiles struct {
+	modTime time.Time
+	raw     []byte
+	br, gz  []byte // nil when not available
+	hash    string
+}
+
+// New prepares the console served from webDir (the directory served at
+// /web/, holding app.wasm, its compressed copies, app.css and the icons).
+func New(webDir string, logger *slog.Logger) (*UI, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	info, err := os.Stat(webDir)
+	if err != nil {
+		return nil, fmt.Errorf("webui: web directory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("webui: web directory %s is not a directory", webDir)
+	}
+	version, err := Version(webDir)
+	if err != nil {
+		return nil, err
+	}
+	wasm, err := loadWasm(webDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	h := ui.Handler(version)
+	h.Resources = staticDir{files: http.FileServer(http.Dir(webDir))}
+	logger.Info("webui: console ready", "version", version, "wasm_bytes", len(wasm.raw),
+		"wasm_br_bytes", len(wasm.br), "wasm_gz_bytes", len(wasm.gz))
+	return &UI{version: version, app: h, wasm: wasm}, nil
+}
+
+// Version hashes every regular file under webDir (names and contents, in
+// name order) into the version go-app and the service worker use.
+func Version(webDir string) (string, error) {
+	var names []string
+	err := filepath.WalkDir(webDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			names = append(names, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("webui: hash the web directory: %w", err)
+	}
+	slices.Sort(names)
+	sum := sha256.New()
+	for _, name := range names {
+		rel, _ := filepath.Rel(webDir, name)
+		fmt.Fprintf(sum, "%s\x00", filepath.ToSlash(rel))
+		f, err := os.Open(name)
+		if err != nil {
+			return "", fmt.Errorf("webui: hash %s: %w", rel, err)
+		}
+		_, err = io.Copy(sum, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("webui: hash %s: %w", rel, err)
+		}
+		sum.Write([]byte{0})
+	}
+	return hex.EncodeToString(sum.Sum(nil))[:20], nil
+}
+
+func loadWasm(webDir string, logger *slog.Logger) (wasmFiles, error) {
+	name := filepath.Join(webDir, "app.wasm")
+	info, err := os.Stat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return wasmFiles{}, fmt.Errorf("%w (%s)", ErrNoWasm, name)
+	}
+	if err != nil {
+		return wasmFiles{}, fmt.Errorf("webui: %w", err)
+	}
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		return wasmFiles{}, fmt.Errorf("webui: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	w := wasmFiles{modTime: info.ModTime(), raw: raw, hash: hex.EncodeToString(sum[:8])}
+	w.br = loadCopy(name+".br", info.ModTime(), logger)
+	w.gz = loadCopy(name+".gz", info.ModTime(), logger)
+	if w.gz == nil {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+		zw.Write(raw)
+		if err := zw.Close(); err != nil {
+			return wasmFiles{}, fmt.Errorf("webui: gzip app.wasm: %w", err)
+		}
+		w.gz = buf.Bytes()
+		logger.Warn("webui: no app.wasm.gz; compressed app.wasm at start (run cmd/precompress for smaller files)")
+	}
+	return w, nil
+}
+
+// loadCopy reads a compressed copy of app.wasm, unless it is missing or
+// older than app.wasm (a stale copy of a previous build).
+func loadCopy(name string, wasmTime time.Time, logger *slog.Logger) []byte {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil
+	}
+	if info.ModTime().Before(wasmTime) {
+		logger.Warn("webui: ignoring a compressed copy older than app.wasm", "file", name)
+		return nil
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		logger.Warn("webui: cannot read a compressed copy of app.wasm", "file", name, "err", err)
+		return nil
+	}
+	return data
+}
+
+// Version is the version of the console being served.
+func (u *UI) Version() string { return u.version }
+
+// ServeHTTP serves app.wasm itself and everything else through go-app:
+// the prerendered page on every route, the manifest, the service worker,
+// and the files of the web directory under /web/.
+func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/web/app.wasm", "/app.wasm", "/goapp.wasm":
+		u.serveWasm(w, r)
+	default:
+		u.app.ServeHTTP(w, r)
+	}
+}
+
+// serveWasm sends app.wasm in the best encoding the client accepts.
+func (u *UI) serveWasm(w http.ResponseWriter, r *http.Request) {
+	body, encoding := u.wasm.raw, ""
+	switch accepts := acceptedEncodings(r.Header.Get("Accept-Encoding")); {
+	case u.wasm.br != nil && accepts["br"]:
+		body, encoding = u.wasm.br, "br"
+	case u.wasm.gz != nil && accepts["gzip"]:
+		body, encoding = u.wasm.gz, "gzip"
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/wasm")
+	h.Set("Vary", "Accept-Encoding")
+	h.Set("Cache-Control", "no-cache")
+	h.Set(ui.WasmLengthHeader, strconv.Itoa(len(u.wasm.raw)))
+	tag := u.wasm.hash
+	if encoding != "" {
+		h.Set("Content-Encoding", encoding)
+		tag += "-" + encoding
+	}
+	h.Set("ETag", `"`+tag+`"`)
+	http.ServeContent(w, r, "app.wasm", u.wasm.modTime, bytes.NewReader(body))
+}
+
+// acceptedEncodings parses Accept-Encoding: the codings with a non-zero
+// quality ("br;q=0" refuses brotli; "*" accepts what is not named).
+func acceptedEncodings(header string) map[string]bool {
+	out := make(map[string]bool)
+	star := false
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.ToLower(strings.TrimSpace(coding))
+		if coding == "" {
+			continue
+		}
+		ok := quality(params) > 0
+		if coding == "*" {
+			star = ok
+			continue
+		}
+		out[coding] = ok
+	}
+	if star {
+		for _, c := range []string{"br", "gzip"} {
+			if _, named := out[c]; !named {
+				out[c] = true
+			}
+		}
+	}
+	return out
+}
+
+// quality reads q= from a coding's parameters (1 when absent).
+func quality(params string) float64 {
+	for p := range strings.SplitSeq(params, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if ok && strings.EqualFold(strings.TrimSpace(k), "q") {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+				return f
+			}
+			return 0
+		}
+	}
+	return 1
+}
+
+// staticDir tells go-app where the static resources are (under /web/ on
+// this origin) and serves them from the web directory.
+type staticDir struct {
+	files http.Handler
+}
+
+func (staticDir) Package() string { return "" }
+func (staticDir) Static() string  { return "" }
+func (staticDir) AppWASM() string { return "/web/app.wasm" }
+
+func (d staticDir) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	http.StripPrefix("/web", d.files).ServeHTTP(w, r)
+}
