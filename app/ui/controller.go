@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"context"
+
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"switchboard/app/calls"
@@ -8,10 +10,7 @@ import (
 )
 
 // Controller is what the components ask of the page. Every method runs on
-// the UI goroutine, from an event handler; *Page implements it. (Work a
-// method starts in the background reports back through the handler's
-// context, whose source is the clicked element, so the page asks for its
-// own re-render with Update.) Components
+// the UI goroutine, from an event handler; *Page implements it. Components
 // pass the call id they read from their own props at the moment of the
 // event, never one captured when they were first rendered.
 type Controller interface {
@@ -76,20 +75,19 @@ func (p *Page) send(ctx app.Context, id, verb, reason string) {
 	}
 	p.ops[id] = Op{Verb: verb, InFlight: true}
 	api := p.env.API
-	ctx.Async(func() {
+	p.background(func(bg context.Context) func(app.Context) {
 		var err error
 		switch verb {
 		case calls.VerbAnswer:
-			err = api.Answer(ctx, id)
+			err = api.Answer(bg, id)
 		case calls.VerbReject:
-			err = api.Reject(ctx, id, reason)
+			err = api.Reject(bg, id, reason)
 		case calls.VerbHangUp:
-			err = api.HangUp(ctx, id)
+			err = api.HangUp(bg, id)
 		case verbDelete:
-			err = api.DeleteRecord(ctx, id)
+			err = api.DeleteRecord(bg, id)
 		}
-		ctx.Dispatch(func(ctx app.Context) {
-			defer p.Update()
+		return func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
 				goTo(ctx, "/auth/login")
@@ -98,7 +96,7 @@ func (p *Page) send(ctx app.Context, id, verb, reason string) {
 			default:
 				delete(p.ops, id)
 			}
-		})
+		}
 	})
 }
 
@@ -133,10 +131,9 @@ func (p *Page) loadEvents(ctx app.Context) {
 	id, api := p.detail.CallID, p.env.API
 	c, _ := p.store.Get(id)
 	p.detail.Loading = true
-	ctx.Async(func() {
-		events, err := api.Events(ctx, id)
-		ctx.Dispatch(func(ctx app.Context) {
-			defer p.Update()
+	p.background(func(bg context.Context) func(app.Context) {
+		events, err := api.Events(bg, id)
+		return func(ctx app.Context) {
 			if p.detail.CallID != id {
 				return // another call was selected meanwhile
 			}
@@ -150,7 +147,7 @@ func (p *Page) loadEvents(ctx app.Context) {
 			if now, ok := p.store.Get(id); ok && now.Seq != c.Seq {
 				p.loadEvents(ctx) // it changed while loading
 			}
-		})
+		}
 	})
 }
 
@@ -186,16 +183,15 @@ func (p *Page) Logout(ctx app.Context) {
 		return
 	}
 	api := p.env.API
-	ctx.Async(func() {
-		err := api.Logout(ctx)
-		ctx.Dispatch(func(ctx app.Context) {
-			defer p.Update()
+	p.background(func(bg context.Context) func(app.Context) {
+		err := api.Logout(bg)
+		return func(ctx app.Context) {
 			if err != nil && !console.IsUnauthorized(err) {
 				p.conn.Reason = "Could not log out: " + err.Error()
 				return
 			}
 			goTo(ctx, "/")
-		})
+		}
 	})
 }
 
@@ -206,15 +202,29 @@ func (p *Page) ToggleAudit(ctx app.Context) {
 		return
 	}
 	api := p.env.API
-	ctx.Async(func() {
-		entries, err := api.Audit(ctx, auditLimit)
-		ctx.Dispatch(func(ctx app.Context) {
-			defer p.Update()
+	p.background(func(bg context.Context) func(app.Context) {
+		entries, err := api.Audit(bg, auditLimit)
+		return func(ctx app.Context) {
 			if err != nil {
 				p.auditError = "Could not load the audit log: " + err.Error()
 				return
 			}
 			p.audit, p.auditError = entries, ""
-		})
+		}
+	})
+}
+
+// background runs work off the UI goroutine and applies the function it
+// returns on the UI goroutine, re-rendering the page. Work runs in the
+// page's context, not the clicked element's: that one ends as soon as a
+// re-render removes the element (an Answer button disappears when the call
+// is answered), which would abort the request it started.
+func (p *Page) background(work func(ctx context.Context) func(app.Context)) {
+	ctx := p.mounted
+	if ctx == nil {
+		return
+	}
+	ctx.Async(func() {
+		ctx.Dispatch(work(ctx))
 	})
 }

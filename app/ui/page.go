@@ -125,6 +125,10 @@ type Page struct {
 
 	now      time.Time // the server's clock at the last render, to the second
 	rendered []string  // calls whose rows the last flush changed, for the probe
+
+	// mounted is the page's own context, for background work that must
+	// outlive the element that started it.
+	mounted app.Context
 }
 
 // NewPage returns a page that uses env instead of the browser's.
@@ -146,6 +150,7 @@ func (p *Page) OnInit() {
 // OnMount starts the console in the browser: who is signed in, the feed,
 // the flush and timer loop.
 func (p *Page) OnMount(ctx app.Context) {
+	p.mounted = ctx
 	if p.env == nil {
 		env, err := browserEnv()
 		if err != nil {

@@ -17,7 +17,7 @@ func (p *Page) Render() app.UI {
 	}
 	canAct := p.userKnown && p.user.Role.CanAct()
 	admin := p.userKnown && p.user.Role.IsAdmin()
-	stale := p.conn.State != console.Live
+	stale := p.conn.State != console.Live && p.conn.State != console.Connecting
 	now := p.now
 	if now.IsZero() {
 		now = p.store.Now()

@@ -140,11 +140,8 @@ func (r *Row) buttons() []app.UI {
 			actionButton(c.ID, calls.VerbReject, busyText(r.Op, calls.VerbReject, "Reject…"), "Reject the call from "+who, busy, r.onReject),
 		)
 	}
-	if c.State != calls.Terminating {
-		out = append(out,
-			actionButton(c.ID, calls.VerbHangUp, busyText(r.Op, calls.VerbHangUp, "Hang up…"), "Hang up the call from "+who, busy, r.onHangUp))
-	}
-	return out
+	return append(out,
+		actionButton(c.ID, calls.VerbHangUp, busyText(r.Op, calls.VerbHangUp, "Hang up…"), "Hang up the call from "+who, busy, r.onHangUp))
 }
 
 func (r *Row) onAnswer(ctx app.Context, e app.Event) {

@@ -29,7 +29,7 @@ func TestRowButtonsByRoleAndState(t *testing.T) {
 		{"incoming, viewer", incoming, false, []string{"details"}},
 		{"established, supervisor", established, true, []string{"details", "hangup"}},
 		{"established, viewer", established, false, []string{"details"}},
-		{"terminating, supervisor", terminating, true, []string{"details"}},
+		{"terminating, supervisor", terminating, true, []string{"details", "hangup"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
