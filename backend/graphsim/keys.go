@@ -161,3 +161,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+// NotificationToken returns a bearer token exactly like the one on the
+// simulator's own notifications, so a test or a load tool can post
+// hand-made notification bodies that pass the webhook's verification.
+func (s *Sim) NotificationToken() (string, error) {
+	return s.notificationToken(time.Now())
+}

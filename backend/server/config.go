@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"switchboard/backend/auth"
 	"switchboard/backend/metrics"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
@@ -50,6 +51,35 @@ type Config struct {
 	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
 	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
 
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret register the console
+	// with the supervisors' identity provider; OIDCScopes adds scopes.
+	OIDCIssuer, OIDCClientID, OIDCClientSecret string
+	OIDCScopes                                 []string
+	// RoleClaim names the claim holding roles ("roles" or "groups");
+	// RoleMap maps its values to viewer, supervisor and admin.
+	RoleClaim string
+	RoleMap   map[string]auth.Role
+	// AllowedOrigins are origins besides PublicURL's that may open the feed
+	// and call state-changing APIs.
+	AllowedOrigins []string
+	// IdleTimeout and AbsoluteTimeout end sessions.
+	IdleTimeout, AbsoluteTimeout time.Duration
+	// DevIdentity runs the development identity provider under /idp with
+	// the demo users (the demo turns it on).
+	DevIdentity bool
+
+	// NotifyOpenIDConfigURL names the keys Graph signs notifications with
+	// (default Microsoft's); NotifyJWKSURL names a key set directly.
+	NotifyOpenIDConfigURL, NotifyJWKSURL string
+	// BotAppID is the audience of notification tokens (default ClientID).
+	BotAppID string
+	// NotifyTenants are the tenants whose notifications are accepted
+	// (default TenantID).
+	NotifyTenants []string
+	// InsecureSkipNotificationAuth accepts notifications without checking
+	// their token: local experiments only.
+	InsecureSkipNotificationAuth bool
+
 	// VerbaKeys and VerbaUsers configure the DeleteCall API (from
 	// --verba-config); with no keys it refuses every request.
 	VerbaKeys  []verba.Key
@@ -76,8 +106,17 @@ func (c Config) withDefaults() (Config, error) {
 	if c.GraphURL == "" {
 		c.GraphURL = "https://graph.microsoft.com/v1.0"
 	}
-	if c.Demo && c.AutoAnswerAfter == 0 {
-		c.AutoAnswerAfter = 5 * time.Second
+	if c.Demo {
+		c.DevIdentity = true
+		if c.AutoAnswerAfter == 0 {
+			c.AutoAnswerAfter = 5 * time.Second
+		}
+	}
+	if c.BotAppID == "" {
+		c.BotAppID = c.ClientID
+	}
+	if len(c.NotifyTenants) == 0 && c.TenantID != "" {
+		c.NotifyTenants = []string{c.TenantID}
 	}
 	if !c.Demo && (c.TenantID == "" || c.ClientID == "" || c.ClientSecret == "") {
 		return c, errors.New("server: --tenant-id, --client-id and --client-secret are required (or --demo)")

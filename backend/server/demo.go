@@ -54,6 +54,7 @@ func startDemoSim(cfg Config, log *slog.Logger) (*demoSim, error) {
 func (d *demoSim) pointAt(cfg Config) Config {
 	cfg.GraphURL, cfg.TokenURL = d.sim.GraphURL(), d.sim.TokenURL()
 	cfg.TenantID, cfg.ClientID, cfg.ClientSecret = demoTenant, demoClient, d.secret
+	cfg.BotAppID, cfg.NotifyTenants, cfg.NotifyJWKSURL = demoClient, []string{demoTenant}, d.sim.JWKSURL()
 	return cfg
 }
 

@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,20 +28,22 @@ import (
 // harness is one real replica on a loopback port, with a Graph simulator
 // on another, both over real HTTP.
 type harness struct {
-	t    *testing.T
-	srv  *server.Server
-	url  string
-	sim  *graphsim.Sim
-	stop context.CancelFunc
-	done chan struct{}
+	t      *testing.T
+	srv    *server.Server
+	url    string
+	sim    *graphsim.Sim
+	client *http.Client // signed in as alice, a supervisor
+	stop   context.CancelFunc
+	done   chan struct{}
 }
 
 type options struct {
-	dataDir  string
-	natsURL  string
-	simRate  float64
-	simCfg   func(*graphsim.Config)
-	tweakCfg func(*server.Config)
+	dataDir    string
+	natsURL    string
+	natsListen string
+	simRate    float64
+	simCfg     func(*graphsim.Config)
+	tweakCfg   func(*server.Config)
 }
 
 func quietLogger() *slog.Logger {
@@ -73,8 +79,9 @@ func start(t *testing.T, o options) *harness {
 	if o.dataDir == "" && o.natsURL == "" {
 		o.dataDir = t.TempDir()
 	}
-	cfg := server.Config{PublicURL: url, DataDir: o.dataDir, NATSURL: o.natsURL, GraphURL: sim.GraphURL(), TokenURL: sim.TokenURL(),
-		TenantID: "tenant-1", ClientID: "client-1", ClientSecret: "secret-1", UpkeepTick: time.Hour, Logger: quietLogger()}
+	cfg := server.Config{PublicURL: url, DataDir: o.dataDir, NATSURL: o.natsURL, NATSListen: o.natsListen, GraphURL: sim.GraphURL(), TokenURL: sim.TokenURL(),
+		TenantID: "tenant-1", ClientID: "client-1", ClientSecret: "secret-1", UpkeepTick: time.Hour, Logger: quietLogger(),
+		DevIdentity: true, NotifyJWKSURL: sim.JWKSURL()}
 	if o.tweakCfg != nil {
 		o.tweakCfg(&cfg)
 	}
@@ -91,11 +98,8 @@ func start(t *testing.T, o options) *harness {
 		defer close(h.done)
 		srv.Serve(ctx, ln)
 	}()
-	select {
-	case <-srv.View().Ready():
-	case <-time.After(20 * time.Second):
-		t.Fatal("the view did not become ready")
-	}
+	h.waitReady()
+	h.client = h.login("alice")
 	t.Cleanup(func() {
 		h.close()
 		simSrv.Close()
@@ -115,10 +119,83 @@ func (h *harness) close() {
 	h.stop = nil
 }
 
-// post sends a notification body to the webhook and returns the status.
+// waitReady waits for /readyz: the view caught up, sign-in discovered.
+func (h *harness) waitReady() {
+	h.t.Helper()
+	for i := 0; i < 400; i++ {
+		resp, err := http.Get(h.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	h.t.Fatal("the server did not become ready in 20s")
+}
+
+// login signs user in through the development provider's form, as a
+// browser would, and returns a client holding the session cookie.
+func (h *harness) login(user string) *http.Client {
+	h.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar} // the websocket library wants contexts, not client timeouts
+	resp, err := c.Get(h.url + "/auth/login")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`action="([^"]+)"[\s\S]*name="authRequestID" value="([^"]+)"`).FindSubmatch(page)
+	if m == nil {
+		h.t.Fatalf("no login form at %s: %s", resp.Request.URL, page)
+	}
+	action, _ := resp.Request.URL.Parse(html.UnescapeString(string(m[1])))
+	resp, err = c.PostForm(action.String(), url.Values{"authRequestID": {string(m[2])}, "username": {user}, "password": {user}})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	resp.Body.Close()
+	var me struct{ Name, Role string }
+	if st := h.getJSON(c, "/api/me", &me); st != http.StatusOK || me.Name == "" {
+		h.t.Fatalf("after logging in as %s, /api/me answered %d %+v", user, st, me)
+	}
+	return c
+}
+
+// getJSON GETs path with c and decodes the answer.
+func (h *harness) getJSON(c *http.Client, path string, v any) int {
+	h.t.Helper()
+	resp, err := c.Get(h.url + path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(v)
+	return resp.StatusCode
+}
+
+// post sends a notification body to the webhook, signed like Graph's, and
+// returns the status.
 func (h *harness) post(body string) int {
 	h.t.Helper()
-	resp, err := http.Post(h.url+"/api/graph/notifications", "application/json", strings.NewReader(body))
+	token, err := h.sim.NotificationToken()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return h.postWithToken(body, token)
+}
+
+// postWithToken sends a notification body with the given bearer token.
+func (h *harness) postWithToken(body, token string) int {
+	h.t.Helper()
+	req, _ := http.NewRequest("POST", h.url+"/api/graph/notifications", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -127,14 +204,21 @@ func (h *harness) post(body string) int {
 	return resp.StatusCode
 }
 
-// do sends a REST request and returns the status and decoded error message.
+// do sends a REST request as alice and returns the status and error message.
 func (h *harness) do(method, path, body string) (int, string) {
+	h.t.Helper()
+	return h.doAs(h.client, method, path, body)
+}
+
+// doAs sends a REST request with c, from the console's own origin.
+func (h *harness) doAs(c *http.Client, method, path, body string) (int, string) {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, h.url+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	req.Header.Set("Origin", h.url)
+	resp, err := c.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -157,16 +241,27 @@ type feedClient struct {
 
 func (h *harness) dial(since *uint64) *feedClient {
 	h.t.Helper()
+	conn, resp, err := h.dialAs(h.client, h.url, since)
+	if err != nil {
+		h.t.Fatalf("feed: %v (%v)", err, resp)
+	}
+	return h.reader(conn)
+}
+
+// dialAs opens the feed with c's cookies from the page origin.
+func (h *harness) dialAs(c *http.Client, origin string, since *uint64) (*websocket.Conn, *http.Response, error) {
 	u := strings.Replace(h.url, "http", "ws", 1) + "/api/feed"
 	if since != nil {
 		u += fmt.Sprintf("?since=%d", *since)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, u, nil)
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	hdr := http.Header{"Origin": {origin}}
+	return websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c, HTTPHeader: hdr})
+}
+
+// reader starts reading conn in the background.
+func (h *harness) reader(conn *websocket.Conn) *feedClient {
 	conn.SetReadLimit(64 << 20)
 	f := &feedClient{t: h.t, conn: conn, msgs: make(chan feedwire.Message, 100000), err: make(chan error, 1)}
 	go f.read()

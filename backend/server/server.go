@@ -15,7 +15,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +28,7 @@ import (
 	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
 	"switchboard/backend/audit"
+	"switchboard/backend/auth"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/feed"
 	"switchboard/backend/graph"
@@ -33,25 +36,28 @@ import (
 	"switchboard/backend/metrics"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
+	"switchboard/backend/secheaders"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
 )
 
 // Server is one running replica.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	nats    *natsrun.Conn
-	events  *eventlog.Log
-	view    *liveview.View
-	hub     *feed.Hub
-	keeper  *upkeep.Keeper
-	sim     *demoSim
-	graph   *graph.Client
-	audit   *audit.Log
-	verba   *verba.Service
-	metrics *metrics.Metrics
-	handler http.Handler
+	cfg      Config
+	log      *slog.Logger
+	nats     *natsrun.Conn
+	events   *eventlog.Log
+	view     *liveview.View
+	hub      *feed.Hub
+	keeper   *upkeep.Keeper
+	sim      *demoSim
+	graph    *graph.Client
+	audit    *audit.Log
+	verba    *verba.Service
+	metrics  *metrics.Metrics
+	mux      *http.ServeMux
+	headers  atomic.Pointer[http.Handler]
+	identity *identity
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -117,20 +123,38 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	if err != nil {
 		return fmt.Errorf("server: DeleteCall API: %w", err)
 	}
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
-	webhook := &notify.Handler{Log: s.events, Metrics: s.metrics, Logger: s.log}
 	mux := http.NewServeMux()
-	api.Routes(mux, nil)
-	mux.Handle("POST /api/graph/notifications", webhook)
+	if err := s.openIdentity(ctx, mux); err != nil {
+		return err
+	}
+	verifier, err := s.notificationVerifier(ctx)
+	if err != nil {
+		return err
+	}
+	id := s.identity
+	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
+	api.Routes(mux, id.guard)
+	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log}
 	mux.Handle("/api/graph/notifications", webhook) // other methods: a clear 405 from the webhook
-	mux.Handle("GET /api/feed", s.hub.Handler(nil))
+	mux.Handle("GET /api/feed", id.require(auth.Viewer, s.hub.Handler(id.feedAuthorizer)))
+	mux.Handle("GET /api/audit", id.require(auth.Admin, s.audit.Handler()))
+	mux.Handle("/auth/", id.routes())
+	mux.Handle("GET /api/me", id.routes())
+	mux.Handle("/verba/api", s.verba)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/verba/api", s.verba)
-	mux.Handle("GET /api/audit", s.audit.Handler())
-	s.handler = mux
+	s.mux = mux
+	s.setHeaders()
 	return nil
+}
+
+// setHeaders (re)builds the security headers around every answer; the
+// policy names the identity provider's end-session URL once it is known.
+func (s *Server) setHeaders() {
+	h := secheaders.Handler(secheaders.Options{HTTPS: strings.HasPrefix(s.cfg.PublicURL, "https://"),
+		FormAction: s.identity.formActions()}, s.mux)
+	s.headers.Store(&h)
 }
 
 // snapshotter adapts the view to the hub, which is built first.
@@ -145,6 +169,10 @@ func (s *Server) eraseMarked(ctx context.Context, callID string) {
 }
 
 func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	if s.identity.ready.Load() == nil {
+		http.Error(w, "waiting for the identity provider", http.StatusServiceUnavailable)
+		return
+	}
 	select {
 	case <-s.view.Ready():
 	default:
@@ -159,7 +187,9 @@ func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Handler serves every endpoint.
-func (s *Server) Handler() http.Handler { return s.handler }
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.headers.Load()).ServeHTTP(w, r) })
+}
 
 // View is the replica's live view (for tests and the load tool).
 func (s *Server) View() *liveview.View { return s.view }
@@ -179,6 +209,14 @@ func (s *Server) Start(ctx context.Context) error {
 		return err
 	}
 	s.keeper = keeper
+	if err := s.identity.sessions.WatchEnded(ctx, s.hub.CloseSession); err != nil {
+		return err
+	}
+	s.goRun(func() error {
+		s.identity.discover(ctx, s)
+		s.setHeaders()
+		return nil
+	})
 	s.goRun(func() error { return s.view.Run(ctx) })
 	s.goRun(func() error { keeper.Run(ctx); return nil })
 	if s.sim != nil {
@@ -205,7 +243,7 @@ func (s *Server) Err() <-chan error { return s.errc }
 // feeds are told to reconnect, requests in flight (a webhook waiting for its
 // events to be stored) finish, and only then does NATS close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

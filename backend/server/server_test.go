@@ -220,6 +220,8 @@ func TestWebhookRefusesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			req, _ := http.NewRequest("POST", h.url+"/api/graph/notifications", strings.NewReader(tt.body))
 			req.Header.Set("Content-Type", tt.contentType)
+			token, _ := h.sim.NotificationToken()
+			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -281,7 +283,7 @@ func TestActionsRoundTripThroughGraph(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		c, _ := h.srv.View().Get(id)
-		return c.EndedBy == "anonymous" && c.EndAction == calls.VerbHangUp
+		return c.EndedBy == "alice" && c.EndAction == calls.VerbHangUp
 	})
 
 	// The error paths.

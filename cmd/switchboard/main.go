@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"switchboard/backend/auth"
 	"switchboard/backend/server"
 	"switchboard/backend/verba"
 )
@@ -41,7 +42,9 @@ type options struct {
 	addr        string
 	logLevel    string
 	verbaConfig string
-	cfg         server.Config
+	// Lists and maps, comma-separated on the command line.
+	scopes, roleMap, origins, tenants string
+	cfg                               server.Config
 }
 
 func parse(args []string) (*options, error) {
@@ -86,6 +89,20 @@ func define(o *options) *flag.FlagSet {
 	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
 	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "supervisors' OpenID provider (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the console's client id at the OpenID provider")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", "", "the console's client secret (prefer the environment variable)")
+	fs.StringVar(&o.scopes, "oidc-scopes", "", "extra scopes to request, comma-separated (openid, profile and email always are)")
+	fs.StringVar(&c.RoleClaim, "role-claim", "roles", "ID token claim holding the user's roles: roles (Entra app roles), groups, or a dotted path")
+	fs.StringVar(&o.roleMap, "role-map", "", "claim value=role pairs, comma-separated (default Switchboard.Viewer=viewer,Switchboard.Supervisor=supervisor,Switchboard.Admin=admin)")
+	fs.StringVar(&o.origins, "allowed-origins", "", "origins besides --public-url's that may open the feed and act, comma-separated")
+	fs.DurationVar(&c.IdleTimeout, "session-idle-timeout", 30*time.Minute, "end a session unused for this long")
+	fs.DurationVar(&c.AbsoluteTimeout, "session-max-age", 12*time.Hour, "end a session this long after login")
+	fs.StringVar(&c.NotifyOpenIDConfigURL, "notify-openid-config", "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration", "OpenID configuration naming the keys Graph signs notifications with")
+	fs.StringVar(&c.NotifyJWKSURL, "notify-jwks-url", "", "the key set itself, instead of --notify-openid-config")
+	fs.StringVar(&c.BotAppID, "bot-app-id", "", "audience of Graph's notification tokens (default --client-id)")
+	fs.StringVar(&o.tenants, "notify-tenants", "", "tenants whose notifications are accepted, comma-separated (default --tenant-id)")
+	fs.BoolVar(&c.InsecureSkipNotificationAuth, "insecure-skip-notification-auth", false, "accept notifications without checking their token: local experiments only")
 	fs.StringVar(&o.verbaConfig, "verba-config", "", "JSON file of the DeleteCall API's keys and users (see `switchboard verba-key`)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() { usage(fs) }
@@ -134,6 +151,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := o.lists(); err != nil {
+		return err
+	}
 	if o.verbaConfig != "" {
 		if o.cfg.VerbaKeys, o.cfg.VerbaUsers, err = verba.LoadConfigFile(o.verbaConfig); err != nil {
 			return fmt.Errorf("--verba-config: %w", err)
@@ -169,4 +189,28 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	err = srv.Serve(ctx, ln)
 	log.Info("Switchboard is shutting down", "err", err)
 	return err
+}
+
+// lists turns the comma-separated flags into the Config's lists.
+func (o *options) lists() error {
+	c := &o.cfg
+	c.OIDCScopes, c.AllowedOrigins, c.NotifyTenants = splitList(o.scopes), splitList(o.origins), splitList(o.tenants)
+	if o.roleMap != "" {
+		m, err := auth.ParseRoleMap(o.roleMap)
+		if err != nil {
+			return fmt.Errorf("--role-map: %w", err)
+		}
+		c.RoleMap = m
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
 }
