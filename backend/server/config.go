@@ -80,6 +80,9 @@ type Config struct {
 	// their token: local experiments only.
 	InsecureSkipNotificationAuth bool
 
+	// WebDir holds the console's static files and app.wasm (default "web").
+	WebDir string
+
 	// VerbaKeys and VerbaUsers configure the DeleteCall API (from
 	// --verba-config); with no keys it refuses every request.
 	VerbaKeys  []verba.Key
@@ -100,6 +103,9 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("server: public URL %q must be an absolute http(s) URL", c.PublicURL)
 	}
 	c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	if c.WebDir == "" {
+		c.WebDir = "web"
+	}
 	if c.NATSURL == "" && c.DataDir == "" {
 		c.DataDir = "data"
 	}

@@ -81,7 +81,7 @@ func start(t *testing.T, o options) *harness {
 	}
 	cfg := server.Config{PublicURL: url, DataDir: o.dataDir, NATSURL: o.natsURL, NATSListen: o.natsListen, GraphURL: sim.GraphURL(), TokenURL: sim.TokenURL(),
 		TenantID: "tenant-1", ClientID: "client-1", ClientSecret: "secret-1", UpkeepTick: time.Hour, Logger: quietLogger(),
-		DevIdentity: true, NotifyJWKSURL: sim.JWKSURL()}
+		DevIdentity: true, NotifyJWKSURL: sim.JWKSURL(), WebDir: "../../web"}
 	if o.tweakCfg != nil {
 		o.tweakCfg(&cfg)
 	}

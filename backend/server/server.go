@@ -39,6 +39,7 @@ import (
 	"switchboard/backend/secheaders"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
+	"switchboard/backend/webui"
 )
 
 // Server is one running replica.
@@ -144,9 +145,23 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", s.console())
 	s.mux = mux
 	s.setHeaders()
 	return nil
+}
+
+// console serves the go-app console, or says how to build it.
+func (s *Server) console() http.Handler {
+	ui, err := webui.New(s.cfg.WebDir, s.log)
+	if err == nil {
+		return ui
+	}
+	s.log.Warn("the console is not served", "web", s.cfg.WebDir, "err", err)
+	msg := fmt.Sprintf("The Switchboard console is not built (%v). Run make build.", err)
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, msg, http.StatusServiceUnavailable)
+	})
 }
 
 // setHeaders (re)builds the security headers around every answer; the
