@@ -29,7 +29,7 @@ func newBench(opts options, bin serverBinary, log *slog.Logger) *bench {
 // runAll runs the chosen workloads in order. A workload that fails is
 // recorded in the report and the next one still runs.
 func (b *bench) runAll(ctx context.Context) *report {
-	rep := &report{Started: time.Now().UTC(), Machine: readMachine(b.bin.Path), Options: b.opts}
+	rep := &report{Started: time.Now().UTC(), Machine: readMachine(b.bin.Path), Options: b.opts, Server: b.bin}
 	for _, w := range b.opts.Only {
 		if ctx.Err() != nil {
 			rep.fail(w, ctx.Err())
@@ -75,8 +75,11 @@ func (b *bench) withServer(ctx context.Context, f func(*server) error) error {
 	return ferr
 }
 
-// feedOptions are the feed clients' options for srv.
-func (b *bench) feedOptions(srv *server, client *http.Client, base time.Time) feedOptions {
+// feedOptions are the options of feed clients of srv, which open up to
+// conns connections at once.
+func (b *bench) feedOptions(srv *server, conns int, base time.Time) feedOptions {
+	client := newHTTPClient(conns)
+	client.Jar = srv.Jar
 	return feedOptions{URL: srv.URL, Client: client, Gen: b.gen, Base: base, DialTimeout: b.opts.DialTimeout}
 }
 

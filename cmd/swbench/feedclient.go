@@ -71,7 +71,8 @@ func dialFeed(ctx context.Context, o feedOptions) (*feedClient, error) {
 	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
 	defer cancel()
 	u := "ws" + strings.TrimPrefix(o.URL, "http") + "/api/feed"
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: o.Client})
+	// A browser sends its Origin; a server with sign-in checks it.
+	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: o.Client, HTTPHeader: http.Header{"Origin": {o.URL}}})
 	if err != nil {
 		return nil, fmt.Errorf("dial the feed: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -18,6 +19,9 @@ type machine struct {
 	OS       string
 	// GoBench is the bench's Go version; GoServer the server binary's.
 	GoBench, GoServer string
+	// ServerRevision is the commit the server was built from, when the
+	// binary records it ("+ changes" when the tree was modified).
+	ServerRevision string
 	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures at the start.
 	LoadAverage string
 }
@@ -46,6 +50,7 @@ func readMachine(serverPath string) machine {
 	}
 	if info, err := buildinfo.ReadFile(serverPath); err == nil {
 		m.GoServer = info.GoVersion
+		m.ServerRevision = revision(info.Settings)
 	}
 	return m
 }
@@ -78,4 +83,25 @@ func procField(path, key, sep string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// revision reads the VCS stamp of a binary's build settings.
+func revision(settings []debug.BuildSetting) string {
+	var rev, modified string
+	for _, s := range settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	rev = rev[:min(len(rev), 12)]
+	if modified == "true" {
+		rev += " + changes"
+	}
+	return rev
 }

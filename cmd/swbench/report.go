@@ -21,6 +21,8 @@ type report struct {
 	Options   options
 	// LoadAfter is the load average when the workloads were done.
 	LoadAfter string
+	// Server is the server binary the workloads ran.
+	Server serverBinary
 
 	W1 *w1Result
 	W2 *w2Result
@@ -110,12 +112,20 @@ func (r *report) writeRun(w writef) {
 	w("| Memory | %s |\n", m.Memory)
 	w("| OS | %s |\n", m.OS)
 	w("| Go | server built with %s; bench %s |\n", m.GoServer, m.GoBench)
+	if m.ServerRevision != "" {
+		w("| Server commit | %s |\n", m.ServerRevision)
+	}
+	w("| Server flags | `%s` |\n", strings.Join(serverArgs(r.Server, "127.0.0.1:PORT", "TMPDIR"), " "))
 	w("| Load average (1, 5, 15 min) | %s at the start; %s at the end |\n", m.LoadAverage, orUnknown(r.LoadAfter))
 	w("| Open files limit | bench %d |\n", r.FileLimit)
 	w("\n")
 	w("The server, the load generator and every feed client share the machine's %d CPUs: ", m.CPUs)
 	w("the clients' own work (reading and checking every message) takes CPU time the server would otherwise have, ")
 	w("so the figures are a floor for the server alone.")
+	if r.Server.NeedsSignIn {
+		w(" The server has sign-in: the bench runs it with the development identity provider and signs in once per workload as a demo viewer; ")
+		w("all the feed clients of a workload share that session, like one supervisor with many tabs.")
+	}
 	if r.Options.Note != "" {
 		w(" %s", r.Options.Note)
 	}
@@ -193,6 +203,7 @@ func (r *report) writeW1(w writef) {
 	w("| Calls | %d |\n", x.Calls)
 	w("| Webhook latency (client-measured, %d requests) | p50 %s, p99 %s, max %s |\n", x.Webhook.N, ms(x.Webhook.P50), ms(x.Webhook.P99), ms(x.Webhook.Max))
 	w("| Refused attempts / notifications never accepted | %d / %d%s |\n", x.Refusals, x.Failed, lastRefusal(x.LastRefusal))
+	w("| CPU while posting | %s |\n", x.CPU)
 	writeDelivery(w, x.Delivery)
 	w("\n")
 }
@@ -216,6 +227,7 @@ func (r *report) writeW2(w writef) {
 	w("| Deliveries expected (accepted × clients) / received | %d / %d |\n", x.Delivery.Expected*x.Delivery.Clients, x.Delivery.Received)
 	w("| Events lost | **%d** (goal %d: %s) |\n", x.Delivery.Lost, w2LostGoal, verdict(x.Delivery.Lost == w2LostGoal && x.Delivery.OK()))
 	w("| Clients cut off as too slow (server metric) | %.0f |\n", x.SlowDrops)
+	w("| CPU while sending and delivering | %s |\n", x.CPU)
 	w("| Refused attempts / notifications never accepted | %d / %d%s |\n", x.Refusals, x.Failed, lastRefusal(x.LastRefusal))
 	writeDelivery(w, x.Delivery)
 	w("\n")
@@ -292,6 +304,8 @@ func writeMethod(w writef) {
 	w("- **Webhook latency** is the round trip of each POST measured by the sender, retries counted as separate requests.\n")
 	w("- **Webhook → client latency** (W2) runs from just before the POST to the moment the client has read the websocket frame holding the change; ")
 	w("sender and clients are one process and use its monotonic clock.\n")
+	w("- **CPU** is the server's `%s` and the bench's own getrusage over the phase, as average busy cores: ", metricCPU)
+	w("they show how the machine's cores were split between the server and the load it was under.\n")
 	w("- **Percentiles** are nearest-rank over every sample, sorted; no histograms.\n")
 	w("- **Delivery check**: each client checks that sequences only increase and that each call's steps arrive one after the other, none skipped or repeated; ")
 	w("at the end every client must hold, for every call, the last step the webhook accepted, and the sequence a new client's snapshot starts at. ")

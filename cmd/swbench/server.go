@@ -24,6 +24,11 @@ type serverBinary struct {
 	// SkipAuthFlag is set when the binary has --insecure-skip-notification-auth:
 	// the bench's notifications carry no Graph token.
 	SkipAuthFlag bool
+	// NeedsSignIn is set when the binary has sign-in (--oidc-issuer): the
+	// feed then wants a session, and the bench signs in at the development
+	// identity provider, turned on by --dev-identity when the binary has
+	// it (DevIdentityFlag), or else by --demo.
+	NeedsSignIn, DevIdentityFlag bool
 }
 
 // inspectServer checks that path is a runnable server and learns its flags
@@ -36,7 +41,9 @@ func inspectServer(ctx context.Context, path string) (serverBinary, error) {
 	if !bytes.Contains(out, []byte("--data")) {
 		return serverBinary{}, fmt.Errorf("%s --help does not look like the Switchboard server", path)
 	}
-	return serverBinary{Path: path, SkipAuthFlag: bytes.Contains(out, []byte("--insecure-skip-notification-auth"))}, nil
+	has := func(flag string) bool { return bytes.Contains(out, []byte(flag+" ")) }
+	return serverBinary{Path: path, SkipAuthFlag: has("--insecure-skip-notification-auth"),
+		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity")}, nil
 }
 
 // server is the Switchboard server running as a child process for one
@@ -47,6 +54,8 @@ type server struct {
 	URL string
 	// Args are the flags it was started with.
 	Args []string
+	// Jar holds the signed-in session when the server has sign-in.
+	Jar http.CookieJar
 
 	cmd     *exec.Cmd
 	dataDir string
@@ -68,14 +77,7 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 		return nil, fmt.Errorf("server data directory: %w", err)
 	}
 	url := "http://" + addr
-	args := []string{"--addr", addr, "--public-url", url, "--data", dir, "--log-level", "warn",
-		// The workloads only use the webhook and the feed: Graph is never
-		// called, so its URLs point at a closed loopback port.
-		"--tenant-id", "bench-tenant", "--client-id", "bench-client", "--client-secret", "bench-secret",
-		"--graph-url", "http://127.0.0.1:9/v1.0", "--token-url", "http://127.0.0.1:9/token"}
-	if bin.SkipAuthFlag {
-		args = append(args, "--insecure-skip-notification-auth")
-	}
+	args := serverArgs(bin, addr, dir)
 	s := &server{URL: url, Args: args, dataDir: dir, output: newTail(64 << 10), exited: make(chan struct{}), http: client, log: log}
 	s.cmd = exec.Command(bin.Path, args...)
 	s.cmd.Env = serverEnv()
@@ -93,8 +95,56 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 		s.stop()
 		return nil, err
 	}
+	if bin.NeedsSignIn {
+		if err := s.signIn(ctx); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
 	log.Info("server ready", "url", url, "pid", s.cmd.Process.Pid)
 	return s, nil
+}
+
+// serverArgs are the flags of a bench server listening on addr with its
+// data in dir.
+func serverArgs(bin serverBinary, addr, dir string) []string {
+	args := []string{"--addr", addr, "--public-url", "http://" + addr, "--data", dir}
+	if bin.NeedsSignIn && !bin.DevIdentityFlag {
+		// The demo brings the development identity provider. Its simulator
+		// makes no calls at rate 0, and nobody is auto-answered during a
+		// workload, so the bench's calls are the only ones.
+		args = append(args, "--demo", "--sim-rate", "0", "--auto-answer-after", "24h")
+	} else {
+		// The workloads only use the webhook and the feed: Graph is never
+		// called, so its URLs point at a closed loopback port.
+		args = append(args, "--tenant-id", "bench-tenant", "--client-id", "bench-client", "--client-secret", "bench-secret",
+			"--graph-url", "http://127.0.0.1:9/v1.0", "--token-url", "http://127.0.0.1:9/token")
+	}
+	if bin.NeedsSignIn && bin.DevIdentityFlag {
+		args = append(args, "--dev-identity")
+	}
+	if bin.NeedsSignIn {
+		args = append(args, "--log-level", "info") // the demo users are printed at info
+	} else {
+		args = append(args, "--log-level", "warn")
+	}
+	if bin.SkipAuthFlag {
+		args = append(args, "--insecure-skip-notification-auth")
+	}
+	return args
+}
+
+// signIn signs in as a demo user the server printed.
+func (s *server) signIn(ctx context.Context) error {
+	u, err := pickViewer(demoUsers(s.output.String()))
+	if err != nil {
+		return fmt.Errorf("%w; its output:\n%s", err, s.output)
+	}
+	if s.Jar, err = signIn(ctx, s.URL, u); err != nil {
+		return err
+	}
+	s.log.Info("signed in", "user", u.Username, "roles", u.Roles)
+	return nil
 }
 
 // serverEnv is this process's environment without SWITCHBOARD_* variables,

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // raiseFileLimit raises the soft limit of open files to the hard limit: W3
@@ -47,4 +48,13 @@ func processFileLimit(pid int) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("read the server's limits: no open files line")
+}
+
+// selfCPU is the CPU time this process has used, user and system.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("read the bench's CPU time: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }

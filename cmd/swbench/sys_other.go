@@ -5,6 +5,7 @@ package main
 import (
 	"errors"
 	"syscall"
+	"time"
 )
 
 // raiseFileLimit is a no-op off Linux: Go raises the limit itself on Unix.
@@ -16,4 +17,9 @@ func childProcAttr() *syscall.SysProcAttr { return nil }
 // processFileLimit needs /proc.
 func processFileLimit(int) (string, error) {
 	return "", errors.New("the server's open files limit is only read on Linux")
+}
+
+// selfCPU needs getrusage.
+func selfCPU() (time.Duration, error) {
+	return 0, errors.New("the bench's CPU time is only read on Linux")
 }

@@ -30,7 +30,9 @@ type w1Result struct {
 	// Rate is accepted notifications per second over Elapsed.
 	Rate float64
 	// Webhook is the webhook's round trip as the posters saw it.
-	Webhook  latency
+	Webhook latency
+	// CPU is how the posting phase used the machine.
+	CPU      cpuUse
 	Delivery deliveryCheck
 }
 
@@ -44,7 +46,7 @@ func (b *bench) runW1(ctx context.Context, cfg w1Config) (*w1Result, error) {
 	res := &w1Result{Config: cfg}
 	err := b.withServer(ctx, func(srv *server) error {
 		base := time.Now()
-		fo := b.feedOptions(srv, newHTTPClient(cfg.Clients), base)
+		fo := b.feedOptions(srv, cfg.Clients, base)
 		clients, err := dialMany(ctx, fo, cfg.Clients, b.opts.DialParallel, b.log)
 		defer stopAll(clients)
 		if err != nil {
@@ -54,7 +56,9 @@ func (b *bench) runW1(ctx context.Context, cfg w1Config) (*w1Result, error) {
 			return err
 		}
 		b.log.Info("W1 posting", "clients", len(clients), "posters", cfg.Posters, "duration", cfg.Duration)
+		meter := b.startCPU(ctx, srv)
 		totals := b.postFlat(ctx, srv, base, cfg)
+		res.CPU = b.stopCPU(ctx, srv, meter)
 		res.Elapsed = totals.elapsed
 		res.Accepted, res.Failed, res.Refusals, res.LastRefusal = totals.Accepted, totals.Failed, totals.Refusals, totals.LastRefusal
 		res.Calls = countCalls(totals.Acked)

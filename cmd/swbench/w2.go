@@ -36,7 +36,9 @@ type w2Result struct {
 	Latency latency
 	// SlowDrops is the server's count of clients cut off as too slow.
 	SlowDrops float64
-	Delivery  deliveryCheck
+	// CPU is how sending and delivering used the machine.
+	CPU      cpuUse
+	Delivery deliveryCheck
 }
 
 // Issue 2's W2 goals.
@@ -54,7 +56,7 @@ func (b *bench) runW2(ctx context.Context, cfg w2Config) (*w2Result, error) {
 	}
 	err := b.withServer(ctx, func(srv *server) error {
 		base := time.Now()
-		fo := b.feedOptions(srv, newHTTPClient(16), base)
+		fo := b.feedOptions(srv, b.opts.DialParallel, base)
 		fo.Latency, fo.ExpectMessages = true, res.Planned
 		clients, err := dialMany(ctx, fo, cfg.Clients, b.opts.DialParallel, b.log)
 		defer stopAll(clients)
@@ -65,12 +67,14 @@ func (b *bench) runW2(ctx context.Context, cfg w2Config) (*w2Result, error) {
 			return err
 		}
 		b.log.Info("W2 sending", "clients", len(clients), "rate", cfg.Rate, "notifications", res.Planned)
+		meter := b.startCPU(ctx, srv)
 		totals := b.postPaced(ctx, srv, base, cfg, res.Planned)
 		res.Accepted, res.Failed, res.Refusals, res.LastRefusal = totals.Accepted, totals.Failed, totals.Refusals, totals.LastRefusal
 		res.Elapsed, res.SenderLag = totals.elapsed, totals.lag
 		res.Rate = float64(totals.Accepted) / totals.elapsed.Seconds()
 		res.Webhook = summarize(totals.Latencies, time.Nanosecond)
 		caughtUp := waitDelivered(ctx, clients, totals.Accepted, b.opts.Drain)
+		res.CPU = b.stopCPU(ctx, srv, meter)
 		head, err := headSeq(ctx, fo)
 		if err != nil {
 			return err

@@ -50,7 +50,7 @@ func (b *bench) runW3(ctx context.Context, cfg w3Config) (*w3Result, error) {
 		if res.Before, err = b.sampleMemory(ctx, srv, cfg.Samples); err != nil {
 			return err
 		}
-		fo := b.feedOptions(srv, newHTTPClient(b.opts.DialParallel), time.Now())
+		fo := b.feedOptions(srv, b.opts.DialParallel, time.Now())
 		clients, err := dialMany(ctx, fo, cfg.Clients, b.opts.DialParallel, b.log)
 		defer stopAll(clients)
 		res.Connected = len(clients)

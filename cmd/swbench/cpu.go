@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// metricCPU is the server's CPU time, user and system, in seconds.
+const metricCPU = "process_cpu_seconds_total"
+
+// cpuUse is how the machine's CPU time was split during a phase of a
+// workload: the server against the bench (its senders and feed clients),
+// which share the machine.
+type cpuUse struct {
+	Wall          time.Duration
+	Server, Bench time.Duration
+}
+
+// Cores is the average number of cores a process kept busy.
+func (c cpuUse) Cores(d time.Duration) float64 {
+	if c.Wall <= 0 {
+		return 0
+	}
+	return d.Seconds() / c.Wall.Seconds()
+}
+
+// String says it in one sentence for the report.
+func (c cpuUse) String() string {
+	if c.Wall <= 0 {
+		return "not measured"
+	}
+	return fmt.Sprintf("server %.2f cores, bench (senders and clients) %.2f cores, on average over %s",
+		c.Cores(c.Server), c.Cores(c.Bench), c.Wall.Round(100*time.Millisecond))
+}
+
+// cpuMeter measures a phase; start it, then call stop.
+type cpuMeter struct {
+	at     time.Time
+	server float64
+	bench  time.Duration
+}
+
+// startCPU starts measuring. Measuring is best effort: a failure is
+// logged and the phase is reported as not measured.
+func (b *bench) startCPU(ctx context.Context, srv *server) cpuMeter {
+	m, err := b.readCPU(ctx, srv)
+	if err != nil {
+		b.log.Warn("CPU time not measured", "err", err)
+		return cpuMeter{}
+	}
+	return m
+}
+
+// stopCPU ends the phase started at start.
+func (b *bench) stopCPU(ctx context.Context, srv *server, start cpuMeter) cpuUse {
+	if start.at.IsZero() {
+		return cpuUse{}
+	}
+	end, err := b.readCPU(ctx, srv)
+	if err != nil {
+		b.log.Warn("CPU time not measured", "err", err)
+		return cpuUse{}
+	}
+	return cpuUse{Wall: end.at.Sub(start.at), Server: time.Duration((end.server - start.server) * float64(time.Second)),
+		Bench: end.bench - start.bench}
+}
+
+func (b *bench) readCPU(ctx context.Context, srv *server) (cpuMeter, error) {
+	m, err := scrape(ctx, b.http, srv.URL, metricCPU)
+	if err != nil {
+		return cpuMeter{}, err
+	}
+	self, err := selfCPU()
+	if err != nil {
+		return cpuMeter{}, err
+	}
+	return cpuMeter{at: time.Now(), server: m[metricCPU], bench: self}, nil
+}
