@@ -67,8 +67,8 @@ func orDash(s string) string {
 	return s
 }
 
-// stateClass is the CSS class that colours a state; unknown future states
-// share one.
+// stateClass is the CSS class of a state's badge; unknown future states
+// share one. The colour comes from stateColour.
 func stateClass(s calls.State) string {
 	if s.Known() {
 		return "state state-" + strings.ToLower(string(s))
@@ -92,11 +92,11 @@ func directionGlyph(dir string) (glyph, words string) {
 func modality(m string) (glyph, words string) {
 	switch m {
 	case "audio":
-		return "🎙", "audio"
+		return "♪", "audio"
 	case "video":
-		return "🎥", "video"
+		return "▶", "video"
 	case "videoBasedScreenSharing":
-		return "🖥", "screen sharing"
+		return "▣", "screen sharing"
 	case "data":
 		return "⇄", "data"
 	default:

@@ -22,19 +22,19 @@ type SummaryBar struct {
 
 // segment is one coloured part of a bar.
 type segment struct {
-	class string
-	label string
-	count int
+	colour string
+	label  string
+	count  int
 }
 
 // Render draws both bars.
 func (s *SummaryBar) Render() app.UI {
 	var live, ended []segment
 	for _, sc := range s.Summary.ByState {
-		live = append(live, segment{class: stateClass(sc.State), label: string(sc.State), count: sc.Count})
+		live = append(live, segment{colour: stateColour(sc.State), label: string(sc.State), count: sc.Count})
 	}
 	for _, cc := range s.Summary.EndedByCategory {
-		ended = append(ended, segment{class: "cat cat-" + string(cc.Category), label: cc.Category.Label(), count: cc.Count})
+		ended = append(ended, segment{colour: categoryColour(cc.Category), label: cc.Category.Label(), count: cc.Count})
 	}
 	return app.Section().Class("panel", "summary").Aria("label", "Summary").Body(
 		renderBar("sum-live", count(s.Summary.Live)+" live", "Live calls by state", live),
@@ -59,7 +59,7 @@ func renderBar(id, headline, title string, segs []segment) app.UI {
 	}
 	const width, height = 600.0, 16.0
 	rects := []app.UI{
-		app.Elem("rect").XMLNS(svgNS).Class("bar-bg").Attr("x", 0).Attr("y", 0).
+		app.Elem("rect").XMLNS(svgNS).Attr("fill", "#1c2740").Attr("x", 0).Attr("y", 0).
 			Attr("width", width).Attr("height", height).Attr("rx", 4),
 	}
 	x := 0.0
@@ -68,7 +68,7 @@ func renderBar(id, headline, title string, segs []segment) app.UI {
 			continue
 		}
 		w := width * float64(sg.count) / float64(total)
-		rects = append(rects, app.Elem("rect").XMLNS(svgNS).Class("seg "+sg.class).
+		rects = append(rects, app.Elem("rect").XMLNS(svgNS).Attr("fill", sg.colour).
 			Attr("x", round(x)).Attr("y", 0).Attr("width", round(w)).Attr("height", height).
 			Body(app.Elem("title").XMLNS(svgNS).Text(sg.label+": "+strconv.Itoa(sg.count))))
 		x += w
@@ -77,7 +77,7 @@ func renderBar(id, headline, title string, segs []segment) app.UI {
 	for _, sg := range segs {
 		if sg.count > 0 {
 			legend = append(legend, app.Li().Body(
-				app.Span().Class("swatch "+sg.class).Aria("hidden", "true"),
+				app.Span().Class("swatch").Style("--c", sg.colour).Aria("hidden", "true"),
 				app.Text(sg.label+" "),
 				app.Strong().Text(count(sg.count)),
 			))
@@ -86,7 +86,7 @@ func renderBar(id, headline, title string, segs []segment) app.UI {
 	return app.Figure().ID(id).Class("bar").Body(
 		app.FigCaption().Text(headline),
 		app.Elem("svg").XMLNS(svgNS).Attr("viewBox", "0 0 600 16").Attr("preserveAspectRatio", "none").
-			Attr("role", "img").Aria("label", description).Class("bar-svg").Body(rects...),
+			Attr("width", "100%").Attr("height", "18").Attr("role", "img").Aria("label", description).Body(rects...),
 		app.Ul().Class("legend").Body(legend...),
 	)
 }
