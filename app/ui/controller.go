@@ -106,9 +106,17 @@ func (p *Page) Select(ctx app.Context, id string) {
 		return
 	}
 	p.detail = detail{CallID: id}
-	if id != "" {
-		p.loadEvents(ctx)
+	if id == "" {
+		return
 	}
+	p.loadEvents(ctx)
+	// Bring the panel into view and the keyboard into the panel.
+	ctx.Defer(func(app.Context) {
+		app.Window().ScrollToID("detail")
+		if el := app.Window().GetElementByID("detail-close"); el.Truthy() {
+			el.Call("focus")
+		}
+	})
 }
 
 // refreshDetail reloads the selected call's history when the call changed.
