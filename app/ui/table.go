@@ -271,7 +271,7 @@ func (p *Pager) Render() app.UI {
 	return app.Nav().Class("pager").Aria("label", "Pages").Body(
 		app.Button().Type("button").Class("btn").DataSet("action", "prev").
 			Aria("label", "Previous page").Disabled(p.Offset == 0).OnClick(p.onPrev).Text("‹ Previous"),
-		app.Span().ID(p.ID).Role("status").Text(count(from)+"–"+count(to)+" of "+count(p.Total)),
+		app.Span().ID(p.ID).Text(count(from)+"–"+count(to)+" of "+count(p.Total)),
 		app.Button().Type("button").Class("btn").DataSet("action", "next").
 			Aria("label", "Next page").Disabled(to >= p.Total).OnClick(p.onNext).Text("Next ›"),
 	)
