@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -15,6 +18,9 @@ const metricCPU = "process_cpu_seconds_total"
 type cpuUse struct {
 	Wall          time.Duration
 	Server, Bench time.Duration
+	// Machine is the busy time of every CPU, whoever used it: what is not
+	// the server's or the bench's went to other processes.
+	Machine time.Duration
 }
 
 // Cores is the average number of cores a process kept busy.
@@ -30,15 +36,17 @@ func (c cpuUse) String() string {
 	if c.Wall <= 0 {
 		return "not measured"
 	}
-	return fmt.Sprintf("server %.2f cores, bench (senders and clients) %.2f cores, on average over %s",
-		c.Cores(c.Server), c.Cores(c.Bench), c.Wall.Round(100*time.Millisecond))
+	others := max(c.Machine-c.Server-c.Bench, 0)
+	return fmt.Sprintf("server %.2f cores, bench (senders and clients) %.2f cores, other processes %.2f cores, on average over %s",
+		c.Cores(c.Server), c.Cores(c.Bench), c.Cores(others), c.Wall.Round(100*time.Millisecond))
 }
 
 // cpuMeter measures a phase; start it, then call stop.
 type cpuMeter struct {
-	at     time.Time
-	server float64
-	bench  time.Duration
+	at      time.Time
+	server  float64
+	bench   time.Duration
+	machine time.Duration
 }
 
 // startCPU starts measuring. Measuring is best effort: a failure is
@@ -63,7 +71,7 @@ func (b *bench) stopCPU(ctx context.Context, srv *server, start cpuMeter) cpuUse
 		return cpuUse{}
 	}
 	return cpuUse{Wall: end.at.Sub(start.at), Server: time.Duration((end.server - start.server) * float64(time.Second)),
-		Bench: end.bench - start.bench}
+		Bench: end.bench - start.bench, Machine: end.machine - start.machine}
 }
 
 func (b *bench) readCPU(ctx context.Context, srv *server) (cpuMeter, error) {
@@ -75,5 +83,35 @@ func (b *bench) readCPU(ctx context.Context, srv *server) (cpuMeter, error) {
 	if err != nil {
 		return cpuMeter{}, err
 	}
-	return cpuMeter{at: time.Now(), server: m[metricCPU], bench: self}, nil
+	all, err := machineCPU()
+	if err != nil {
+		return cpuMeter{}, err
+	}
+	return cpuMeter{at: time.Now(), server: m[metricCPU], bench: self, machine: all}, nil
+}
+
+// parseProcStat reads the busy time of all CPUs from /proc/stat's first
+// line, in ticks of 1/100 s: user, nice, system, irq and softirq. Idle and
+// iowait are not busy; steal is time the hypervisor gave to other
+// machines; guest time is already counted in user.
+func parseProcStat(stat string) (time.Duration, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, errors.New("read the machine's CPU time: /proc/stat does not start with the cpu line")
+	}
+	var busy uint64
+	for i, v := range f[1:] {
+		if i >= 8 {
+			break
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("read the machine's CPU time: %w", err)
+		}
+		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
+			busy += n
+		}
+	}
+	return time.Duration(busy) * 10 * time.Millisecond, nil
 }

@@ -58,3 +58,13 @@ func selfCPU() (time.Duration, error) {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
 }
+
+// machineCPU is the CPU time every CPU of the machine has spent busy since
+// boot, from /proc/stat (in USER_HZ ticks, 100 a second on Linux).
+func machineCPU() (time.Duration, error) {
+	data, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read the machine's CPU time: %w", err)
+	}
+	return parseProcStat(string(data))
+}

@@ -23,3 +23,8 @@ func processFileLimit(int) (string, error) {
 func selfCPU() (time.Duration, error) {
 	return 0, errors.New("the bench's CPU time is only read on Linux")
 }
+
+// machineCPU needs /proc/stat.
+func machineCPU() (time.Duration, error) {
+	return 0, errors.New("the machine's CPU time is only read on Linux")
+}
