@@ -78,6 +78,8 @@ func New(webDir string, logger *slog.Logger) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The server prerenders the same routes the WebAssembly main registers.
+	ui.Routes()
 	h := ui.Handler(version)
 	h.Resources = staticDir{files: http.FileServer(http.Dir(webDir))}
 	logger.Info("webui: console ready", "version", version, "wasm_bytes", len(wasm.raw),
