@@ -3,6 +3,10 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
 WASM        := web/app.wasm
 BIN         := bin
+# The demo's traffic differs on each `make run` (the state in ./data survives
+# restarts, and a replay of the same seed would reuse its call ids);
+# `make run SEED=1` repeats a run exactly.
+SEED        ?= $(shell date +%s)
 
 .PHONY: all build wasm server run test lint unit chromium bench clean
 
@@ -21,7 +25,7 @@ server:
 
 ## run: the demo at http://localhost:8080 (embedded NATS, Graph simulator, demo users)
 run: build
-	$(BIN)/switchboard --demo --data ./data
+	$(BIN)/switchboard --demo --data ./data --seed $(SEED)
 
 ## test: lint, then every test (browser tests included; installs Chromium if missing)
 test: build chromium lint unit
