@@ -10,45 +10,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"switchboard/backend/apierror"
+	"switchboard/backend/natstest"
 )
-
-// startJetStream starts an in-process NATS server with JetStream on a
-// temporary directory, listening on loopback, and connects to it.
-func startJetStream(t *testing.T) jetstream.JetStream {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	return js
-}
 
 func openLog(t *testing.T) *Log {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := Open(ctx, startJetStream(t), Options{})
+	l, err := Open(ctx, natstest.JetStream(t), Options{})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -193,7 +163,7 @@ func TestRecordValidatesAndStamps(t *testing.T) {
 // TestSharedTrail checks that two Logs on the same JetStream (two
 // replicas) read and write one trail.
 func TestSharedTrail(t *testing.T) {
-	js := startJetStream(t)
+	js := natstest.JetStream(t)
 	ctx := context.Background()
 	a, err := Open(ctx, js, Options{})
 	if err != nil {

@@ -16,47 +16,16 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/backend/audit"
 	"switchboard/backend/devidp"
+	"switchboard/backend/natstest"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// natsServer starts an in-process NATS server with JetStream, listening on
-// loopback so several connections (replicas) can share it.
-func natsServer(t *testing.T) *server.Server {
-	t.Helper()
-	ns, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-	})
-	if err != nil {
-		t.Fatalf("nats server: %v", err)
-	}
-	ns.Start()
-	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats server not ready")
-	}
-	return ns
-}
-
 // connect opens a connection of its own to ns, as a replica does.
-func connect(t *testing.T, ns *server.Server) jetstream.JetStream {
-	t.Helper()
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	return js
-}
 
 // clock is a settable time source for session timeouts.
 type clock struct{ ns atomic.Int64 }
@@ -101,8 +70,8 @@ var extraUsers = []devidp.User{
 func newEnv(t *testing.T, tls bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	e := &env{t: t, ns: natsServer(t)}
-	js := connect(t, e.ns)
+	e := &env{t: t, ns: natstest.Server(t)}
+	js := natstest.Connect(t, e.ns)
 	mux := http.NewServeMux()
 	if tls {
 		e.srv = httptest.NewTLSServer(mux)

@@ -10,6 +10,7 @@ import (
 
 	"switchboard/backend/apierror"
 	"switchboard/backend/audit"
+	"switchboard/backend/natstest"
 )
 
 func TestLoginFlow(t *testing.T) {
@@ -243,7 +244,7 @@ func TestLogout(t *testing.T) {
 	e := newEnv(t, false)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	replica2 := openSessions(t, connect(t, e.ns), SessionOptions{})
+	replica2 := openSessions(t, natstest.Connect(t, e.ns), SessionOptions{})
 	ended1, ended2 := make(chan string, 8), make(chan string, 8)
 	if err := e.sessions.WatchEnded(ctx, func(id string) { ended1 <- id }); err != nil {
 		t.Fatal(err)

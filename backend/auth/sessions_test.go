@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"switchboard/backend/natstest"
 	"testing"
 	"time"
 )
@@ -10,7 +11,7 @@ import (
 // clocked opens Sessions on a fresh NATS with a settable clock.
 func clocked(t *testing.T, opts SessionOptions) (*Sessions, *clock) {
 	t.Helper()
-	s := openSessions(t, connect(t, natsServer(t)), opts)
+	s := openSessions(t, natstest.Connect(t, natstest.Server(t)), opts)
 	c := newClock()
 	s.now = c.Now
 	return s, c
@@ -114,10 +115,10 @@ func TestTouchWritesAtMostOncePerMinute(t *testing.T) {
 // logouts and expiries on every replica, and that Touch never revives an
 // ended session.
 func TestEndedSessionsAreWatchedEverywhere(t *testing.T) {
-	ns := natsServer(t)
+	ns := natstest.Server(t)
 	opts := SessionOptions{IdleTimeout: 10 * time.Minute, AbsoluteTimeout: time.Hour, SweepEvery: 20 * time.Millisecond}
 	c := newClock()
-	replicas := []*Sessions{openSessions(t, connect(t, ns), opts), openSessions(t, connect(t, ns), opts)}
+	replicas := []*Sessions{openSessions(t, natstest.Connect(t, ns), opts), openSessions(t, natstest.Connect(t, ns), opts)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ended := []chan string{make(chan string, 8), make(chan string, 8)}
@@ -230,7 +231,7 @@ func TestLoginAttemptsCompleteOnce(t *testing.T) {
 }
 
 func TestSessionOptions(t *testing.T) {
-	js := connect(t, natsServer(t))
+	js := natstest.Connect(t, natstest.Server(t))
 	for _, o := range []SessionOptions{
 		{IdleTimeout: -time.Second},
 		{IdleTimeout: 2 * time.Hour, AbsoluteTimeout: time.Hour},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"switchboard/backend/natstest"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -105,7 +106,7 @@ func TestLoadConfigFile(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
-	js := startJetStream(t)
+	js := natstest.JetStream(t)
 	store, rec := &memStore{}, &memAudit{}
 	cases := []struct {
 		name   string

@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"switchboard/backend/audit"
+	"switchboard/backend/natstest"
 )
 
 // TestDeleteCall runs every parameter path of DeleteCall by GET and POST,
 // answered in XML and in JSON, each against the fixture's calls.
 func TestDeleteCall(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	long := strings.Repeat("x", maxValueLen+1)
 	cases := []struct {
 		name   string
@@ -129,7 +130,7 @@ func checkReply(t *testing.T, r reply, status int, typ, errHas, msgHas string) {
 // marking and a refused key, and that nothing of the conversation or of
 // the secrets presented is.
 func TestDeleteAudit(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	wrongKey := "74c8eea0-50c6-40b2-9f3e-252ed501c3c8"
 	for _, p := range [][]string{
 		{"apiKey", f.keys["open"], "callID", "c-ended1"},
@@ -169,7 +170,7 @@ func TestDeleteAudit(t *testing.T) {
 // TestDeleteTwice: deleting a deleted call, or one a marking erased when it
 // ended, succeeds, by every identifier it had.
 func TestDeleteTwice(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	key := f.keys["open"]
 	del := func(by, value string) reply {
 		return f.call(t, http.MethodPost, vals("action", "DeleteCall", "apiKey", key, by, value), "", "")
@@ -199,7 +200,7 @@ func TestDeleteTwice(t *testing.T) {
 
 // TestStoreFailure: a failing store is a 500 that names no internals.
 func TestStoreFailure(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	f.store.mu.Lock()
 	f.store.fail = fmt.Errorf("disk on fire at /var/lib/x")
 	f.store.mu.Unlock()

@@ -9,12 +9,13 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/backend/audit"
+	"switchboard/backend/natstest"
 )
 
 // TestNextCall arms deletions of an extension's next call and starts calls
 // before, inside and after the window.
 func TestNextCall(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	other := f.replica(t)
 	arm := func(ext, status string) {
 		t.Helper()
@@ -82,7 +83,7 @@ func TestNextCall(t *testing.T) {
 
 // TestNextRearm: arming again restarts the minute.
 func TestNextRearm(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	p := vals("action", "DeleteCall", "apiKey", f.keys["open"], "extension", "9999", "status", "next")
 	checkReply(t, f.call(t, http.MethodPost, p, "", ""), 200, "DeleteCall", "", "armed")
 	f.clock.add(50 * time.Second)

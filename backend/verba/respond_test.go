@@ -6,12 +6,13 @@ import (
 	"mime/multipart"
 	"net/http"
 	"strings"
+	"switchboard/backend/natstest"
 	"testing"
 )
 
 // TestFormats answers a success, an error and a token in every responseType.
 func TestFormats(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	for _, rt := range []string{"XML", "JSON", "TEXT", "HTML", "html", "Text"} {
 		t.Run(rt, func(t *testing.T) {
 			f.store.reset(fixtureCalls())
@@ -46,7 +47,7 @@ func raw(t *testing.T, req *http.Request) (*http.Response, string) {
 // TestExactXML: the success and error bodies are byte for byte the
 // recording platform's samples, and escape what they echo.
 func TestExactXML(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	cases := []struct {
 		query string
 		body  string
@@ -72,7 +73,7 @@ func TestExactXML(t *testing.T) {
 
 // TestHTTPErrors covers what goes wrong before the parameters are read.
 func TestHTTPErrors(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	key := f.keys["open"]
 	cases := []struct {
 		name        string
@@ -125,7 +126,7 @@ func TestHTTPErrors(t *testing.T) {
 
 // TestMultipart posts a multipart form, as curl -F does; files are refused.
 func TestMultipart(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	post := func(withFile bool) reply {
 		var b bytes.Buffer
 		mw := multipart.NewWriter(&b)

@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"switchboard/backend/audit"
+	"switchboard/backend/natstest"
 )
 
 var guidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
 // TestRequestToken covers the credentials RequestToken accepts and refuses.
 func TestRequestToken(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	cases := []struct {
 		name            string
 		key             string
@@ -76,7 +77,7 @@ func TestRequestToken(t *testing.T) {
 // TestTokenLifecycle uses a token, lets it expire, revokes one, and tries
 // one with another key.
 func TestTokenLifecycle(t *testing.T) {
-	f := newFixture(t, startJetStream(t))
+	f := newFixture(t, natstest.JetStream(t))
 	token := func(key string) string {
 		t.Helper()
 		r := f.call(t, http.MethodPost, vals("action", "RequestToken", "apiKey", f.keys[key]), testLogin, testPassword)
@@ -127,7 +128,7 @@ func TestTokenLifecycle(t *testing.T) {
 // TestTokensShared: a token issued by one replica is accepted and revoked
 // by another sharing the same NATS.
 func TestTokensShared(t *testing.T) {
-	a := newFixture(t, startJetStream(t))
+	a := newFixture(t, natstest.JetStream(t))
 	b := a.replica(t)
 	r := a.call(t, http.MethodPost, vals("action", "RequestToken", "apiKey", a.keys["tok"]), testLogin, testPassword)
 	checkReply(t, r, 200, "RequestToken", "", "")
