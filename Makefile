@@ -1,6 +1,6 @@
 # Switchboard: `make run` starts the demo, `make test` runs every test.
 GO          ?= go
-STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@2025.1.1
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WASM        := web/app.wasm
 BIN         := bin
 # The demo's traffic differs on each `make run` (the state in ./data survives

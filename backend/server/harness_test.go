@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -355,11 +354,6 @@ func (tb *table) apply(t *testing.T, m feedwire.Message) {
 	case feedwire.TypeRemoved:
 		delete(tb.calls, m.CallID)
 	}
-}
-
-func jsonBody(v any) io.Reader {
-	data, _ := json.Marshal(v)
-	return bytes.NewReader(data)
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
