@@ -206,16 +206,21 @@ func renderOpError(id string, op Op, dismiss app.EventHandler) app.UI {
 	)
 }
 
+// renderCountdown shows the seconds left to answer. now is the page's clock
+// truncated to the second (and the server's clock is estimated), so it may
+// read up to a second before the call started: the count is capped at the
+// deadline rather than show 16 s of a 15-second wait.
 func renderCountdown(c calls.Call, now time.Time) app.UI {
 	left := countdown(c, now)
-	secs := int((left + time.Second - 1) / time.Second)
+	deadline := int(calls.IncomingDeadline / time.Second)
+	secs := min(int((left+time.Second-1)/time.Second), deadline)
 	if left <= 0 {
 		return app.Span().Class("countdown late").Role("timer").Text("deadline passed")
 	}
 	return app.Span().Class("countdown").Role("timer").
 		Aria("label", "answer within "+strconv.Itoa(secs)+" seconds").
 		Body(
-			app.Meter().Min(0).Max(15).Value(float64(secs)).Low(5).Optimum(15),
+			app.Meter().Min(0).Max(deadline).Value(float64(secs)).Low(5).Optimum(float64(deadline)),
 			app.Span().Text(strconv.Itoa(secs)+" s"),
 		)
 }
