@@ -56,10 +56,29 @@ func writeReport(path string, r *report, stdout io.Writer) error {
 		_, err := io.WriteString(stdout, md)
 		return err
 	}
+	md += keptSections(path)
 	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
 	return nil
+}
+
+// consoleSection heads the part of docs/benchmarks.md that the console's
+// Chromium benchmark (backend/browsertest) writes. swbench rewrites the
+// rest of the file and keeps that section as it was.
+const consoleSection = "\n## Console in Chromium"
+
+// keptSections returns the console's section of the existing report at
+// path, or "" when there is none.
+func keptSections(path string) string {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	if i := strings.Index(string(old), consoleSection); i >= 0 {
+		return string(old[i:])
+	}
+	return ""
 }
 
 // commandLine renders the invocation the way the README documents it.

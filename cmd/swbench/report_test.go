@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -100,5 +102,17 @@ func TestParseOptions(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.says) {
 			t.Errorf("parseOptions(%q) error = %v, want one saying %q", tt.args, err, tt.says)
 		}
+	}
+}
+
+func TestWriteReportKeepsTheConsoleSection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "benchmarks.md")
+	os.WriteFile(path, []byte("# old\n\n## W1\nold figures\n\n## Console in Chromium\n\nkept figures\n"), 0o644)
+	if err := writeReport(path, &report{}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if !strings.Contains(string(data), "## Console in Chromium\n\nkept figures\n") || strings.Contains(string(data), "old figures") {
+		t.Fatalf("report:\n%s", data)
 	}
 }
