@@ -60,7 +60,7 @@ func (d *Dialog) Render() app.UI {
 			OnKeyDown(d.onKey).Body(
 			app.H2().ID("dialog-title").Text(title),
 			app.P().Class("dialog-call").Body(
-				app.Span().Class(stateClass(c.State)).Style("--c", stateColour(c.State)).Text(orDash(string(c.State))),
+				app.Span().Class(stateClass(c.State)).Text(orDash(string(c.State))),
 				app.Text(" "+orDash(c.Subject)+" · "+c.ID),
 			),
 			app.If(needsAnswer(c) && !d.Now.IsZero(), renderCountdown(c, d.Now)),

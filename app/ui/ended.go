@@ -73,7 +73,7 @@ func (r *EndedRow) Render() app.UI {
 		buttons = append(buttons, actionButton(c.ID, verbDelete, busyText(r.Op, verbDelete, "Delete…"),
 			"Delete the conversation with "+who, r.Op.InFlight, r.onDelete))
 	}
-	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).Style("--c", categoryColour(r.Reason.Category)).
+	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).
 		DataSet("call-id", c.ID).DataSet("seq", c.Seq).DataSet("category", string(r.Reason.Category)).
 		Body(
 			app.Div().Class("ended-head").Body(
@@ -82,7 +82,7 @@ func (r *EndedRow) Render() app.UI {
 				app.Span().Class("duration").Aria("label", "lasted "+clock(c.Duration(c.EndedAt))).Text(clock(c.Duration(c.EndedAt))),
 			),
 			app.P().Class("reason").Body(
-				app.Span().Class("cat cat-"+string(r.Reason.Category)).Style("--c", categoryColour(r.Reason.Category)).Text(r.Reason.Category.Label()),
+				app.Span().Class("cat cat-"+string(r.Reason.Category)).Text(r.Reason.Category.Label()),
 				app.Text(" "+r.Reason.Text+" "),
 				app.Code().Class("raw").Title("resultInfo code/subcode").Text(raw),
 			),

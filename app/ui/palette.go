@@ -5,10 +5,11 @@ import (
 	"switchboard/app/reasons"
 )
 
-// The console's colours for call states and end categories. They are set
-// inline (the CSS custom property --c, and SVG fill attributes) rather than
-// through classes: go-app sets an element's class through className, which
-// SVG elements do not accept.
+// The console's colours for call states and end categories, for the SVG
+// summary bars' fill attributes (go-app sets an element's class through
+// className, which SVG elements do not accept). HTML elements take the same
+// colours from classes in web/app.css: the Content-Security-Policy refuses
+// inline style attributes. TestPaletteMatchesStylesheet keeps the two equal.
 var (
 	stateColours = map[calls.State]string{
 		calls.Incoming:         "#f59e0b",

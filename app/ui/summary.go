@@ -22,7 +22,8 @@ type SummaryBar struct {
 
 // segment is one coloured part of a bar.
 type segment struct {
-	colour string
+	class  string // the CSS class giving the legend's swatch its colour
+	colour string // the same colour, for the SVG's fill attribute
 	label  string
 	count  int
 }
@@ -31,10 +32,10 @@ type segment struct {
 func (s *SummaryBar) Render() app.UI {
 	var live, ended []segment
 	for _, sc := range s.Summary.ByState {
-		live = append(live, segment{colour: stateColour(sc.State), label: string(sc.State), count: sc.Count})
+		live = append(live, segment{class: strings.TrimPrefix(stateClass(sc.State), "state "), colour: stateColour(sc.State), label: string(sc.State), count: sc.Count})
 	}
 	for _, cc := range s.Summary.EndedByCategory {
-		ended = append(ended, segment{colour: categoryColour(cc.Category), label: cc.Category.Label(), count: cc.Count})
+		ended = append(ended, segment{class: "cat-" + string(cc.Category), colour: categoryColour(cc.Category), label: cc.Category.Label(), count: cc.Count})
 	}
 	return app.Section().Class("panel", "summary").Aria("label", "Summary").Body(
 		renderBar("sum-live", count(s.Summary.Live)+" live", "Live calls by state", live),
@@ -77,7 +78,7 @@ func renderBar(id, headline, title string, segs []segment) app.UI {
 	for _, sg := range segs {
 		if sg.count > 0 {
 			legend = append(legend, app.Li().Body(
-				app.Span().Class("swatch").Style("--c", sg.colour).Aria("hidden", "true"),
+				app.Span().Class("swatch", sg.class).Aria("hidden", "true"),
 				app.Text(sg.label+" "),
 				app.Strong().Text(count(sg.count)),
 			))

@@ -103,7 +103,7 @@ func (r *Row) Render() app.UI {
 		DataSet("state", string(c.State)).
 		Body(
 			app.Td().Class("c-state").DataSet("label", "State").Body(
-				app.Span().Class(stateClass(c.State)).Style("--c", stateColour(c.State)).Text(string(c.State)),
+				app.Span().Class(stateClass(c.State)).Text(string(c.State)),
 				app.If(needsAnswer(c), renderCountdown(c, r.Now)),
 				app.If(c.MarkedForDeletion, app.Span().Class("flag").Text("marked for deletion")),
 			),

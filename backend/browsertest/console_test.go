@@ -105,6 +105,16 @@ func TestCallsAppear(t *testing.T) {
 	if _, err := fmt.Sscanf(countdown.Label, "answer within %d seconds", &secs); err != nil || secs < 1 || secs > 15 || countdown.Meter != float64(secs) {
 		t.Errorf("the incoming call's countdown says %q (meter %v), want between 1 and 15 seconds", countdown.Label, countdown.Meter)
 	}
+	// States show as colours too: the stylesheet's, which the
+	// Content-Security-Policy allows (it refuses inline styles).
+	colours := map[string]string{}
+	p.eval(`Object.fromEntries(["incoming", "established", "hold"].map(s =>
+		[s, getComputedStyle(document.querySelector("tr.row[data-state=" + s + "] .state")).backgroundColor]))`, &colours)
+	for state, want := range map[string]string{"incoming": "rgb(245, 158, 11)", "established": "rgb(34, 197, 94)", "hold": "rgb(167, 139, 250)"} {
+		if colours[state] != want {
+			t.Errorf("the %s badge is %q, want %q", state, colours[state], want)
+		}
+	}
 }
 
 func TestRejectBusy(t *testing.T) {
