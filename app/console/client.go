@@ -243,9 +243,18 @@ func (c *Client) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 	return body.Entries, err
 }
 
-// Logout ends the session.
-func (c *Client) Logout(ctx context.Context) error {
-	return c.do(ctx, "POST", "/auth/logout", nil, nil)
+// Logout ends the session and returns where the browser goes next: the
+// identity provider's end-session page when it has one (so the provider's
+// session ends too, and the same user is not signed straight back in), or
+// Switchboard's signed-out page.
+func (c *Client) Logout(ctx context.Context) (string, error) {
+	var out struct {
+		Redirect string `json:"redirect"`
+	}
+	if err := c.do(ctx, "POST", "/auth/logout", nil, &out); err != nil {
+		return "", err
+	}
+	return out.Redirect, nil
 }
 
 // do sends a request with an optional JSON body and decodes a JSON answer

@@ -93,7 +93,7 @@ func TestClientRequests(t *testing.T) {
 		{"answer", func(c *Client) error { return c.Answer(ctx, "c1") }, "POST /api/calls/c1/answer "},
 		{"hang up", func(c *Client) error { return c.HangUp(ctx, "c1") }, "DELETE /api/calls/c1 "},
 		{"delete record", func(c *Client) error { return c.DeleteRecord(ctx, "c1") }, "DELETE /api/records/c1 "},
-		{"logout", func(c *Client) error { return c.Logout(ctx) }, "POST /auth/logout "},
+		{"logout", func(c *Client) error { _, err := c.Logout(ctx); return err }, "POST /auth/logout "},
 		{"me", func(c *Client) error {
 			u, err := c.Me(ctx)
 			if err == nil && (u.Name != "alice" || u.Role != Supervisor || !u.Role.CanAct() || u.Role.IsAdmin()) {

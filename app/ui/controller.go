@@ -191,14 +191,19 @@ func (p *Page) Logout(ctx app.Context) {
 		return
 	}
 	api := p.env.API
+	p.leaving = true
 	p.background(func(bg context.Context) func(app.Context) {
-		err := api.Logout(bg)
+		next, err := api.Logout(bg)
 		return func(ctx app.Context) {
 			if err != nil && !console.IsUnauthorized(err) {
+				p.leaving = false
 				p.conn.Reason = "Could not log out: " + err.Error()
 				return
 			}
-			goTo(ctx, "/")
+			if next == "" {
+				next = "/"
+			}
+			goTo(ctx, next)
 		}
 	})
 }

@@ -39,7 +39,7 @@ type API interface {
 	DeleteRecord(ctx context.Context, id string) error
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
-	Logout(ctx context.Context) error
+	Logout(ctx context.Context) (string, error)
 }
 
 // Env is what the page needs from outside. In the browser the page builds
@@ -110,6 +110,10 @@ type Page struct {
 	conn        console.Status
 	installable bool
 	update      bool
+	// leaving is set once the supervisor logs out: the feed the server
+	// then closes must not send the page to the sign-in form, racing the
+	// logout's own way out through the identity provider.
+	leaving bool
 
 	filter      console.Filter
 	liveOffset  int
@@ -178,7 +182,9 @@ func (p *Page) loadUser(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
-				goTo(ctx, "/auth/login")
+				if !p.leaving {
+					goTo(ctx, "/auth/login")
+				}
 			case err != nil:
 				p.conn.Reason = "could not load your profile: " + err.Error()
 			default:
@@ -202,7 +208,11 @@ func (p *Page) startFeed(ctx app.Context) {
 	}
 	ctx.Async(func() {
 		if err := feed.Run(ctx); errors.Is(err, console.ErrLoggedOut) {
-			ctx.Dispatch(func(ctx app.Context) { goTo(ctx, "/auth/login") })
+			ctx.Dispatch(func(ctx app.Context) {
+				if !p.leaving {
+					goTo(ctx, "/auth/login")
+				}
+			})
 		}
 	})
 }

@@ -407,7 +407,10 @@ func TestLogoutClosesTheFeed(t *testing.T) {
 	p.click("#logout")
 	const signedOut = `(location.pathname === "/auth/logged-out") ||
 		(location.pathname.startsWith("/idp/") && document.querySelector("input[name=username]"))`
-	p.waitJS("a signed-out page or the sign-in form", signedOut, stepTimeout)
+	// The tab that logged out went through the provider's end-session
+	// endpoint (ending the provider's session too) back to Switchboard's
+	// signed-out page.
+	p.waitJS("the signed-out page, by way of the provider's end-session endpoint", `location.pathname === "/auth/logged-out"`, stepTimeout)
 	waitFor(t, "the server to close both feeds", stepTimeout, func() bool { return hub.Clients() == 0 })
 	other.waitJS("the other tab, told its session ended, on a signed-out page or the sign-in form", signedOut, stepTimeout)
 	other.screenshot(t.Name() + "-other-tab")
