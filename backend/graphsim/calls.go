@@ -274,19 +274,30 @@ func (s *Sim) establish(id string) (<-chan struct{}, error) {
 	return s.establishLocked(c), nil
 }
 
-// answer is Graph's answer action: only incoming calls can be answered.
-func (s *Sim) answer(id, callbackURI string) (<-chan struct{}, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// incomingLocked finds the incoming call id that op (answer, reject,
+// redirect) acts on, and points its later notifications at callbackURI when
+// one is given. s.mu is held.
+func (s *Sim) incomingLocked(id, op, callbackURI string) (*call, error) {
 	c, err := s.lookupLocked(id)
 	if err != nil {
 		return nil, err
 	}
 	if c.info.State != stateIncoming {
-		return nil, wrongState(c.info.State, "answer", stateIncoming)
+		return nil, wrongState(c.info.State, op, stateIncoming)
 	}
 	if callbackURI != "" {
 		c.callback = callbackURI
+	}
+	return c, nil
+}
+
+// answer is Graph's answer action: only incoming calls can be answered.
+func (s *Sim) answer(id, callbackURI string) (<-chan struct{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.incomingLocked(id, "answer", callbackURI)
+	if err != nil {
+		return nil, err
 	}
 	s.log.Info("call answered", "call", id)
 	return s.establishLocked(c), nil
@@ -297,15 +308,9 @@ func (s *Sim) answer(id, callbackURI string) (<-chan struct{}, error) {
 func (s *Sim) reject(id, reason, callbackURI string) (<-chan struct{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.lookupLocked(id)
+	c, err := s.incomingLocked(id, "reject", callbackURI)
 	if err != nil {
 		return nil, err
-	}
-	if c.info.State != stateIncoming {
-		return nil, wrongState(c.info.State, "reject", stateIncoming)
-	}
-	if callbackURI != "" {
-		c.callback = callbackURI
 	}
 	c.info.RejectReason = reason
 	s.finishLocked(c, nil)
@@ -318,15 +323,9 @@ func (s *Sim) reject(id, reason, callbackURI string) (<-chan struct{}, error) {
 func (s *Sim) redirect(id string, targets []Party, callbackURI string) (<-chan struct{}, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.lookupLocked(id)
+	c, err := s.incomingLocked(id, "redirect", callbackURI)
 	if err != nil {
 		return nil, err
-	}
-	if c.info.State != stateIncoming {
-		return nil, wrongState(c.info.State, "redirect", stateIncoming)
-	}
-	if callbackURI != "" {
-		c.callback = callbackURI
 	}
 	c.info.RedirectTargets = slices.Clone(targets)
 	s.setStateLocked(c, stateRedirecting, nil)
