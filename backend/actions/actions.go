@@ -48,7 +48,7 @@ type View interface {
 type Log interface {
 	Append(ctx context.Context, entries []eventlog.Entry) (int, error)
 	History(ctx context.Context, callID string) ([]eventlog.Record, error)
-	Erase(ctx context.Context, callID string) (uint64, error)
+	Erase(ctx context.Context, callID string) error
 }
 
 // API serves the REST endpoints.
@@ -265,7 +265,7 @@ func (a *API) erase(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, http.StatusConflict, "conflict", "the call is still going on; only an ended conversation can be deleted")
 		return
 	}
-	_, err := a.Log.Erase(r.Context(), id)
+	err := a.Log.Erase(r.Context(), id)
 	outcome := audit.OutcomeOK
 	if err != nil {
 		outcome = err.Error()

@@ -5,8 +5,9 @@
 // sequence numbers order all events, are the same on every replica, and are
 // the sequences the live feed hands to consoles. Each call's events have a
 // subject of their own, so deleting a conversation purges exactly its events.
-// A redelivered notification carries the same message id and is dropped by
-// the stream's duplicate window.
+// An event identical to the latest one of its call (a notification Graph
+// delivered twice) is dropped: Graph gives notifications no id, and a
+// content window would also drop a legitimate repeat (hold, resume, hold).
 //
 // Beside the stream, a key-value bucket holds the current state of every
 // call the console still shows and a checkpoint (the last sequence folded
@@ -44,10 +45,6 @@ type Options struct {
 	// MaxAge is how long events are kept (default 7 days). A call's event
 	// history in the console reaches back this far.
 	MaxAge time.Duration
-	// DuplicateWindow is how long a notification's id is remembered to drop
-	// redeliveries (default 2 minutes). Identical notifications further apart
-	// are both kept; the reducer makes the repeat harmless.
-	DuplicateWindow time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -57,19 +54,20 @@ func (o Options) withDefaults() Options {
 	if o.MaxAge <= 0 {
 		o.MaxAge = 7 * 24 * time.Hour
 	}
-	if o.DuplicateWindow <= 0 {
-		o.DuplicateWindow = 2 * time.Minute
-	}
 	return o
 }
 
-// Entry is an event to append, with an optional id for deduplication.
+// Entry is an event to append, with an optional id of its content.
 type Entry struct {
-	// ID identifies the event's content; entries with an ID already seen
-	// within the duplicate window are dropped. Empty means never a duplicate.
+	// ID identifies the event's content: an entry whose ID is that of its
+	// call's latest event is a repeat and is dropped. Empty means never a
+	// repeat.
 	ID    string
 	Event calls.Event
 }
+
+// contentHeader carries an event's Entry.ID in the stream.
+const contentHeader = "Switchboard-Content"
 
 // Record is an event read back from the log.
 type Record struct {
@@ -94,8 +92,9 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
 		MaxAge:      opts.MaxAge,
-		Duplicates:  opts.DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
+		// Append reads each call's latest event before adding one.
+		AllowDirect: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: stream %s: %w", StreamName, err)
@@ -121,34 +120,66 @@ func token(callID string) string {
 
 func callSubject(callID string) string { return "switchboard.call." + token(callID) }
 
-// Append writes entries to the stream and returns once every one is stored
-// (or dropped as a duplicate). It returns how many were duplicates.
+// Append writes entries to the stream, in order, and returns once every
+// one is stored or dropped as a repeat of its call's latest event. It
+// returns how many were dropped.
 func (l *Log) Append(ctx context.Context, entries []Entry) (duplicates int, err error) {
-	futures := make([]jetstream.PubAckFuture, 0, len(entries))
 	for _, e := range entries {
-		msg, err := message(e)
+		stored, err := l.append(ctx, e)
 		if err != nil {
-			return 0, err
+			return duplicates, err
 		}
-		f, err := l.js.PublishMsgAsync(msg)
-		if err != nil {
-			return 0, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
-		}
-		futures = append(futures, f)
-	}
-	for _, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			if ack.Duplicate {
-				duplicates++
-			}
-		case err := <-f.Err():
-			return duplicates, fmt.Errorf("eventlog: append: %w", err)
-		case <-ctx.Done():
-			return duplicates, fmt.Errorf("eventlog: append: %w", ctx.Err())
+		if !stored {
+			duplicates++
 		}
 	}
 	return duplicates, nil
+}
+
+// append stores e unless its call's latest event has the same content id.
+// The write is conditional on that latest event still being the latest, so
+// two replicas receiving the same redelivery at once store it once.
+func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
+	msg, err := message(e)
+	if err != nil {
+		return false, err
+	}
+	if e.ID == "" {
+		if _, err := l.js.PublishMsg(ctx, msg); err != nil {
+			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
+		}
+		return true, nil
+	}
+	for attempt := 0; attempt < 10; attempt++ {
+		lastSeq, lastID, err := l.latest(ctx, msg.Subject)
+		if err != nil {
+			return false, err
+		}
+		if lastID == e.ID {
+			return false, nil
+		}
+		_, err = l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(lastSeq))
+		if err == nil {
+			return true, nil
+		}
+		if !isConflict(err) {
+			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
+		}
+	}
+	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after 10 attempts", e.Event.CallID)
+}
+
+// latest returns the sequence and content id of the last event on subject
+// (0 and "" when there is none).
+func (l *Log) latest(ctx context.Context, subject string) (uint64, string, error) {
+	last, err := l.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("eventlog: latest event of %s: %w", subject, err)
+	}
+	return last.Sequence, last.Header.Get(contentHeader), nil
 }
 
 func message(e Entry) (*nats.Msg, error) {
@@ -163,7 +194,7 @@ func message(e Entry) (*nats.Msg, error) {
 	msg := nats.NewMsg(subject)
 	msg.Data = data
 	if e.ID != "" {
-		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
+		msg.Header.Set(contentHeader, e.ID)
 	}
 	return msg, nil
 }
@@ -269,28 +300,17 @@ func (l *Log) History(ctx context.Context, callID string) ([]Record, error) {
 // tells every replica to drop the call, and carries nothing but the id),
 // purges the call's events and removes its saved state. Erasing an unknown
 // or already erased call is not an error.
-func (l *Log) Erase(ctx context.Context, callID string) (uint64, error) {
-	// The tombstone's id makes erasing twice (or by two replicas at once) one event.
-	tomb := Entry{ID: "erase-" + token(callID), Event: calls.Event{Kind: calls.KindErased, CallID: callID, At: time.Now().UTC()}}
-	ack, err := l.js.PublishMsg(ctx, mustMessage(tomb))
-	if err != nil {
-		return 0, fmt.Errorf("eventlog: erase %s: tombstone: %w", callID, err)
+func (l *Log) Erase(ctx context.Context, callID string) error {
+	// The tombstone's id makes erasing twice in a row (or by two replicas at
+	// once) one event.
+	tomb := Entry{ID: "erase", Event: calls.Event{Kind: calls.KindErased, CallID: callID, At: time.Now().UTC()}}
+	if _, err := l.append(ctx, tomb); err != nil {
+		return fmt.Errorf("eventlog: erase %s: tombstone: %w", callID, err)
 	}
 	if err := l.stream.Purge(ctx, jetstream.WithPurgeSubject(callSubject(callID))); err != nil {
-		return 0, fmt.Errorf("eventlog: erase %s: purge: %w", callID, err)
+		return fmt.Errorf("eventlog: erase %s: purge: %w", callID, err)
 	}
-	if err := l.DeleteState(ctx, callID); err != nil {
-		return 0, err
-	}
-	return ack.Sequence, nil
-}
-
-func mustMessage(e Entry) *nats.Msg {
-	msg, err := message(e)
-	if err != nil {
-		panic(err) // an Event always encodes
-	}
-	return msg
+	return l.DeleteState(ctx, callID)
 }
 
 // isConflict reports whether err says the key moved on since our revision.

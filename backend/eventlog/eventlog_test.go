@@ -62,7 +62,7 @@ func TestEraseRemovesEventsAndState(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // erasing twice is not an error
-		if _, err := log.Erase(ctx, "gone"); err != nil {
+		if err := log.Erase(ctx, "gone"); err != nil {
 			t.Fatal(err)
 		}
 	}

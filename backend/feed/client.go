@@ -147,8 +147,8 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, c *client, since 
 	defer conn.CloseNow()
 	// The feed is one-way: reading only handles pings, pongs and close.
 	ctx = conn.CloseRead(ctx)
-	if !h.subscribe(c, since, resume) {
-		conn.Close(websocket.StatusGoingAway, feedwire.ReasonShutdown)
+	if reason := h.subscribe(c, since, resume); reason != "" {
+		conn.Close(closeCode(reason), reason)
 		return
 	}
 	defer h.unsubscribe(c)
@@ -176,11 +176,7 @@ func (h *Hub) flush(ctx context.Context, conn *websocket.Conn, c *client) bool {
 		frame, reason := c.take(h.opts.MaxFrame)
 		if frame == nil {
 			if reason != "" {
-				code := websocket.StatusPolicyViolation
-				if reason == feedwire.ReasonShutdown {
-					code = websocket.StatusGoingAway
-				}
-				conn.Close(code, reason)
+				conn.Close(closeCode(reason), reason)
 				return false
 			}
 			return true
@@ -198,4 +194,13 @@ func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
 	pctx, cancel := context.WithTimeout(ctx, h.opts.WriteTimeout)
 	defer cancel()
 	return conn.Ping(pctx)
+}
+
+// closeCode is the websocket status that goes with a close reason: "going
+// away" for a shutdown (reconnect elsewhere), "policy violation" otherwise.
+func closeCode(reason string) websocket.StatusCode {
+	if reason == feedwire.ReasonShutdown {
+		return websocket.StatusGoingAway
+	}
+	return websocket.StatusPolicyViolation
 }

@@ -85,11 +85,14 @@ type Hub struct {
 	head    uint64
 	clients map[*client]struct{}
 	closed  bool
+	// ended remembers recently ended sessions, so a feed whose handshake
+	// raced its session's logout is closed too, not left open.
+	ended map[string]time.Time
 }
 
 // NewHub returns a hub that takes snapshots from view.
 func NewHub(view Snapshotter, opts Options) *Hub {
-	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{})}
+	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time)}
 }
 
 // Reset empties the ring and declares that it holds every change after
@@ -150,12 +153,16 @@ func (h *Hub) Head() uint64 {
 }
 
 // subscribe registers c and queues what it needs first: the changes after
-// since when the ring covers them, otherwise a snapshot.
-func (h *Hub) subscribe(c *client, since uint64, resume bool) bool {
+// since when the ring covers them, otherwise a snapshot. It returns why c
+// may not subscribe, or "".
+func (h *Hub) subscribe(c *client, since uint64, resume bool) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return false
+		return feedwire.ReasonShutdown
+	}
+	if _, ok := h.ended[c.session]; ok && c.session != "" {
+		return feedwire.ReasonLoggedOut
 	}
 	if resume && since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit {
 		c.after = since
@@ -170,7 +177,7 @@ func (h *Hub) subscribe(c *client, since uint64, resume bool) bool {
 	}
 	h.clients[c] = struct{}{}
 	h.opts.Metrics.FeedClient(1)
-	return true
+	return ""
 }
 
 // missed is how many ring entries come after since. h.mu is held.
@@ -200,10 +207,24 @@ func (h *Hub) drop(c *client, reason string) {
 	c.close(reason)
 }
 
-// CloseSession disconnects every feed of a session (after logout or expiry).
+// endedMemory is how long an ended session is remembered: longer than any
+// feed handshake takes.
+const endedMemory = time.Minute
+
+// CloseSession disconnects every feed of a session (after logout or
+// expiry), and refuses the session's feeds still being opened.
 func (h *Hub) CloseSession(sessionID string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := time.Now()
+	for id, at := range h.ended {
+		if now.Sub(at) > endedMemory {
+			delete(h.ended, id)
+		}
+	}
+	if sessionID != "" {
+		h.ended[sessionID] = now
+	}
 	for c := range h.clients {
 		if sessionID != "" && c.session == sessionID {
 			h.drop(c, feedwire.ReasonLoggedOut)

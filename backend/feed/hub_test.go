@@ -176,3 +176,14 @@ func TestResumeFromTheRing(t *testing.T) {
 		}
 	}
 }
+
+func TestAnEndedSessionCannotOpenAFeed(t *testing.T) {
+	h, url := serveHub(t, Options{})
+	h.CloseSession("alice") // the logout won the race against the handshake
+	if _, ce := readUntilClose(t, dial(t, url+"?session=alice"), 0); ce.Reason != feedwire.ReasonLoggedOut {
+		t.Fatalf("a feed of an ended session closed with %q", ce.Reason)
+	}
+	bob := dial(t, url+"?session=bob")
+	waitClients(t, h, 1)
+	bob.CloseNow()
+}

@@ -21,14 +21,13 @@ func (r records) Calls(context.Context) ([]calls.Call, error) { return r.view.Ca
 
 // Erase deletes a conversation everywhere; consoles drop it live.
 func (r records) Erase(ctx context.Context, callID string) error {
-	_, err := r.log.Erase(ctx, callID)
-	return err
+	return r.log.Erase(ctx, callID)
 }
 
 // MarkForDeletion marks an ongoing call; the view erases it when it ends.
-// The event's id makes marking twice (or by two replicas) one event.
+// The content id makes marking twice in a row (or by two replicas) one event.
 func (r records) MarkForDeletion(ctx context.Context, callID string) error {
 	ev := calls.Event{Kind: calls.KindMarked, CallID: callID, At: time.Now().UTC()}
-	_, err := r.log.Append(ctx, []eventlog.Entry{{ID: "mark-" + callID, Event: ev}})
+	_, err := r.log.Append(ctx, []eventlog.Entry{{ID: "mark", Event: ev}})
 	return err
 }

@@ -178,7 +178,7 @@ type snapshotter func() feedwire.Message
 func (f snapshotter) Snapshot() feedwire.Message { return f() }
 
 func (s *Server) eraseMarked(ctx context.Context, callID string) {
-	if _, err := s.events.Erase(ctx, callID); err != nil {
+	if err := s.events.Erase(ctx, callID); err != nil {
 		s.log.Error("erase conversation marked for deletion", "call", callID, "err", err)
 	}
 }

@@ -49,8 +49,9 @@ func TestKeepAliveAndAutoAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := feed.until(id, func(c calls.Call) bool { return c.State == calls.Established })
-	if c.LastAction == nil || c.LastAction.Verb != calls.VerbAnswer || c.LastAction.Actor != upkeep.Actor {
+	// Graph's established notification and the recorded answer race: wait for both.
+	c := feed.until(id, func(c calls.Call) bool { return c.State == calls.Established && c.LastAction != nil })
+	if c.LastAction.Verb != calls.VerbAnswer || c.LastAction.Actor != upkeep.Actor {
 		t.Fatalf("answered by %+v, want switchboard's auto-answer", c.LastAction)
 	}
 	c = feed.until(id, func(c calls.Call) bool { return c.LastAction != nil && c.LastAction.Verb == calls.VerbKeepAlive })
