@@ -29,7 +29,8 @@ const (
 // cannot afford.
 type keySet struct {
 	client     *http.Client
-	url        string
+	configURL  string // the OpenID configuration naming the key set
+	url        string // the key set; empty until the configuration is read
 	log        *slog.Logger
 	minRefresh time.Duration
 	maxAge     time.Duration
@@ -41,8 +42,10 @@ type keySet struct {
 	loaded  time.Time // last successful fetch
 }
 
-func newKeySet(client *http.Client, url string, log *slog.Logger) *keySet {
-	return &keySet{client: client, url: url, log: log, minRefresh: minRefresh, maxAge: maxKeyAge, now: time.Now}
+// newKeySet returns the key set at url, or, when url is empty, the one the
+// OpenID configuration at configURL names.
+func newKeySet(client *http.Client, configURL, url string, log *slog.Logger) *keySet {
+	return &keySet{client: client, configURL: configURL, url: url, log: log, minRefresh: minRefresh, maxAge: maxKeyAge, now: time.Now}
 }
 
 // VerifySignature checks raw's RS256 signature with the key its header
@@ -86,7 +89,11 @@ func (k *keySet) keysFor(ctx context.Context, kid string) ([]jose.JSONWebKey, er
 		}
 	}
 	if k.loaded.IsZero() {
-		return nil, fmt.Errorf("%w: the key set at %s could not be fetched", ErrBadSignature, k.url)
+		where := k.url
+		if where == "" {
+			where = "named by " + k.configURL
+		}
+		return nil, fmt.Errorf("%w: the key set %s could not be fetched", ErrBadSignature, where)
 	}
 	return nil, fmt.Errorf("%w: unknown key id %q", ErrBadSignature, kid)
 }
@@ -111,6 +118,14 @@ func (k *keySet) refresh(ctx context.Context, now time.Time) bool {
 		return false
 	}
 	k.fetched = now
+	if k.url == "" {
+		url, err := discoverKeys(ctx, k.client, k.configURL)
+		if err != nil {
+			k.log.Warn("notification signing keys not found", "err", err, "retry_after", k.minRefresh)
+			return false
+		}
+		k.url = url
+	}
 	var set jose.JSONWebKeySet
 	if err := getJSON(ctx, k.client, k.url, &set); err != nil {
 		k.log.Warn("notification signing keys not fetched", "err", err, "retry_after", k.minRefresh)

@@ -131,13 +131,11 @@ func New(ctx context.Context, cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	jwksURL := cfg.JWKSURL
-	if jwksURL == "" {
-		if jwksURL, err = discoverKeys(ctx, cfg.HTTPClient, cfg.OpenIDConfigURL); err != nil {
-			return nil, err
-		}
-	}
-	keys := newKeySet(cfg.HTTPClient, jwksURL, cfg.Logger)
+	// Nothing is fetched here: the keys (and, without JWKSURL, the OpenID
+	// configuration naming them) are fetched when the first notification
+	// needs them, and again at most once a minute while that fails, so
+	// Switchboard starts even while Microsoft's endpoint does not answer.
+	keys := newKeySet(cfg.HTTPClient, cfg.OpenIDConfigURL, cfg.JWKSURL, cfg.Logger)
 	v := &Verifier{cfg: cfg, keys: keys, verifiers: map[string]*oidc.IDTokenVerifier{}, log: cfg.Logger}
 	for _, iss := range cfg.Issuers {
 		v.verifiers[iss] = oidc.NewVerifier(iss, keys, &oidc.Config{

@@ -243,16 +243,19 @@ func TestNew(t *testing.T) {
 	p := newPublisher(t, good, "k1")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	tests := []struct {
-		name string
-		cfg  Config
-		ok   bool
+		name     string
+		cfg      Config
+		ok       bool // New succeeds
+		verifies bool // and a good token verifies
 	}{
-		{"discovery", Config{OpenIDConfigURL: p.configURL(), AppID: appID, TenantIDs: []string{tenant}}, true},
-		{"explicit key set skips discovery", Config{OpenIDConfigURL: p.srv.URL + "/missing", JWKSURL: p.srv.URL + "/v1/keys", AppID: appID, TenantIDs: []string{tenant}}, true},
-		{"no app id", Config{OpenIDConfigURL: p.configURL(), TenantIDs: []string{tenant}}, false},
-		{"no tenant", Config{OpenIDConfigURL: p.configURL(), AppID: appID}, false},
-		{"configuration missing", Config{OpenIDConfigURL: p.srv.URL + "/missing", AppID: appID, TenantIDs: []string{tenant}}, false},
-		{"configuration without jwks_uri", Config{OpenIDConfigURL: p.srv.URL + "/no-jwks", AppID: appID, TenantIDs: []string{tenant}}, false},
+		{"discovery", Config{OpenIDConfigURL: p.configURL(), AppID: appID, TenantIDs: []string{tenant}}, true, true},
+		{"explicit key set skips discovery", Config{OpenIDConfigURL: p.srv.URL + "/missing", JWKSURL: p.srv.URL + "/v1/keys", AppID: appID, TenantIDs: []string{tenant}}, true, true},
+		{"no app id", Config{OpenIDConfigURL: p.configURL(), TenantIDs: []string{tenant}}, false, false},
+		{"no tenant", Config{OpenIDConfigURL: p.configURL(), AppID: appID}, false, false},
+		// The provider being down does not stop Switchboard from starting;
+		// notifications are refused until its keys can be read.
+		{"configuration missing", Config{OpenIDConfigURL: p.srv.URL + "/missing", AppID: appID, TenantIDs: []string{tenant}}, true, false},
+		{"configuration without jwks_uri", Config{OpenIDConfigURL: p.srv.URL + "/no-jwks", AppID: appID, TenantIDs: []string{tenant}}, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,8 +270,12 @@ func TestNew(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New: %v", err)
 			}
-			if _, err := v.VerifyToken(context.Background(), sign(t, jose.RS256, good, "k1", claims(time.Now()))); err != nil {
+			_, err = v.VerifyToken(context.Background(), sign(t, jose.RS256, good, "k1", claims(time.Now())))
+			if tt.verifies && err != nil {
 				t.Errorf("VerifyToken: %v", err)
+			}
+			if !tt.verifies && !errors.Is(err, ErrBadSignature) {
+				t.Errorf("VerifyToken without keys: %v, want %v", err, ErrBadSignature)
 			}
 		})
 	}
