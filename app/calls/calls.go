@@ -11,7 +11,10 @@
 // into the WebAssembly console too.
 package calls
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // State is a Graph callState. Values Graph adds in the future are kept as-is.
 type State string
@@ -35,14 +38,7 @@ var KnownStates = []State{Incoming, Establishing, Ringing, Established, Hold,
 	Transferring, TransferAccepted, Redirecting, Terminating, Terminated}
 
 // Known reports whether s is one of the documented states.
-func (s State) Known() bool {
-	for _, k := range KnownStates {
-		if s == k {
-			return true
-		}
-	}
-	return false
-}
+func (s State) Known() bool { return slices.Contains(KnownStates, s) }
 
 // phase orders states so that a late notification cannot move a call
 // backwards. States of one phase may follow each other in any order (hold and

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -181,17 +182,7 @@ func (v *View) applyBatch(ctx context.Context, batch []eventlog.Record) error {
 			return err
 		}
 	}
-	return v.state.Save(ctx, slices.Collect(mapValues(changed)), batch[len(batch)-1].Seq)
-}
-
-func mapValues(m map[string]calls.Call) func(func(calls.Call) bool) {
-	return func(yield func(calls.Call) bool) {
-		for _, c := range m {
-			if !yield(c) {
-				return
-			}
-		}
-	}
+	return v.state.Save(ctx, slices.Collect(maps.Values(changed)), batch[len(batch)-1].Seq)
 }
 
 // apply folds one record and returns the feed messages it produced.

@@ -2,6 +2,7 @@ package liveview
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -86,20 +87,11 @@ func (v *View) Live(states ...calls.State) []calls.Call {
 		if c.Ended() {
 			continue
 		}
-		if len(states) == 0 || containsState(states, c.State) {
+		if len(states) == 0 || slices.Contains(states, c.State) {
 			out = append(out, c)
 		}
 	}
 	return out
-}
-
-func containsState(list []calls.State, s calls.State) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // prune drops ended calls past the history window or beyond MaxEnded from
