@@ -41,6 +41,7 @@ type Conn struct {
 	NC       *nats.Conn
 	JS       jetstream.JetStream
 	Embedded *server.Server
+	closed   chan struct{} // closed when NC is closed (after a drain)
 }
 
 // Open connects according to opts.
@@ -85,12 +86,13 @@ func embed(ctx context.Context, opts Options) (*Conn, error) {
 		ns.Shutdown()
 		return nil, errors.New("natsrun: embedded server did not become ready in 30s")
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(opts.Name))
+	closed := make(chan struct{})
+	nc, err := nats.Connect("", nats.InProcessServer(ns), nats.Name(opts.Name), onClosed(closed))
 	if err != nil {
 		ns.Shutdown()
 		return nil, fmt.Errorf("natsrun: connect in-process: %w", err)
 	}
-	c, err := withJetStream(nc)
+	c, err := withJetStream(nc, closed)
 	if err != nil {
 		ns.Shutdown()
 		return nil, err
@@ -102,22 +104,28 @@ func embed(ctx context.Context, opts Options) (*Conn, error) {
 
 func dial(opts Options) (*Conn, error) {
 	log := opts.Logger
-	nc, err := nats.Connect(opts.URL, nats.Name(opts.Name), nats.MaxReconnects(-1),
+	closed := make(chan struct{})
+	nc, err := nats.Connect(opts.URL, nats.Name(opts.Name), nats.MaxReconnects(-1), onClosed(closed),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }))
 	if err != nil {
 		return nil, fmt.Errorf("natsrun: connect to %s: %w", opts.URL, err)
 	}
-	return withJetStream(nc)
+	return withJetStream(nc, closed)
 }
 
-func withJetStream(nc *nats.Conn) (*Conn, error) {
+// onClosed closes ch once the connection is closed.
+func onClosed(ch chan struct{}) nats.Option {
+	return nats.ClosedHandler(func(*nats.Conn) { close(ch) })
+}
+
+func withJetStream(nc *nats.Conn, closed chan struct{}) (*Conn, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("natsrun: jetstream: %w", err)
 	}
-	return &Conn{NC: nc, JS: js}, nil
+	return &Conn{NC: nc, JS: js, closed: closed}, nil
 }
 
 // Close drains the connection and stops the embedded server, if any.
@@ -125,8 +133,10 @@ func (c *Conn) Close() {
 	if err := c.NC.Drain(); err != nil {
 		c.NC.Close()
 	}
-	for i := 0; i < 100 && !c.NC.IsClosed(); i++ {
-		time.Sleep(20 * time.Millisecond)
+	select {
+	case <-c.closed:
+	case <-time.After(5 * time.Second): // nats' own drain timeout is 30s
+		c.NC.Close()
 	}
 	if c.Embedded != nil {
 		c.Embedded.Shutdown()
