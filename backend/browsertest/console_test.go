@@ -295,20 +295,28 @@ func TestRowActionsTargetTheirOwnCall(t *testing.T) {
 	}
 }
 
+// ringingAndTalking starts an incoming call (subject "Ringing") and an
+// established outgoing one ("Talking").
+func ringingAndTalking(ctx context.Context, t *testing.T, s *stack) (ringing, talking string) {
+	t.Helper()
+	ringing, err := s.sim.StartIncoming(ctx, graphsim.CallSpec{Subject: "Ringing"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	talking, err = s.sim.StartOutgoing(ctx, graphsim.CallSpec{Subject: "Talking"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ringing, talking
+}
+
 func TestRestartUnderAnOpenPage(t *testing.T) {
 	s := startStack(t, stackOptions{})
 	p := openPage(t)
 	p.signIn(s, "alice")
 	ctx := testContext(t)
 
-	ringing, err := s.sim.StartIncoming(ctx, graphsim.CallSpec{Subject: "Ringing"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	talking, err := s.sim.StartOutgoing(ctx, graphsim.CallSpec{Subject: "Talking"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ringing, talking := ringingAndTalking(ctx, t, s)
 	ended, err := s.sim.StartOutgoing(ctx, graphsim.CallSpec{Subject: "Ended"})
 	if err != nil {
 		t.Fatal(err)
@@ -361,14 +369,7 @@ func TestViewerSeesNoActions(t *testing.T) {
 	p.signIn(s, "victor")
 	ctx := testContext(t)
 
-	ringing, err := s.sim.StartIncoming(ctx, graphsim.CallSpec{Subject: "Ringing"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	talking, err := s.sim.StartOutgoing(ctx, graphsim.CallSpec{Subject: "Talking"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ringing, talking := ringingAndTalking(ctx, t, s)
 	p.waitJS("the rows", liveStatesAre(map[string]shownRow{ringing: {"incoming", "Ringing"}, talking: {"established", "Talking"}}), stepTimeout)
 
 	var got struct {
