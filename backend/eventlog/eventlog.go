@@ -21,7 +21,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,6 +33,7 @@ import (
 const (
 	StreamName    = "SWITCHBOARD_CALLS"
 	StateBucket   = "SWITCHBOARD_STATE"
+	WriterBucket  = "SWITCHBOARD_WRITER"
 	callSubjects  = "switchboard.call.*"
 	eraseSubjects = "switchboard.erased.*"
 )
@@ -73,14 +73,25 @@ const contentHeader = "Switchboard-Content"
 type Record struct {
 	Seq   uint64
 	Event calls.Event
+	// Pending is how many records the stream held after this one when it
+	// was delivered (Follow only): zero means the follower is caught up.
+	Pending uint64
 }
 
 // Log is the event stream and the state bucket.
 type Log struct {
-	js     jetstream.JetStream
-	stream jetstream.Stream
-	state  jetstream.KeyValue
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	state   jetstream.KeyValue
+	writer  jetstream.KeyValue
+	created time.Time
 }
+
+// Epoch names this incarnation of the stream: the time it was created. A
+// stream deleted and created again starts its sequences over, and the
+// epoch tells a console holding a higher sequence that the lower one it is
+// offered is not older news.
+func (l *Log) Epoch() string { return l.created.UTC().Format(time.RFC3339Nano) }
 
 // Open creates or updates the stream and the bucket and binds to them.
 func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, error) {
@@ -93,8 +104,10 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Replicas:    opts.Replicas,
 		MaxAge:      opts.MaxAge,
 		Discard:     jetstream.DiscardOld,
-		// Append reads each call's latest event before adding one.
-		AllowDirect: true,
+		// Reads (a call's latest event before an append, a call's history)
+		// go to the stream's leader, never to a replica that may lag
+		// behind it: a history must never miss an event already stored.
+		AllowDirect: false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: stream %s: %w", StreamName, err)
@@ -109,7 +122,19 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", StateBucket, err)
 	}
-	return &Log{js: js, stream: stream, state: state}, nil
+	writer, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      WriterBucket,
+		Description: "Switchboard: which replica writes the saved state (a lease)",
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+		History:     1,
+		TTL:         writerLeaseTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: bucket %s: %w", WriterBucket, err)
+	}
+	info := stream.CachedInfo()
+	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created}, nil
 }
 
 // token turns a call id into a subject token and key part: call ids are
@@ -199,101 +224,15 @@ func message(e Entry) (*nats.Msg, error) {
 	return msg, nil
 }
 
-// Follow delivers every record from sequence from (1 for the beginning) in
-// order, on the returned channel, until ctx ends. Records that no longer
-// exist (aged out or erased) are skipped.
-func (l *Log) Follow(ctx context.Context, from uint64) (<-chan Record, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if from > 1 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = from
-	}
-	cons, err := l.stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
-	}
-	out := make(chan Record, 1024)
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
-	go func() {
-		defer close(out)
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				return // stopped
-			}
-			rec, ok := decode(msg)
-			if !ok {
-				continue
-			}
-			select {
-			case out <- rec:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
-}
-
-func decode(msg jetstream.Msg) (Record, bool) {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return Record{}, false
-	}
-	var ev calls.Event
-	if json.Unmarshal(msg.Data(), &ev) != nil {
-		return Record{}, false
-	}
-	return Record{Seq: meta.Sequence.Stream, Event: ev}, true
-}
-
-// LastSeq is the sequence of the newest event in the stream.
+// LastSeq is the sequence of the newest event in the stream. The stream's
+// leader answers, so an answer also says the log can store events now: it
+// is the replica's readiness probe.
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: stream info: %w", err)
 	}
 	return info.State.LastSeq, nil
-}
-
-// History returns the events of one call still in the log, oldest first.
-func (l *Log) History(ctx context.Context, callID string) ([]Record, error) {
-	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{callSubject(callID)},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-	}
-	var out []Record
-	for pending := int(info.NumPending); pending > 0; {
-		batch, err := cons.Fetch(min(pending, 1000), jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			if rec, ok := decode(msg); ok {
-				out = append(out, rec)
-			}
-		}
-		if batch.Error() != nil || n == 0 {
-			break
-		}
-		pending -= n
-	}
-	return out, nil
 }
 
 // Erase deletes a conversation from the log: it appends a tombstone (which
@@ -313,11 +252,17 @@ func (l *Log) Erase(ctx context.Context, callID string) error {
 	return l.DeleteState(ctx, callID)
 }
 
-// isConflict reports whether err says the key moved on since our revision.
+// isConflict reports whether err says a subject or key moved on since the
+// sequence or revision a write was conditional on. JetStream answers 10071
+// on a single-node stream and 10164 on a replicated one; the key-value layer
+// turns both into ErrKeyExists (create) or ErrKeyRevisionMismatch (update).
 func isConflict(err error) bool {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-		return true
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+			return true
+		}
 	}
-	return errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence")
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }

@@ -37,10 +37,7 @@ func TestAppendDeduplicatesAndFollowKeepsOrder(t *testing.T) {
 	if err != nil || dups != 1 {
 		t.Fatalf("append: %d duplicates, %v", dups, err)
 	}
-	ch, err := log.Follow(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := log.Follow(ctx, 1, eventlog.FollowOptions{})
 	for want := uint64(1); want <= 2; want++ {
 		select {
 		case rec := <-ch:
@@ -58,7 +55,7 @@ func TestEraseRemovesEventsAndState(t *testing.T) {
 	log := openLog(t)
 	log.Append(ctx, []eventlog.Entry{{Event: note("gone", calls.Incoming)}, {Event: note("kept", calls.Incoming)}, {Event: note("gone", calls.Terminated)}})
 	st := log.State()
-	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, 3); err != nil {
+	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, nil, 3); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // erasing twice is not an error
@@ -89,10 +86,10 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	ctx := context.Background()
 	log := openLog(t)
 	ahead, lagging := log.State(), log.State() // two replicas
-	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, 10); err != nil {
+	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, nil, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, 5); err != nil {
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, nil, 5); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, err := log.State().Load(ctx)
@@ -102,7 +99,7 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	if loaded["c"].Seq != 10 || applied != 10 {
 		t.Fatalf("a lagging replica rolled the state back: %+v, applied %d", loaded["c"], applied)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, 12); err != nil {
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, nil, 12); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, _ = log.State().Load(ctx)

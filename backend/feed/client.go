@@ -112,6 +112,13 @@ func (h *Hub) Handler(authorize Authorizer) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if !h.Ready() {
+			// Before the upgrade, so that every client sees it: the console
+			// retries with backoff, a load balancer tries another replica.
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, feedwire.ReasonStarting, http.StatusServiceUnavailable)
+			return
+		}
 		var session string
 		opts := &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
 		if authorize != nil {
@@ -147,7 +154,7 @@ func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, c *client, since 
 	defer conn.CloseNow()
 	// The feed is one-way: reading only handles pings, pongs and close.
 	ctx = conn.CloseRead(ctx)
-	if reason := h.subscribe(c, since, resume); reason != "" {
+	if reason := h.subscribe(ctx, c, since, resume); reason != "" {
 		conn.Close(closeCode(reason), reason)
 		return
 	}

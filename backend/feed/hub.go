@@ -11,9 +11,15 @@
 // client: one that falls further behind than its queue allows is
 // disconnected with a close reason that says so, and it resumes with since.
 // Writes have a timeout and pings keep idle connections honest.
+//
+// A hub serves nobody until its view has caught up with the log (a
+// restarting replica would otherwise hand consoles an old, partial view),
+// and it tells its clients when the server has trouble (NATS away) and when
+// that is over, so a console can say so while it stays connected.
 package feed
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"sort"
@@ -29,6 +35,11 @@ type Snapshotter interface {
 	Snapshot() feedwire.Message
 }
 
+// resumeWait is how long a client resuming from a sequence this replica has
+// not reached yet (it came from a replica slightly ahead) waits for this
+// one to get there, rather than being sent an older snapshot.
+const resumeWait = 3 * time.Second
+
 // Options tune the hub. Zero values take the defaults.
 type Options struct {
 	// RingSize is how many recent changes are kept for resuming (default 65,536).
@@ -42,8 +53,11 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxFrame is the most bytes batched into one frame (default 256 KiB).
 	MaxFrame int
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
+	// Epoch names the event log's incarnation, sent with every snapshot and
+	// resume (see feedwire.Message.Epoch).
+	Epoch   string
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -85,6 +99,11 @@ type Hub struct {
 	head    uint64
 	clients map[*client]struct{}
 	closed  bool
+	ready   bool   // the view caught up: snapshots may be served
+	trouble string // the server's trouble, told to every client
+	// moved is closed and replaced each time head moves, to wake resumes
+	// waiting for this replica to reach their sequence.
+	moved chan struct{}
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time
@@ -92,7 +111,46 @@ type Hub struct {
 
 // NewHub returns a hub that takes snapshots from view.
 func NewHub(view Snapshotter, opts Options) *Hub {
-	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time)}
+	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time),
+		moved: make(chan struct{})}
+}
+
+// CaughtUp opens the hub: the view holds everything the log held when it
+// started, so its snapshots are as new as any replica's.
+func (h *Hub) CaughtUp() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ready = true
+}
+
+// Ready reports whether the hub serves consoles yet.
+func (h *Hub) Ready() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ready && !h.closed
+}
+
+// SetTrouble tells every client (and every client that connects while it
+// lasts) why the server cannot move on, or, with "", that it can again.
+func (h *Hub) SetTrouble(trouble string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if trouble == h.trouble {
+		return
+	}
+	h.trouble = trouble
+	data := h.statusLocked().data
+	for c := range h.clients {
+		if !c.push(data) {
+			h.drop(c, feedwire.ReasonSlow)
+			h.opts.Metrics.SlowClient()
+		}
+	}
+}
+
+// statusLocked is the status message of the hub's trouble; h.mu is held.
+func (h *Hub) statusLocked() entry {
+	return encode(feedwire.Message{Type: feedwire.TypeStatus, Seq: h.head, Now: time.Now().UTC(), Trouble: h.trouble})
 }
 
 // Reset empties the ring and declares that it holds every change after
@@ -124,6 +182,8 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 		return
 	}
 	h.head = seq
+	close(h.moved)
+	h.moved = make(chan struct{})
 	for _, e := range encoded {
 		h.append(e)
 		for c := range h.clients {
@@ -153,31 +213,123 @@ func (h *Hub) Head() uint64 {
 }
 
 // subscribe registers c and queues what it needs first: the changes after
-// since when the ring covers them, otherwise a snapshot. It returns why c
-// may not subscribe, or "".
-func (h *Hub) subscribe(c *client, since uint64, resume bool) string {
+// since when the ring covers them, otherwise a snapshot, then the server's
+// trouble if it has one. It returns why c may not subscribe, or "".
+//
+// The snapshot is taken without the hub's lock, so publishing goes on while
+// it is built: the changes the ring gained meanwhile are queued after it.
+func (h *Hub) subscribe(ctx context.Context, c *client, since uint64, resume bool) string {
+	if resume {
+		h.waitHead(ctx, since)
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		var snap *feedwire.Message
+		if !resume || !h.canResume(since) {
+			if reason := h.refusal(c); reason != "" {
+				return reason
+			}
+			s := h.view.Snapshot()
+			snap = &s
+		}
+		if reason, retry := h.register(c, since, snap, false); !retry {
+			return reason
+		}
+	}
+	// The ring kept moving past the snapshots taken: take one under the
+	// lock, which holds publication still.
+	reason, _ := h.register(c, since, nil, true)
+	return reason
+}
+
+// waitHead waits, up to resumeWait, for the hub to reach since: a console
+// coming from a replica a little ahead resumes here instead of taking an
+// older snapshot.
+func (h *Hub) waitHead(ctx context.Context, since uint64) {
+	timeout := time.NewTimer(resumeWait)
+	defer timeout.Stop()
+	for {
+		h.mu.Lock()
+		head, moved, ready := h.head, h.moved, h.ready
+		h.mu.Unlock()
+		if since <= head || !ready {
+			return
+		}
+		select {
+		case <-moved:
+		case <-timeout.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// canResume reports whether the ring holds every change after since.
+func (h *Hub) canResume(since uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	return since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+}
+
+// refusal says why c may not subscribe now, or "".
+func (h *Hub) refusal(c *client) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.refusalLocked(c)
+}
+
+func (h *Hub) refusalLocked(c *client) string {
+	switch {
+	case h.closed:
 		return feedwire.ReasonShutdown
+	case !h.ready:
+		return feedwire.ReasonStarting
 	}
 	if _, ok := h.ended[c.session]; ok && c.session != "" {
 		return feedwire.ReasonLoggedOut
 	}
-	if resume && since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit {
+	return ""
+}
+
+// register adds c under the lock, opening with snap, or a resume when snap
+// is nil, or a snapshot taken under the lock when locked is set; then the
+// ring's changes after it. retry asks for another snapshot: the ring moved
+// past the one taken.
+func (h *Hub) register(c *client, since uint64, snap *feedwire.Message, locked bool) (reason string, retry bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if reason := h.refusalLocked(c); reason != "" {
+		return reason, false
+	}
+	resumable := since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+	switch {
+	case locked && resumable:
+		snap = nil
+	case locked:
+		s := h.view.Snapshot()
+		snap = &s
+	case snap == nil && !resumable:
+		return "", true // the ring moved on meanwhile: take a snapshot
+	case snap != nil && (snap.Seq < h.base || h.missed(snap.Seq) >= h.opts.QueueLimit):
+		return "", true // too old to be followed by the ring
+	}
+	if snap == nil {
 		c.after = since
-		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC()}).data)
-		for _, e := range h.ring[len(h.ring)-h.missed(since):] {
-			c.enqueue(e)
-		}
+		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
-		snap := h.view.Snapshot()
+		snap.Epoch = h.opts.Epoch
 		c.after = snap.Seq
-		c.push(encode(snap).data)
+		c.push(encode(*snap).data)
+	}
+	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
+		c.enqueue(e)
+	}
+	if h.trouble != "" {
+		c.push(h.statusLocked().data)
 	}
 	h.clients[c] = struct{}{}
 	h.opts.Metrics.FeedClient(1)
-	return ""
+	return "", false
 }
 
 // missed is how many ring entries come after since. h.mu is held.

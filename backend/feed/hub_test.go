@@ -31,6 +31,7 @@ func (v *fixedView) Snapshot() feedwire.Message {
 func serveHub(t *testing.T, opts Options) (*Hub, string) {
 	t.Helper()
 	h := NewHub(&fixedView{}, opts)
+	h.CaughtUp()
 	srv := httptest.NewServer(h.Handler(func(r *http.Request) (string, int, error) {
 		return r.URL.Query().Get("session"), 0, nil
 	}))

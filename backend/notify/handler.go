@@ -13,6 +13,7 @@ import (
 	"switchboard/backend/apierror"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/metrics"
+	"switchboard/backend/natsrun"
 )
 
 // MaxBody is the largest notification body accepted (1 MiB).
@@ -38,6 +39,10 @@ type Handler struct {
 	// Timeout bounds the wait for the log (default 4s, inside Graph's ~5s).
 	Timeout time.Duration
 	Now     func() time.Time
+	// Refused, if set, hears every notification the log could not store,
+	// with the cause (see natsrun.Cause), so the replica stops saying it
+	// is ready.
+	Refused func(cause string, err error)
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }
@@ -48,8 +53,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	outcome, status, err := h.handle(r)
 	h.Metrics.Notification(outcome, time.Since(start))
 	if err != nil {
-		if status >= 500 {
-			h.logger().Error("notification not stored", "err", err)
+		var ns *notStored
+		if errors.As(err, &ns) {
+			h.Metrics.Refuse(ns.cause)
+			if h.Refused != nil {
+				h.Refused(ns.cause, ns.err)
+			}
+			h.logger().Error("notification not stored; Graph will retry", "cause", ns.cause, "err", ns.err)
+			w.Header().Set("Retry-After", "1")
 		}
 		apierror.Write(w, status, apierror.CodeFor(status), err.Error())
 		return
@@ -82,10 +93,23 @@ func (h *Handler) handle(r *http.Request) (outcome string, status int, err error
 		return "bad_request", http.StatusBadRequest, err
 	}
 	if err := h.store(r.Context(), items); err != nil {
-		return "log_error", http.StatusServiceUnavailable, errors.New("notification not stored; retry")
+		return "log_error", http.StatusServiceUnavailable, &notStored{cause: natsrun.Cause(err), err: err}
 	}
 	return "accepted", http.StatusAccepted, nil
 }
+
+// notStored is a notification the log could not store: the answer says
+// "retry" and why in a word; the log line has the whole error.
+type notStored struct {
+	cause string
+	err   error
+}
+
+func (e *notStored) Error() string {
+	return "notification not stored (" + e.cause + "); retry"
+}
+
+func (e *notStored) Unwrap() error { return e.err }
 
 func (h *Handler) store(ctx context.Context, items []Item) error {
 	if len(items) == 0 {
