@@ -103,6 +103,10 @@ type Feed struct {
 	// ReadLimit caps one frame in bytes (default 64 MiB: a snapshot of
 	// thousands of calls is large).
 	ReadLimit int64
+	// DialOptions, if set, are used for every connection. In the browser
+	// the page's cookies and Origin go along by themselves; elsewhere (the
+	// load tool, tests) they carry a cookie jar and an Origin header.
+	DialOptions *websocket.DialOptions
 }
 
 func (f *Feed) defaults() (minB, maxB time.Duration, offline int, limit int64) {
@@ -233,7 +237,7 @@ func (f *Feed) connect(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	conn, resp, err := websocket.Dial(ctx, u, nil)
+	conn, resp, err := websocket.Dial(ctx, u, f.DialOptions)
 	if err != nil {
 		r.failures++
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {

@@ -25,6 +25,17 @@ type client struct {
 	queue  [][]byte
 	reason string // set once: why the hub wants the connection closed
 	wake   chan struct{}
+	cut    func() // closes the connection at once, without a close frame
+}
+
+// abandon cuts the connection without a word (see Hub.Abandon).
+func (c *client) abandon() {
+	c.mu.Lock()
+	cut := c.cut
+	c.mu.Unlock()
+	if cut != nil {
+		cut()
+	}
 }
 
 func newClient(session string, limit int) *client {
@@ -152,6 +163,9 @@ func parseSince(r *http.Request) (uint64, bool, error) {
 // serve runs the client's writer until the client leaves or is dropped.
 func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, c *client, since uint64, resume bool) {
 	defer conn.CloseNow()
+	c.mu.Lock()
+	c.cut = func() { conn.CloseNow() }
+	c.mu.Unlock()
 	// The feed is one-way: reading only handles pings, pongs and close.
 	ctx = conn.CloseRead(ctx)
 	if reason := h.subscribe(ctx, c, since, resume); reason != "" {

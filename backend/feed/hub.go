@@ -395,6 +395,20 @@ func (h *Hub) Shutdown() {
 	}
 }
 
+// Abandon drops every client at once, without a close frame, as a crash
+// of the process would: clients see their connection cut. Tests use it to
+// kill a replica; the hub refuses new clients afterwards.
+func (h *Hub) Abandon() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		delete(h.clients, c)
+		h.opts.Metrics.FeedClient(-1)
+		c.abandon()
+	}
+}
+
 // Clients is the number of connected clients.
 func (h *Hub) Clients() int {
 	h.mu.Lock()

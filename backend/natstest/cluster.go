@@ -20,15 +20,20 @@ import (
 // cluster, so a node stopped and started again comes back as itself with
 // its data. Tests use it to take nodes away under running replicas.
 type Cluster struct {
-	t     testing.TB
-	mu    sync.Mutex
-	nodes []*node
+	t         testing.TB
+	processes bool // nodes run in processes of their own
+	mu        sync.Mutex
+	nodes     []*node
 }
 
 type node struct {
 	opts *server.Options
-	srv  *server.Server // nil while stopped
+	srv  *server.Server // nil while stopped (in-process nodes)
+	proc *process       // nil while stopped (process nodes)
 }
+
+// running reports whether the node is up; c.mu is held.
+func (n *node) running() bool { return n.srv != nil || n.proc != nil }
 
 // StartCluster starts n clustered JetStream servers named n1…nN and waits
 // until the cluster has a JetStream meta leader. They stop when the test
@@ -38,14 +43,27 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	if n < 1 {
 		t.Fatalf("natstest: a cluster needs a node, got %d", n)
 	}
+	c := &Cluster{t: t}
+	c.nodes = clusterNodes(t, n)
+	t.Cleanup(c.stopAll)
+	for i := range c.nodes {
+		c.Start(i)
+	}
+	c.WaitJetStream(30 * time.Second)
+	return c
+}
+
+// clusterNodes configures n nodes that route to each other on loopback.
+func clusterNodes(t testing.TB, n int) []*node {
+	t.Helper()
 	clientPorts, clusterPorts := freePorts(t, n), freePorts(t, n)
 	routes := make([]string, n)
 	for i, p := range clusterPorts {
 		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", p)
 	}
-	c := &Cluster{t: t}
+	var nodes []*node
 	for i := range n {
-		c.nodes = append(c.nodes, &node{opts: &server.Options{
+		nodes = append(nodes, &node{opts: &server.Options{
 			ServerName: fmt.Sprintf("n%d", i+1),
 			Host:       "127.0.0.1", Port: clientPorts[i],
 			JetStream: true, StoreDir: t.TempDir(),
@@ -54,12 +72,7 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			NoSigs:  true, NoLog: true,
 		}})
 	}
-	t.Cleanup(c.stopAll)
-	for i := range c.nodes {
-		c.Start(i)
-	}
-	c.WaitJetStream(30 * time.Second)
-	return c
+	return nodes
 }
 
 // freePorts reserves n free loopback ports. The listeners are closed before
@@ -104,7 +117,15 @@ func (c *Cluster) Start(i int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.nodes[i]
-	if n.srv != nil {
+	if n.running() {
+		return
+	}
+	if c.processes {
+		p, err := startProcess(n.opts)
+		if err != nil {
+			c.t.Fatalf("natstest: node %s: %v", n.opts.ServerName, err)
+		}
+		n.proc = p
 		return
 	}
 	opts := *n.opts
@@ -121,15 +142,19 @@ func (c *Cluster) Start(i int) {
 }
 
 // Stop shuts node i down, as a crash does from the network's view: its
-// connections close and its peers must elect new leaders.
+// connections close and its peers must elect new leaders. A process node
+// is killed with SIGKILL.
 func (c *Cluster) Stop(i int) {
 	c.mu.Lock()
-	srv := c.nodes[i].srv
-	c.nodes[i].srv = nil
+	srv, proc := c.nodes[i].srv, c.nodes[i].proc
+	c.nodes[i].srv, c.nodes[i].proc = nil, nil
 	c.mu.Unlock()
 	if srv != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
+	}
+	if proc != nil {
+		proc.kill()
 	}
 }
 
@@ -157,7 +182,7 @@ func (c *Cluster) stopAll() { c.StopAll() }
 func (c *Cluster) Running(i int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nodes[i].srv != nil
+	return c.nodes[i].running()
 }
 
 // connect opens a short-lived connection to the running nodes.
@@ -197,21 +222,44 @@ func (c *Cluster) jetStreamAnswers() error {
 }
 
 // StreamLeader returns the index of the node leading stream, waiting up to
-// timeout for one to be elected.
+// timeout for one to be elected. It asks JetStream, as an operator would.
 func (c *Cluster) StreamLeader(stream string, timeout time.Duration) int {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		for i, n := range c.nodes {
-			if n.srv != nil && n.srv.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream) {
-				c.mu.Unlock()
-				return i
-			}
+		if i := c.askLeader(stream); i >= 0 {
+			return i
 		}
-		c.mu.Unlock()
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
 	c.t.Fatalf("natstest: stream %s has no leader after %s", stream, timeout)
+	return -1
+}
+
+func (c *Cluster) askLeader(stream string) int {
+	nc, err := c.connect()
+	if err != nil {
+		return -1
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return -1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, stream)
+	if err != nil {
+		return -1
+	}
+	info := s.CachedInfo()
+	if info.Cluster == nil {
+		return -1
+	}
+	for i, n := range c.nodes {
+		if n.opts.ServerName == info.Cluster.Leader {
+			return i
+		}
+	}
 	return -1
 }

@@ -67,6 +67,9 @@ type Server struct {
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
+
+	httpMu  sync.Mutex
+	httpSrv *http.Server // while Serve runs
 }
 
 // Readiness conditions, in the order /readyz lists them.
@@ -212,6 +215,9 @@ func (s *Server) Ready() (bool, string) { return s.gate.Ready() }
 // events to be stored) finish, and only then does NATS close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	s.httpMu.Lock()
+	s.httpSrv = srv
+	s.httpMu.Unlock()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
