@@ -188,3 +188,95 @@ func TestAnEndedSessionCannotOpenAFeed(t *testing.T) {
 	waitClients(t, h, 1)
 	bob.CloseNow()
 }
+
+// TestNoFeedBeforeTheViewCaughtUp: a replica still loading its view
+// refuses the feed (before the upgrade, so every client sees why) instead
+// of handing out an old snapshot.
+func TestNoFeedBeforeTheViewCaughtUp(t *testing.T) {
+	h := NewHub(&fixedView{}, Options{})
+	srv := httptest.NewServer(h.Handler(nil))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a feed before the view caught up: %v, %+v", err, resp)
+	}
+	h.CaughtUp()
+	c := dial(t, url)
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := feedwire.Decode(data); msgs[0].Type != feedwire.TypeSnapshot {
+		t.Fatalf("after catching up: %+v", msgs)
+	}
+}
+
+// readMsg reads the next message of c (frames may hold several).
+func readMsgs(t *testing.T, c *websocket.Conn, n int) []feedwire.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []feedwire.Message
+	for len(out) < n {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(out), err)
+		}
+		msgs, _ := feedwire.Decode(data)
+		out = append(out, msgs...)
+	}
+	return out
+}
+
+// TestTroubleIsToldToEveryConsole: while the server cannot follow its log,
+// connected consoles are told, consoles that connect are told after their
+// snapshot, and everyone is told when it is over.
+func TestTroubleIsToldToEveryConsole(t *testing.T) {
+	h, url := serveHub(t, Options{Epoch: "e1"})
+	before := dial(t, url)
+	if m := readMsgs(t, before, 1); m[0].Type != feedwire.TypeSnapshot || m[0].Epoch != "e1" {
+		t.Fatalf("first message %+v", m[0])
+	}
+	h.SetTrouble("cannot store notifications: not connected to NATS")
+	if m := readMsgs(t, before, 1); m[0].Type != feedwire.TypeStatus || m[0].Trouble == "" {
+		t.Fatalf("a connected console was told %+v", m[0])
+	}
+	after := dial(t, url)
+	m := readMsgs(t, after, 2)
+	if m[0].Type != feedwire.TypeSnapshot || m[1].Type != feedwire.TypeStatus || m[1].Trouble == "" {
+		t.Fatalf("a console connecting during the trouble was told %+v", m)
+	}
+	h.SetTrouble("")
+	for _, c := range []*websocket.Conn{before, after} {
+		if m := readMsgs(t, c, 1); m[0].Type != feedwire.TypeStatus || m[0].Trouble != "" {
+			t.Fatalf("the end of the trouble was told as %+v", m[0])
+		}
+	}
+}
+
+// TestResumeWaitsForAReplicaBehind: a console coming from a replica a
+// little ahead resumes here once this one gets there, instead of being sent
+// an older snapshot.
+func TestResumeWaitsForAReplicaBehind(t *testing.T) {
+	h, url := serveHub(t, Options{})
+	h.Reset(10)
+	done := make(chan []feedwire.Message, 1)
+	go func() {
+		c := dial(t, url+"?since=12")
+		done <- readMsgs(t, c, 1)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	h.Publish(11, []feedwire.Message{callMsg(11, 1)})
+	h.Publish(12, []feedwire.Message{callMsg(12, 1)})
+	select {
+	case m := <-done:
+		if m[0].Type != feedwire.TypeResume || m[0].Seq != 12 {
+			t.Fatalf("a console ahead got %+v, want a resume at 12", m[0])
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+}
