@@ -21,6 +21,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -57,17 +59,30 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Entry is an event to append, with an optional id of its content.
+// Entry is an event to append, with optional ids of its content and of the
+// delivery that brought it.
 type Entry struct {
 	// ID identifies the event's content: an entry whose ID is that of its
 	// call's latest event is a repeat and is dropped. Empty means never a
 	// repeat.
-	ID    string
-	Event calls.Event
+	ID string
+	// Delivery identifies the request body the entry came in (a hash of
+	// it), and Index its place among that body's entries for the same call
+	// (0, 1, …). A body delivered again is recognised by its call's latest
+	// event: it carries the same Delivery and an Index at or past this
+	// one's, so every entry of the body already stored is dropped, however
+	// many the body holds. Empty Delivery: no such check.
+	Delivery string
+	Index    int
+	Event    calls.Event
 }
 
-// contentHeader carries an event's Entry.ID in the stream.
-const contentHeader = "Switchboard-Content"
+// Headers carrying an event's Entry.ID and Entry.Delivery/Index in the
+// stream.
+const (
+	contentHeader  = "Switchboard-Content"
+	deliveryHeader = "Switchboard-Delivery"
+)
 
 // Record is an event read back from the log.
 type Record struct {
@@ -176,13 +191,14 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		return true, nil
 	}
 	for attempt := 0; attempt < 10; attempt++ {
-		lastSeq, lastID, err := l.latest(ctx, msg.Subject)
+		last, err := l.latest(ctx, msg.Subject)
 		if err != nil {
 			return false, err
 		}
-		if lastID == e.ID {
+		if last.repeats(e) {
 			return false, nil
 		}
+		lastSeq := last.seq
 		_, err = l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(lastSeq))
 		if err == nil {
 			return true, nil
@@ -194,17 +210,42 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after 10 attempts", e.Event.CallID)
 }
 
-// latest returns the sequence and content id of the last event on subject
-// (0 and "" when there is none).
-func (l *Log) latest(ctx context.Context, subject string) (uint64, string, error) {
+// lastEvent is what append needs of a call's latest event.
+type lastEvent struct {
+	seq      uint64 // 0 when the call has none
+	content  string
+	delivery string
+	index    int
+}
+
+// repeats reports whether e was already stored: it has the latest event's
+// content, or it comes in a body the latest event came in, no later in it.
+func (last lastEvent) repeats(e Entry) bool {
+	if last.seq == 0 {
+		return false
+	}
+	if e.Delivery != "" && e.Delivery == last.delivery && e.Index <= last.index {
+		return true
+	}
+	return e.ID == last.content
+}
+
+// latest reads the last event on subject.
+func (l *Log) latest(ctx context.Context, subject string) (lastEvent, error) {
 	last, err := l.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, "", nil
+		return lastEvent{}, nil
 	}
 	if err != nil {
-		return 0, "", fmt.Errorf("eventlog: latest event of %s: %w", subject, err)
+		return lastEvent{}, fmt.Errorf("eventlog: latest event of %s: %w", subject, err)
 	}
-	return last.Sequence, last.Header.Get(contentHeader), nil
+	out := lastEvent{seq: last.Sequence, content: last.Header.Get(contentHeader)}
+	if d, i, ok := strings.Cut(last.Header.Get(deliveryHeader), "/"); ok {
+		if n, err := strconv.Atoi(i); err == nil {
+			out.delivery, out.index = d, n
+		}
+	}
+	return out, nil
 }
 
 func message(e Entry) (*nats.Msg, error) {
@@ -220,6 +261,9 @@ func message(e Entry) (*nats.Msg, error) {
 	msg.Data = data
 	if e.ID != "" {
 		msg.Header.Set(contentHeader, e.ID)
+	}
+	if e.Delivery != "" {
+		msg.Header.Set(deliveryHeader, e.Delivery+"/"+strconv.Itoa(e.Index))
 	}
 	return msg, nil
 }

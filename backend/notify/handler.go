@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -92,7 +94,7 @@ func (h *Handler) handle(r *http.Request) (outcome string, status int, err error
 	if err != nil {
 		return "bad_request", http.StatusBadRequest, err
 	}
-	if err := h.store(r.Context(), items); err != nil {
+	if err := h.store(r.Context(), deliveryID(body), items); err != nil {
 		return "log_error", http.StatusServiceUnavailable, &notStored{cause: natsrun.Cause(err), err: err}
 	}
 	return "accepted", http.StatusAccepted, nil
@@ -111,7 +113,14 @@ func (e *notStored) Error() string {
 
 func (e *notStored) Unwrap() error { return e.err }
 
-func (h *Handler) store(ctx context.Context, items []Item) error {
+// deliveryID names a request body: Graph redelivers a notification body
+// as it was, so the same body is the same delivery.
+func deliveryID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:12])
+}
+
+func (h *Handler) store(ctx context.Context, delivery string, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -121,9 +130,12 @@ func (h *Handler) store(ctx context.Context, items []Item) error {
 	}
 	at := now().UTC()
 	entries := make([]eventlog.Entry, len(items))
+	perCall := make(map[string]int, len(items))
 	for i, it := range items {
 		ch := it.Change
-		entries[i] = eventlog.Entry{ID: it.ID, Event: calls.Event{Kind: calls.KindNotification, CallID: it.CallID, At: at, Change: &ch}}
+		entries[i] = eventlog.Entry{ID: it.ID, Delivery: delivery, Index: perCall[it.CallID],
+			Event: calls.Event{Kind: calls.KindNotification, CallID: it.CallID, At: at, Change: &ch}}
+		perCall[it.CallID]++
 	}
 	timeout := h.Timeout
 	if timeout <= 0 {
