@@ -77,6 +77,9 @@ const (
 	ReasonShutdown = "server shutting down; reconnect"
 	// ReasonLoggedOut: the session ended; log in again.
 	ReasonLoggedOut = "session ended; log in again"
+	// ReasonTooMany: the session already has as many feeds open as it may;
+	// close one (another tab or window) first.
+	ReasonTooMany = "too many feeds open for this session; close another tab or window"
 	// ReasonStarting: the server is still loading its view; reconnect in a
 	// moment (here or to another replica).
 	ReasonStarting = "server starting: its view is not loaded yet; reconnect"

@@ -107,3 +107,36 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 		t.Fatalf("a replica that caught up could not write: %+v, applied %d", loaded["c"], applied)
 	}
 }
+
+// TestHistoryLeavesNothingBehind reads a call's history 10,000 times in a
+// row: no consumer is left on the stream, and the last read is as complete
+// as the first. Each read used to leave a consumer for five minutes, and a
+// thousand of them stopped the log for everyone.
+func TestHistoryLeavesNothingBehind(t *testing.T) {
+	ctx := context.Background()
+	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	log, err := eventlog.Open(ctx, conn.JS, eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Append(ctx, []eventlog.Entry{{Event: note("h", calls.Incoming)}, {Event: note("h", calls.Established)}})
+	stream, err := conn.JS.Stream(ctx, eventlog.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := stream.Info(ctx)
+	for i := range 10_000 {
+		recs, err := log.History(ctx, "h")
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("read %d: %d events, %v", i, len(recs), err)
+		}
+	}
+	after, _ := stream.Info(ctx)
+	if after.State.Consumers != before.State.Consumers {
+		t.Fatalf("consumers went from %d to %d", before.State.Consumers, after.State.Consumers)
+	}
+}

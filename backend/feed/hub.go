@@ -44,9 +44,18 @@ const resumeWait = 3 * time.Second
 type Options struct {
 	// RingSize is how many recent changes are kept for resuming (default 65,536).
 	RingSize int
+	// RingBytes bounds the ring's encoded size as well (default 64 MiB):
+	// large notifications shorten the resumable past, never grow memory.
+	RingBytes int
 	// QueueLimit is how many messages a client may have waiting before it
 	// is cut off as too slow (default 8,192).
 	QueueLimit int
+	// QueueBytes bounds a client's waiting messages by size as well
+	// (default 16 MiB).
+	QueueBytes int
+	// MaxPerSession caps the feeds one session may hold open at once
+	// (default 20: a supervisor's tabs and windows, not a flood).
+	MaxPerSession int
 	// WriteTimeout bounds every write to a client (default 10s).
 	WriteTimeout time.Duration
 	// PingInterval is how often an idle connection is pinged (default 30s).
@@ -64,8 +73,17 @@ func (o Options) withDefaults() Options {
 	if o.RingSize <= 0 {
 		o.RingSize = 1 << 16
 	}
+	if o.RingBytes <= 0 {
+		o.RingBytes = 64 << 20
+	}
 	if o.QueueLimit <= 0 {
 		o.QueueLimit = 8192
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 16 << 20
+	}
+	if o.MaxPerSession <= 0 {
+		o.MaxPerSession = 20
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
@@ -84,8 +102,9 @@ func (o Options) withDefaults() Options {
 
 // entry is one encoded change in the ring.
 type entry struct {
-	seq  uint64
-	data []byte
+	seq    uint64
+	callID string // the call the change is about, so a deletion can scrub it
+	data   []byte
 }
 
 // Hub fans changes out to feed clients.
@@ -94,11 +113,14 @@ type Hub struct {
 	view Snapshotter
 
 	mu      sync.Mutex
-	ring    []entry // oldest first, at most RingSize
+	ring    []entry // oldest first, at most RingSize entries and RingBytes bytes
+	size    int     // bytes in the ring
 	base    uint64  // the ring holds every change after base, up to head
 	head    uint64
 	clients map[*client]struct{}
-	closed  bool
+	// sessions counts each session's clients, registered or on their way.
+	sessions map[string]int
+	closed   bool
 	ready   bool   // the view caught up: snapshots may be served
 	trouble string // the server's trouble, told to every client
 	// moved is closed and replaced each time head moves, to wake resumes
@@ -112,7 +134,7 @@ type Hub struct {
 // NewHub returns a hub that takes snapshots from view.
 func NewHub(view Snapshotter, opts Options) *Hub {
 	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time),
-		moved: make(chan struct{})}
+		sessions: make(map[string]int), moved: make(chan struct{})}
 }
 
 // CaughtUp opens the hub: the view holds everything the log held when it
@@ -168,13 +190,21 @@ func (h *Hub) Reset(base uint64) {
 // sequence order.
 func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 	encoded := make([]entry, 0, len(msgs))
+	var removed []string
 	for _, m := range msgs {
 		data, err := json.Marshal(m)
 		if err != nil {
 			h.opts.Logger.Error("feed: encode message", "seq", seq, "err", err)
 			continue
 		}
-		encoded = append(encoded, entry{seq: seq, data: data})
+		e := entry{seq: seq, data: data, callID: m.CallID}
+		if m.Call != nil {
+			e.callID = m.Call.ID
+		}
+		if m.Type == feedwire.TypeRemoved {
+			removed = append(removed, m.CallID)
+		}
+		encoded = append(encoded, e)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -184,6 +214,9 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 	h.head = seq
 	close(h.moved)
 	h.moved = make(chan struct{})
+	for _, id := range removed {
+		h.scrub(id)
+	}
 	for _, e := range encoded {
 		h.append(e)
 		for c := range h.clients {
@@ -197,12 +230,47 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 }
 
 func (h *Hub) append(e entry) {
-	if len(h.ring) >= h.opts.RingSize {
-		drop := max(1, len(h.ring)/4)
-		h.base = h.ring[drop-1].seq
-		h.ring = append(h.ring[:0], h.ring[drop:]...)
+	if len(h.ring) >= h.opts.RingSize || h.size+len(e.data) > h.opts.RingBytes {
+		h.trim(e)
 	}
 	h.ring = append(h.ring, e)
+	h.size += len(e.data)
+}
+
+// trim drops the oldest quarter of the ring, or more, until e fits; the
+// ring then resumes from a later sequence. h.mu is held.
+func (h *Hub) trim(e entry) {
+	drop, freed := max(1, len(h.ring)/4), 0
+	for i := range drop {
+		freed += len(h.ring[i].data)
+	}
+	for drop < len(h.ring) && h.size-freed+len(e.data) > h.opts.RingBytes {
+		freed += len(h.ring[drop].data)
+		drop++
+	}
+	if drop > len(h.ring) || len(h.ring) == 0 {
+		return
+	}
+	h.base = h.ring[drop-1].seq
+	clear(h.ring[:drop])
+	h.ring = append(h.ring[:0], h.ring[drop:]...)
+	h.size -= freed
+}
+
+// scrub removes a deleted conversation's changes from the ring, so that
+// no resume replays them: after a deletion the feed carries nothing of the
+// call but its removal. h.mu is held.
+func (h *Hub) scrub(callID string) {
+	kept := h.ring[:0]
+	for _, e := range h.ring {
+		if e.callID == callID {
+			h.size -= len(e.data)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(h.ring[len(kept):])
+	h.ring = kept
 }
 
 // Head is the last sequence the hub has published.
@@ -362,6 +430,26 @@ func (h *Hub) drop(c *client, reason string) {
 // endedMemory is how long an ended session is remembered: longer than any
 // feed handshake takes.
 const endedMemory = time.Minute
+
+// admit reserves one of a session's feeds, or says why not.
+func (h *Hub) admit(session string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if session != "" && h.sessions[session] >= h.opts.MaxPerSession {
+		return feedwire.ReasonTooMany
+	}
+	h.sessions[session]++
+	return ""
+}
+
+// leave gives a session's feed back.
+func (h *Hub) leave(session string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sessions[session]--; h.sessions[session] <= 0 {
+		delete(h.sessions, session)
+	}
+}
 
 // CloseSession disconnects every feed of a session (after logout or
 // expiry), and refuses the session's feeds still being opened.
