@@ -24,7 +24,7 @@ type client struct {
 
 	mu     sync.Mutex
 	queue  [][]byte
-	queued int // bytes in queue
+	queued int    // bytes in queue
 	reason string // set once: why the hub wants the connection closed
 	wake   chan struct{}
 	cut    func() // closes the connection at once, without a close frame

@@ -121,8 +121,8 @@ type Hub struct {
 	// sessions counts each session's clients, registered or on their way.
 	sessions map[string]int
 	closed   bool
-	ready   bool   // the view caught up: snapshots may be served
-	trouble string // the server's trouble, told to every client
+	ready    bool   // the view caught up: snapshots may be served
+	trouble  string // the server's trouble, told to every client
 	// moved is closed and replaced each time head moves, to wake resumes
 	// waiting for this replica to reach their sequence.
 	moved chan struct{}
