@@ -37,8 +37,17 @@ type Publisher interface {
 	CaughtUp()
 }
 
+// Archiver keeps ended calls beyond the view's history (package archive).
+type Archiver interface {
+	Put(ctx context.Context, c calls.Call) error
+	Delete(ctx context.Context, callID string) error
+}
+
 // Options tune the view. Zero values take the defaults.
 type Options struct {
+	// Archive, if set, receives every call that ended (and loses every
+	// call erased), from the replica that saves the view.
+	Archive Archiver
 	// History is how long ended calls stay in the view (default 1 hour).
 	History time.Duration
 	// MaxEnded caps the ended calls kept (default 5,000), newest kept.
@@ -94,10 +103,13 @@ type View struct {
 	seq    uint64
 	caught bool // replayed everything that was in the log at start
 	ready  chan struct{}
+	kick   chan struct{} // caught up: seek the writer lease now
 
 	// Owned by Run's goroutine: what the writer has yet to save.
 	dirty    map[string]struct{}
 	gone     map[string]struct{}
+	toArch   map[string]calls.Call // ended calls to archive
+	unarch   map[string]struct{}   // erased calls to remove from the archive
 	lastSave time.Time
 	savedSeq uint64 // the checkpoint this replica last saved
 }
@@ -106,8 +118,9 @@ type View struct {
 func New(log *eventlog.Log, pub Publisher, opts Options) *View {
 	opts = opts.withDefaults()
 	return &View{log: log, state: log.State(), lease: log.WriterLease(opts.Owner), pub: pub, opts: opts,
-		calls: make(map[string]calls.Call), ready: make(chan struct{}),
-		dirty: make(map[string]struct{}), gone: make(map[string]struct{})}
+		calls: make(map[string]calls.Call), ready: make(chan struct{}), kick: make(chan struct{}, 1),
+		dirty: make(map[string]struct{}), gone: make(map[string]struct{}),
+		toArch: make(map[string]calls.Call), unarch: make(map[string]struct{})}
 }
 
 // Ready is closed once the view has caught up with the log as it was at start.
@@ -205,11 +218,14 @@ func (v *View) markCaughtUp() {
 	v.mu.Unlock()
 	if first {
 		v.pub.CaughtUp()
+		v.kick <- struct{}{}
 	}
 }
 
 func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-chan struct{}, target uint64) {
-	prune := time.NewTicker(time.Minute)
+	// Ended calls leave the view within a minute of their time, or sooner
+	// for a short history.
+	prune := time.NewTicker(min(time.Minute, max(v.opts.History/2, 50*time.Millisecond)))
 	defer prune.Stop()
 	save := time.NewTicker(v.opts.SaveEvery)
 	defer save.Stop()
@@ -222,6 +238,8 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 		case <-prune.C:
 			v.prune()
 		case <-leaseTick.C:
+			v.renewLease(ctx)
+		case <-v.kick:
 			v.renewLease(ctx)
 		case <-save.C:
 			v.save(ctx, false)
@@ -279,12 +297,14 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 	v.seq = rec.Seq
 	if ev.Kind == calls.KindErased {
 		delete(v.dirty, ev.CallID)
+		delete(v.toArch, ev.CallID)
 		v.gone[ev.CallID] = struct{}{}
-		before, ok := v.calls[ev.CallID]
-		if !ok {
-			return nil
+		v.unarch[ev.CallID] = struct{}{}
+		if before, ok := v.calls[ev.CallID]; ok {
+			v.removeLocked(before)
 		}
-		v.removeLocked(before)
+		// Told even when the view no longer shows the call: the feed scrubs
+		// what it kept of it, and a console that still shows it drops it.
 		return []feedwire.Message{{Type: feedwire.TypeRemoved, Seq: rec.Seq, CallID: ev.CallID}}
 	}
 	before, existed := v.calls[ev.CallID]
@@ -300,6 +320,10 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 	}
 	v.dirty[after.ID] = struct{}{}
 	delete(v.gone, after.ID)
+	if after.Ended() {
+		v.toArch[after.ID] = after
+		delete(v.unarch, after.ID)
+	}
 	v.hooks(ctx, before, existed, after)
 	c := after
 	return []feedwire.Message{{Type: feedwire.TypeCall, Seq: rec.Seq, Call: &c}}

@@ -60,6 +60,9 @@ func (v *View) takeOver(ctx context.Context) {
 	for id, c := range v.calls {
 		if c.Seq > checkpoint {
 			v.dirty[id] = struct{}{}
+			if c.Ended() {
+				v.toArch[id] = c
+			}
 		}
 	}
 	for _, id := range saved {
@@ -81,18 +84,21 @@ func (v *View) save(ctx context.Context, force bool) {
 	if !v.lease.Held() {
 		clear(v.dirty)
 		clear(v.gone)
+		clear(v.toArch)
+		clear(v.unarch)
 		return
 	}
 	v.mu.RLock()
 	seq := v.seq
 	v.mu.RUnlock()
-	if len(v.dirty) == 0 && len(v.gone) == 0 && seq == v.savedSeq {
+	if len(v.dirty) == 0 && len(v.gone) == 0 && len(v.toArch) == 0 && len(v.unarch) == 0 && seq == v.savedSeq {
 		return
 	}
 	if !force && time.Since(v.lastSave) < v.opts.SaveEvery {
 		return
 	}
 	v.lastSave = time.Now()
+	v.archive(ctx)
 	changed, gone, complete := v.pending()
 	applied := v.savedSeq // the checkpoint moves only when nothing is left behind
 	if complete {
@@ -115,6 +121,45 @@ func (v *View) save(ctx context.Context, force bool) {
 		delete(v.gone, id)
 	}
 	v.savedSeq = applied
+}
+
+// maxArchivePerRound bounds the archive writes of one save.
+const maxArchivePerRound = 500
+
+// archive hands the calls that ended to the archive (as they were when
+// they last changed, even if pruned from the view since), and removes the
+// erased ones from it; what fails is tried again with the next save.
+func (v *View) archive(ctx context.Context) {
+	if v.opts.Archive == nil {
+		clear(v.toArch)
+		clear(v.unarch)
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	n := 0
+	for id := range v.unarch {
+		if n == maxArchivePerRound || actx.Err() != nil {
+			return
+		}
+		n++
+		if err := v.opts.Archive.Delete(actx, id); err != nil {
+			v.opts.Logger.Warn("live view: remove an erased call from the archive", "call", id, "err", err)
+			return
+		}
+		delete(v.unarch, id)
+	}
+	for id, c := range v.toArch {
+		if n == maxArchivePerRound || actx.Err() != nil {
+			return
+		}
+		n++
+		if err := v.opts.Archive.Put(actx, c); err != nil {
+			v.opts.Logger.Warn("live view: archive an ended call", "call", id, "err", err)
+			return
+		}
+		delete(v.toArch, id)
+	}
 }
 
 // pending lists what the next save writes, at most maxSavePerRound calls,

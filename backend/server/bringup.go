@@ -16,6 +16,7 @@ import (
 	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
 	"switchboard/backend/apierror"
+	"switchboard/backend/archive"
 	"switchboard/backend/audit"
 	"switchboard/backend/auth"
 	"switchboard/backend/eventlog"
@@ -108,6 +109,10 @@ func (s *Server) open(ctx context.Context) error {
 	if s.events, err = eventlog.Open(ctx, s.nats.JS, eventlog.Options{Replicas: s.cfg.Replicas, MaxAge: s.cfg.EventRetention}); err != nil {
 		return err
 	}
+	if s.archive, err = archive.Open(ctx, s.nats.JS, archive.Options{Replicas: s.cfg.Replicas, MaxAge: s.cfg.EventRetention,
+		MaxBytes: s.cfg.ArchiveMaxBytes}); err != nil {
+		return fmt.Errorf("server: archive: %w", err)
+	}
 	if s.audit, err = audit.Open(ctx, s.nats.JS, audit.Options{Replicas: s.cfg.Replicas}); err != nil {
 		return fmt.Errorf("server: audit trail: %w", err)
 	}
@@ -127,9 +132,10 @@ func (s *Server) wire(ctx context.Context) error {
 	hub := feed.NewHub(snapshotter(func() feedwire.Message { return view.Snapshot() }),
 		feed.Options{Epoch: s.events.Epoch(), Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
+		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
 		OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
-	vs, err := verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events},
+	vs, err := verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events, archive: s.archive},
 		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba")})
 	if err != nil {
 		return fmt.Errorf("server: DeleteCall API: %w", err)

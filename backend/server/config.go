@@ -56,8 +56,13 @@ type Config struct {
 
 	// History is how long ended calls stay on consoles.
 	History time.Duration
-	// EventRetention is how long the event log keeps events.
+	// EventRetention is how long the event log keeps events (and the
+	// archive the calls they tell).
 	EventRetention time.Duration
+	// LogMaxBytes, StateMaxBytes and ArchiveMaxBytes bound the event log,
+	// the saved live view and the archive on disk (defaults 4 GiB, 512 MiB
+	// and 1 GiB); the oldest data goes first.
+	LogMaxBytes, StateMaxBytes, ArchiveMaxBytes int64
 	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
 	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
 

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/backend/archive"
 	"switchboard/backend/audit"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/feed"
@@ -55,6 +56,7 @@ type Server struct {
 
 	nats     *natsrun.Conn
 	events   *eventlog.Log
+	archive  *archive.Archive
 	view     *liveview.View
 	hub      *feed.Hub
 	keeper   *upkeep.Keeper

@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"testing"
+	"time"
 
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
@@ -107,4 +109,85 @@ func TestDeleteCallErasesEverywhere(t *testing.T) {
 	if code, _ := h2.deleteCall(plain, url.Values{"callID": {"no-such-call"}}); code == 0 {
 		t.Fatal("an unknown call was deleted")
 	}
+}
+
+// TestDeleteCallFindsCallsBeyondTheHistory: a call gone from the consoles'
+// history (an hour by default; here a moment) is still found by DeleteCall
+// while its events are stored, by its id, its chain id or a party's number,
+// and deleting it leaves nothing: not in the log, the archive, or a resumed
+// feed.
+func TestDeleteCallFindsCallsBeyondTheHistory(t *testing.T) {
+	plain, key, err := verba.NewKey("crm", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, options{tweakCfg: func(c *server.Config) {
+		c.VerbaKeys = []verba.Key{key}
+		c.History = 300 * time.Millisecond
+	}})
+	ctx := context.Background()
+	feed := h.dial(nil)
+	var tb table
+	tb.apply(t, feed.next())
+	var ids []string
+	for range 3 {
+		id, _ := h.sim.StartIncoming(ctx, graphsim.CallSpec{})
+		h.sim.Establish(ctx, id)
+		h.sim.RemoteHangUp(ctx, id, 200, 4097)
+		ids = append(ids, id)
+	}
+	byID, byChain, byNumber := ids[0], ids[1], ids[2]
+	for _, id := range ids {
+		feed.until(id, func(c calls.Call) bool { return c.Ended() })
+	}
+	chain, number := callOf(t, h, byChain).ChainID, callOf(t, h, byNumber).Source
+	waitFor(t, func() bool { return len(h.srv.View().Calls()) == 0 }) // all pruned from the history
+	for _, q := range []url.Values{{"callID": {byID}}, {"platformCallID": {chain}},
+		{"extension": {partyNumber(number)}, "status": {"last"}}} {
+		if code, msg := h.deleteCall(plain, q); code != 0 {
+			t.Fatalf("DeleteCall %v of a call beyond the history: code %d %s", q, code, msg)
+		}
+	}
+	for _, id := range ids {
+		if recs, _ := h.srv.Log().History(ctx, id); len(recs) != 0 {
+			t.Errorf("the log still holds %d events of %s", len(recs), id)
+		}
+	}
+	since := uint64(0)
+	resumed := h.dial(&since)
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case m := <-resumed.msgs:
+			if m.Call != nil && slices.Contains(ids, m.Call.ID) {
+				t.Fatalf("a resumed feed carries a deleted call: %+v", m)
+			}
+			for _, c := range m.Calls {
+				if slices.Contains(ids, c.ID) {
+					t.Fatalf("a snapshot carries a deleted call: %s", c.ID)
+				}
+			}
+			continue
+		case <-deadline:
+		}
+		break
+	}
+}
+
+// callOf reads a call from the view, failing the test if it is not there.
+func callOf(t *testing.T, h *harness, id string) calls.Call {
+	t.Helper()
+	c, ok := h.srv.View().Get(id)
+	if !ok {
+		t.Fatalf("call %s not in the view", id)
+	}
+	return c
+}
+
+// partyNumber is a party's phone number, or its user id.
+func partyNumber(p calls.Party) string {
+	if p.Phone != "" {
+		return p.Phone
+	}
+	return p.ID
 }

@@ -38,6 +38,16 @@ type Store interface {
 	MarkForDeletion(ctx context.Context, callID string) error
 }
 
+// PastCalls is implemented by a Store that also keeps ended calls beyond
+// the live history (Switchboard's archive), so that DeleteCall finds any
+// call whose events are still stored, not only the recent ones.
+type PastCalls interface {
+	// PastCalls returns the ended calls whose identifier param (the
+	// DeleteCall parameter name: callID, platformCallID, nativeID,
+	// meetingID or extension) is value.
+	PastCalls(ctx context.Context, param, value string) ([]calls.Call, error)
+}
+
 // Config configures a Service. Keys, Store, Audit and JS are required.
 type Config struct {
 	// Keys are the API keys an admin configured (see LoadConfigFile).

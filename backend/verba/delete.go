@@ -42,6 +42,9 @@ func (s *Service) deleteCall(ctx context.Context, l lookup, c caller) (envelope,
 	if err != nil {
 		return envelope{}, fmt.Errorf("verba: read calls: %w", err)
 	}
+	if all, err = s.withPast(ctx, all, l); err != nil {
+		return envelope{}, err
+	}
 	detail := "DeleteCall by " + l.by
 	if l.by == paramExtension {
 		detail += " with status " + l.status.String()
@@ -61,6 +64,29 @@ func (s *Service) deleteCall(ctx context.Context, l lookup, c caller) (envelope,
 	}
 	msg, err := s.act(ctx, f.call, c, detail)
 	return envelope{Message: msg}, err
+}
+
+// withPast adds the ended calls beyond the live history that match l, when
+// the store keeps them; a call both places hold is listed once.
+func (s *Service) withPast(ctx context.Context, all []calls.Call, l lookup) ([]calls.Call, error) {
+	past, ok := s.store.(PastCalls)
+	if !ok || (l.by == paramExtension && !l.status.has(statusLast)) {
+		return all, nil
+	}
+	more, err := past.PastCalls(ctx, l.by, l.value)
+	if err != nil {
+		return nil, fmt.Errorf("verba: read past calls: %w", err)
+	}
+	seen := make(map[string]bool, len(all))
+	for _, c := range all {
+		seen[c.ID] = true
+	}
+	for _, c := range more {
+		if !seen[c.ID] {
+			all, seen[c.ID] = append(all, c), true
+		}
+	}
+	return all, nil
 }
 
 func isNotFound(err error) bool {
