@@ -47,6 +47,11 @@ type Options struct {
 	// MaxAge is how long events are kept (default 7 days). A call's event
 	// history in the console reaches back this far.
 	MaxAge time.Duration
+	// MaxBytes bounds the stream on disk (default 4 GiB): when it is full
+	// the oldest events go first, as when they age out.
+	MaxBytes int64
+	// StateMaxBytes bounds the saved live view (default 512 MiB).
+	StateMaxBytes int64
 }
 
 func (o Options) withDefaults() Options {
@@ -55,6 +60,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 7 * 24 * time.Hour
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 4 << 30
+	}
+	if o.StateMaxBytes <= 0 {
+		o.StateMaxBytes = 512 << 20
 	}
 	return o
 }
@@ -118,6 +129,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
 		MaxAge:      opts.MaxAge,
+		MaxBytes:    opts.MaxBytes,
 		Discard:     jetstream.DiscardOld,
 		// Reads (a call's latest event before an append, a call's history)
 		// go to the stream's leader, never to a replica that may lag
@@ -133,6 +145,10 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
 		History:     1,
+		// A call not saved again for as long as the log keeps events is
+		// long over; the writer removes calls as they leave the view.
+		TTL:      opts.MaxAge,
+		MaxBytes: opts.StateMaxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", StateBucket, err)
@@ -144,6 +160,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Replicas:    opts.Replicas,
 		History:     1,
 		TTL:         writerLeaseTTL,
+		MaxBytes:    1 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", WriterBucket, err)

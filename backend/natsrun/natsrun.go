@@ -79,6 +79,11 @@ func embed(ctx context.Context, opts Options) (*Conn, error) {
 		StoreDir:   opts.DataDir,
 		DontListen: opts.Listen == "",
 		NoSigs:     true,
+		// The streams' and buckets' byte limits (flags) are what bound
+		// Switchboard's disk; the server's own ceiling is not a second,
+		// guessed one (by default it is a share of the disk's free space
+		// at start, and refuses limits that do not fit under it).
+		JetStreamMaxStore: 1 << 40,
 		// An acknowledged event is in JetStream's file store: it survives a
 		// crash of this process. JetStream flushes to the disk itself every
 		// two minutes; surviving the loss of a machine is what an external

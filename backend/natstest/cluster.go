@@ -66,7 +66,7 @@ func clusterNodes(t testing.TB, n int) []*node {
 		nodes = append(nodes, &node{opts: &server.Options{
 			ServerName: fmt.Sprintf("n%d", i+1),
 			Host:       "127.0.0.1", Port: clientPorts[i],
-			JetStream: true, StoreDir: t.TempDir(),
+			JetStream: true, StoreDir: t.TempDir(), JetStreamMaxStore: 1 << 40,
 			Cluster: server.ClusterOpts{Name: "switchboard-test", Host: "127.0.0.1", Port: clusterPorts[i]},
 			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
 			NoSigs:  true, NoLog: true,

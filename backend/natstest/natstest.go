@@ -19,6 +19,7 @@ func Server(t testing.TB) *server.Server {
 	t.Helper()
 	ns, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+		JetStreamMaxStore: 1 << 40, // byte limits are accounting here, whatever the disk's free space
 	})
 	if err != nil {
 		t.Fatalf("natstest: server: %v", err)

@@ -37,7 +37,7 @@ func configOf(o *server.Options) nodeConfig {
 }
 
 func (nc nodeConfig) options() *server.Options {
-	o := &server.Options{ServerName: nc.Name, Host: nc.Host, Port: nc.Port, JetStream: true, StoreDir: nc.StoreDir,
+	o := &server.Options{ServerName: nc.Name, Host: nc.Host, Port: nc.Port, JetStream: true, StoreDir: nc.StoreDir, JetStreamMaxStore: 1 << 40,
 		Cluster: server.ClusterOpts{Name: nc.ClusterName, Host: nc.ClusterHost, Port: nc.ClusterPort}, NoSigs: true, NoLog: true}
 	for _, r := range nc.Routes {
 		if u, err := url.Parse(r); err == nil {

@@ -106,7 +106,8 @@ func (s *Server) natsOptions() natsrun.Options {
 // them. A failed attempt leaves nothing behind but the NATS connection.
 func (s *Server) open(ctx context.Context) error {
 	var err error
-	if s.events, err = eventlog.Open(ctx, s.nats.JS, eventlog.Options{Replicas: s.cfg.Replicas, MaxAge: s.cfg.EventRetention}); err != nil {
+	if s.events, err = eventlog.Open(ctx, s.nats.JS, eventlog.Options{Replicas: s.cfg.Replicas, MaxAge: s.cfg.EventRetention,
+		MaxBytes: s.cfg.LogMaxBytes, StateMaxBytes: s.cfg.StateMaxBytes}); err != nil {
 		return err
 	}
 	if s.archive, err = archive.Open(ctx, s.nats.JS, archive.Options{Replicas: s.cfg.Replicas, MaxAge: s.cfg.EventRetention,

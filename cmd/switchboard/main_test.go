@@ -39,3 +39,25 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestByteSizeFlags(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"4GiB", 4 << 30, true}, {"512MiB", 512 << 20, true}, {"2GB", 2e9, true}, {"1000", 1000, true},
+		{"64 KiB", 64 << 10, true}, {"0", 0, false}, {"-1GiB", 0, false}, {"lots", 0, false},
+	}
+	for _, tt := range tests {
+		var n int64
+		err := byteSize{&n}.Set(tt.in)
+		if (err == nil) != tt.ok || (tt.ok && n != tt.want) {
+			t.Errorf("%q: %d, %v; want %d (ok %v)", tt.in, n, err, tt.want, tt.ok)
+		}
+	}
+	n := int64(512 << 20)
+	if s := (byteSize{&n}).String(); s != "512MiB" {
+		t.Errorf("512 MiB prints as %q", s)
+	}
+}
