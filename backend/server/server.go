@@ -22,7 +22,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
@@ -36,6 +35,7 @@ import (
 	"switchboard/backend/metrics"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
+	"switchboard/backend/ratelimit"
 	"switchboard/backend/secheaders"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
@@ -54,11 +54,14 @@ type Server struct {
 	sim      *demoSim
 	graph    *graph.Client
 	audit    *audit.Log
+	floods   *audit.Floods
 	verba    *verba.Service
 	metrics  *metrics.Metrics
 	mux      *http.ServeMux
 	headers  atomic.Pointer[http.Handler]
 	identity *identity
+	// metricsHandler serves /metrics on the --metrics-addr listener.
+	metricsHandler http.Handler
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -119,8 +122,12 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 		OnMarkedEnded: s.eraseMarked, OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
 	s.view = view
 	var err error
+	lim := s.cfg.Limits
+	s.floods = audit.NewFloods(s.audit, audit.FloodOptions{Window: lim.AuditWindow, Logger: s.log})
 	s.verba, err = verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events},
-		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba")})
+		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba"),
+		ClientAddr: lim.clientAddr(), Limits: lim.rate(), Floods: s.floods, BodyTimeout: lim.BodyTimeout,
+		LockoutAfter: lim.VerbaLockoutAfter, LockoutFor: lim.VerbaLockoutFor})
 	if err != nil {
 		return fmt.Errorf("server: DeleteCall API: %w", err)
 	}
@@ -135,7 +142,8 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	id := s.identity
 	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
 	api.Routes(mux, id.guard)
-	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log}
+	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
+		BodyTimeout: lim.BodyTimeout, Limit: ratelimit.New(lim.rate()), ClientAddr: lim.clientAddr(), Floods: s.floods}
 	mux.Handle("/api/graph/notifications", webhook) // other methods: a clear 405 from the webhook
 	mux.Handle("GET /api/feed", id.require(auth.Viewer, s.hub.Handler(id.feedAuthorizer)))
 	mux.Handle("GET /api/audit", id.require(auth.Admin, s.audit.Handler()))
@@ -144,7 +152,7 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	mux.Handle("/verba/api", s.verba)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsRoute(reg))
 	mux.Handle("/", s.console())
 	s.mux = mux
 	s.setHeaders()
@@ -233,6 +241,7 @@ func (s *Server) Start(ctx context.Context) error {
 		return nil
 	})
 	s.goRun(func() error { return s.view.Run(ctx) })
+	s.goRun(func() error { s.floods.Run(ctx); return nil })
 	s.goRun(func() error { keeper.Run(ctx); return nil })
 	if s.sim != nil {
 		s.goRun(func() error { return s.sim.run(ctx) })
@@ -258,7 +267,7 @@ func (s *Server) Err() <-chan error { return s.errc }
 // feeds are told to reconnect, requests in flight (a webhook waiting for its
 // events to be stored) finish, and only then does NATS close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	srv := s.cfg.Limits.httpServer(s.Handler(), s.log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
