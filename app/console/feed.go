@@ -37,6 +37,10 @@ const (
 	Offline
 	// LoggedOut: the session ended; the feed stopped.
 	LoggedOut
+	// Stalled: connected, but the server cannot follow its event log (it
+	// lost NATS and is reconnecting): changes pause, the view shown may be
+	// stale, and nothing needs doing; they flow again by themselves.
+	Stalled
 )
 
 func (s State) String() string {
@@ -51,6 +55,8 @@ func (s State) String() string {
 		return "offline"
 	case LoggedOut:
 		return "logged out"
+	case Stalled:
+		return "server reconnecting"
 	default:
 		return "state " + strconv.Itoa(int(s))
 	}
@@ -97,6 +103,10 @@ type Feed struct {
 	// ReadLimit caps one frame in bytes (default 64 MiB: a snapshot of
 	// thousands of calls is large).
 	ReadLimit int64
+	// DialOptions, if set, are used for every connection. In the browser
+	// the page's cookies and Origin go along by themselves; elsewhere (the
+	// load tool, tests) they carry a cookie jar and an Origin header.
+	DialOptions *websocket.DialOptions
 }
 
 func (f *Feed) defaults() (minB, maxB time.Duration, offline int, limit int64) {
@@ -227,7 +237,7 @@ func (f *Feed) connect(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
-	conn, resp, err := websocket.Dial(ctx, u, nil)
+	conn, resp, err := websocket.Dial(ctx, u, f.DialOptions)
 	if err != nil {
 		r.failures++
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
@@ -265,7 +275,17 @@ func (f *Feed) read(ctx context.Context, conn *websocket.Conn, r *run) error {
 				}
 				first = false
 			}
-			if err := f.Inbox.Put(m); err != nil {
+			if m.Type == feedwire.TypeStatus {
+				f.reportServer(m)
+				continue
+			}
+			if err := f.Inbox.Put(m); errors.Is(err, ErrStaleSnapshot) {
+				// Keep the rows and the sequence; come back (here or to
+				// another replica) once the server has caught up.
+				conn.Close(websocket.StatusNormalClosure, "stale snapshot")
+				r.failures++
+				return err
+			} else if err != nil {
 				conn.Close(websocket.StatusNormalClosure, "resync")
 				r.fresh = true
 				return err
@@ -279,6 +299,16 @@ func (f *Feed) read(ctx context.Context, conn *websocket.Conn, r *run) error {
 			}
 		}
 	}
+}
+
+// reportServer reports a status message: the server's trouble, or the end
+// of it.
+func (f *Feed) reportServer(m feedwire.Message) {
+	if m.Trouble != "" {
+		f.report(Status{State: Stalled, Reason: m.Trouble})
+		return
+	}
+	f.report(Status{State: Live})
 }
 
 // closeReason turns a read error into the server's close reason when it
@@ -301,10 +331,14 @@ func describe(err error) string {
 		return "the console fell behind the feed"
 	case errors.As(err, &ce) && ce.Reason == feedwire.ReasonShutdown:
 		return "the server is restarting"
+	case errors.As(err, &ce) && ce.Reason == feedwire.ReasonStarting:
+		return "the server is starting"
 	case errors.As(err, &ce) && ce.Reason != "":
 		return ce.Reason
 	case errors.Is(err, ErrGap):
 		return "events were missed; reloading the view"
+	case errors.Is(err, ErrStaleSnapshot):
+		return "the server is still catching up; keeping the last view"
 	default:
 		return "connection lost"
 	}

@@ -394,3 +394,90 @@ func TestFeedBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestFeedNeverGoesBackToAnOlderView: a replica still loading offers a
+// snapshot older than the rows the console shows; the console keeps them,
+// keeps its sequence, and resumes later with it. A snapshot of a new epoch
+// (the log was created anew) is taken whatever its sequence.
+func TestFeedNeverGoesBackToAnOlderView(t *testing.T) {
+	a := live("a", calls.Incoming, calls.DirectionIncoming, t0)
+	b := live("b", calls.Ringing, calls.DirectionOutgoing, t0)
+	srv := &feedServer{t: t}
+	srv.scripts = append(srv.scripts,
+		func(r *http.Request, w http.ResponseWriter) *websocket.Conn {
+			conn := accept(t, w, r)
+			send(t, conn, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 40, Epoch: "e1", Calls: []calls.Call{a, b}})
+			return closeWith(conn, websocket.StatusGoingAway, feedwire.ReasonShutdown)
+		},
+		func(r *http.Request, w http.ResponseWriter) *websocket.Conn {
+			conn := accept(t, w, r) // a restarted replica, not loaded: an old, empty view
+			send(t, conn, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 3, Epoch: "e1"})
+			return conn
+		},
+		func(r *http.Request, w http.ResponseWriter) *websocket.Conn {
+			conn := accept(t, w, r)
+			send(t, conn, feedwire.Message{Type: feedwire.TypeResume, Seq: 40, Epoch: "e1"})
+			return closeWith(conn, websocket.StatusGoingAway, feedwire.ReasonShutdown)
+		},
+		func(r *http.Request, w http.ResponseWriter) *websocket.Conn {
+			conn := accept(t, w, r) // the log was recreated: sequences start over
+			send(t, conn, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 2, Epoch: "e2", Calls: []calls.Call{a}})
+			return closeWith(conn, websocket.StatusPolicyViolation, feedwire.ReasonLoggedOut)
+		})
+	f, _, _ := startFeed(t, srv, nil)
+	store := NewStore(Options{})
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	var shown []int
+	go func() { // the console's renders, as the page does them
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-f.Inbox.Ready():
+				store.ApplyBatch(f.Inbox.Take())
+				shown = append(shown, store.Len())
+			}
+		}
+	}()
+	if err := runFeed(t, f); !errors.Is(err, ErrLoggedOut) {
+		t.Fatalf("Run = %v, want ErrLoggedOut", err)
+	}
+	close(stop)
+	<-done
+	store.ApplyBatch(f.Inbox.Take())
+	if got := srv.since(); !slices.Equal(got, []string{"", "40", "40", "40"}) {
+		t.Errorf("since asked = %q, want none then 40 three times", got)
+	}
+	if slices.Contains(shown, 0) {
+		t.Errorf("the console showed an empty view on the way: %v", shown)
+	}
+	if store.Seq() != 2 || store.Len() != 1 {
+		t.Errorf("after the new epoch: %d calls at %d, want 1 at 2", store.Len(), store.Seq())
+	}
+}
+
+// TestFeedReportsTheServersTrouble: a status message with trouble makes
+// the feed say the server is reconnecting; one without, live again.
+func TestFeedReportsTheServersTrouble(t *testing.T) {
+	srv := &feedServer{t: t}
+	srv.scripts = append(srv.scripts, func(r *http.Request, w http.ResponseWriter) *websocket.Conn {
+		conn := accept(t, w, r)
+		send(t, conn, feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 5})
+		send(t, conn, feedwire.Message{Type: feedwire.TypeStatus, Seq: 5, Trouble: "cannot store notifications: not connected to NATS"})
+		send(t, conn, feedwire.Message{Type: feedwire.TypeStatus, Seq: 5})
+		return closeWith(conn, websocket.StatusPolicyViolation, feedwire.ReasonLoggedOut)
+	})
+	f, rec, _ := startFeed(t, srv, nil)
+	if err := runFeed(t, f); !errors.Is(err, ErrLoggedOut) {
+		t.Fatalf("Run = %v", err)
+	}
+	want := []State{Connecting, Live, Stalled, Live, LoggedOut}
+	if got := rec.states(); !slices.Equal(got, want) {
+		t.Errorf("states = %v, want %v", got, want)
+	}
+	if f.Inbox.Seq() != 5 {
+		t.Errorf("a status message moved the sequence to %d", f.Inbox.Seq())
+	}
+}

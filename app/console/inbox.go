@@ -24,6 +24,7 @@ type Inbox struct {
 
 	mu       sync.Mutex
 	high     uint64 // highest sequence accepted
+	epoch    string // the event log's incarnation the sequences belong to
 	snapshot *feedwire.Message
 	pending  map[string]feedwire.Message // by call id
 	server   time.Time                   // last clock reading: the server's clock…
@@ -55,22 +56,30 @@ func (in *Inbox) Seq() uint64 {
 
 // Put adds a message. Messages at or below Seq are dropped as duplicates. A
 // resume that does not resume exactly at Seq means events were missed: Put
-// returns ErrGap and the feed must reconnect for a snapshot.
+// returns ErrGap and the feed must reconnect for a snapshot. A snapshot
+// older than what the inbox holds (same epoch, lower sequence) is refused
+// with ErrStaleSnapshot: the view never goes back in time. Status messages
+// change nothing here (the feed reports them).
 func (in *Inbox) Put(m feedwire.Message) error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	switch m.Type {
 	case feedwire.TypeSnapshot:
+		if in.high > 0 && m.Seq < in.high && m.Epoch == in.epoch {
+			return fmt.Errorf("%w: snapshot at %d, holding %d", ErrStaleSnapshot, m.Seq, in.high)
+		}
 		in.snapshot = &m
 		clear(in.pending)
-		in.high = m.Seq
+		in.high, in.epoch = m.Seq, m.Epoch
 		in.clock(m.Now)
 	case feedwire.TypeResume:
-		if m.Seq != in.high {
-			return fmt.Errorf("%w: resumed at %d, holding %d", ErrGap, m.Seq, in.high)
+		if m.Seq != in.high || m.Epoch != in.epoch {
+			return fmt.Errorf("%w: resumed at %d of %q, holding %d of %q", ErrGap, m.Seq, m.Epoch, in.high, in.epoch)
 		}
 		in.clock(m.Now)
 		return nil // nothing to render
+	case feedwire.TypeStatus:
+		return nil
 	case feedwire.TypeCall, feedwire.TypeRemoved:
 		id := messageCallID(m)
 		if id == "" {

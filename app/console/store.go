@@ -37,6 +37,11 @@ import (
 // hold: events were missed, so the client must start over with a snapshot.
 var ErrGap = errors.New("console: the feed resumed past what the console holds")
 
+// ErrStaleSnapshot reports a snapshot older than the view the console holds
+// (a replica still loading, or lagging): the console keeps its rows and
+// tries again, instead of going back in time.
+var ErrStaleSnapshot = errors.New("console: the server offered a view older than the one shown")
+
 // Options tune a Store. Zero values take the defaults.
 type Options struct {
 	// History is how long ended calls are kept, on the server's clock

@@ -36,6 +36,11 @@ const (
 	TypeCall = "call"
 	// TypeRemoved says the conversation CallID was deleted at Seq: drop it.
 	TypeRemoved = "removed"
+	// TypeStatus says how the server itself is doing, without changing the
+	// view: Trouble says why changes are paused (the server lost its event
+	// store and is reconnecting), or is empty when they flow again. Its Seq
+	// is the last one the server sent; a console applies nothing from it.
+	TypeStatus = "status"
 )
 
 // Message is one frame of the feed.
@@ -52,6 +57,15 @@ type Message struct {
 	Call *calls.Call `json:"call,omitempty"`
 	// CallID is the deleted conversation (TypeRemoved).
 	CallID string `json:"callId,omitempty"`
+	// Epoch names the event log's incarnation (snapshot and resume).
+	// Sequences only compare within one epoch: a console holding a higher
+	// sequence refuses a snapshot at a lower one of the same epoch (it
+	// would be older news, from a replica still loading) but takes one of
+	// a new epoch (the log was created anew).
+	Epoch string `json:"epoch,omitempty"`
+	// Trouble is the server's trouble in words (TypeStatus), empty when
+	// there is none.
+	Trouble string `json:"trouble,omitempty"`
 }
 
 // Close reasons the server gives when it ends a feed, so a console can tell
@@ -63,6 +77,12 @@ const (
 	ReasonShutdown = "server shutting down; reconnect"
 	// ReasonLoggedOut: the session ended; log in again.
 	ReasonLoggedOut = "session ended; log in again"
+	// ReasonTooMany: the session already has as many feeds open as it may;
+	// close one (another tab or window) first.
+	ReasonTooMany = "too many feeds open for this session; close another tab or window"
+	// ReasonStarting: the server is still loading its view; reconnect in a
+	// moment (here or to another replica).
+	ReasonStarting = "server starting: its view is not loaded yet; reconnect"
 )
 
 // Decode splits a frame into its messages, in order.

@@ -54,7 +54,7 @@ func (h *Header) onLogout(ctx app.Context, e app.Event) { h.Ctl.Logout(ctx) }
 func renderConn(s console.Status) app.UI {
 	word := map[console.State]string{
 		console.Connecting: "Connecting", console.Live: "Live", console.Reconnecting: "Reconnecting",
-		console.Offline: "Offline", console.LoggedOut: "Logged out",
+		console.Offline: "Offline", console.LoggedOut: "Logged out", console.Stalled: "Server reconnecting",
 	}[s.State]
 	title := word
 	if s.Reason != "" {

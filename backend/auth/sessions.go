@@ -340,24 +340,53 @@ func (s *Sessions) WatchEnded(ctx context.Context, fn func(sessionID string)) er
 	if err != nil {
 		return fmt.Errorf("auth: watch sessions: %w", err)
 	}
-	go func() {
-		defer w.Stop()
+	go s.watchEnded(ctx, w, fn)
+	go s.sweep(ctx)
+	return nil
+}
+
+// watchEnded reads w until ctx ends. A watch that stops (NATS went away
+// for too long) is made again, with backoff: logouts on other replicas
+// must keep closing this replica's feeds.
+func (s *Sessions) watchEnded(ctx context.Context, w jetstream.KeyWatcher, fn func(sessionID string)) {
+	wait := 250 * time.Millisecond
+	for {
+		s.readEnded(ctx, w, fn)
+		w.Stop()
 		for {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("auth: the watch of ended sessions stopped; watching again", "in", wait)
 			select {
 			case <-ctx.Done():
 				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil && (e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge) {
-					fn(e.Key())
-				}
+			case <-time.After(wait):
+			}
+			wait = min(2*wait, 5*time.Second)
+			var err error
+			if w, err = s.kv.WatchAll(ctx, jetstream.UpdatesOnly(), jetstream.MetaOnly()); err == nil {
+				wait = 250 * time.Millisecond
+				break
 			}
 		}
-	}()
-	go s.sweep(ctx)
-	return nil
+	}
+}
+
+func (s *Sessions) readEnded(ctx context.Context, w jetstream.KeyWatcher, fn func(sessionID string)) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e != nil && (e.Operation() == jetstream.KeyValueDelete || e.Operation() == jetstream.KeyValuePurge) {
+				fn(e.Key())
+			}
+		}
+	}
 }
 
 func (s *Sessions) sweep(ctx context.Context) {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +35,7 @@ import (
 const (
 	StreamName    = "SWITCHBOARD_CALLS"
 	StateBucket   = "SWITCHBOARD_STATE"
+	WriterBucket  = "SWITCHBOARD_WRITER"
 	callSubjects  = "switchboard.call.*"
 	eraseSubjects = "switchboard.erased.*"
 )
@@ -57,30 +59,54 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Entry is an event to append, with an optional id of its content.
+// Entry is an event to append, with optional ids of its content and of the
+// delivery that brought it.
 type Entry struct {
 	// ID identifies the event's content: an entry whose ID is that of its
 	// call's latest event is a repeat and is dropped. Empty means never a
 	// repeat.
-	ID    string
-	Event calls.Event
+	ID string
+	// Delivery identifies the request body the entry came in (a hash of
+	// it), and Index its place among that body's entries for the same call
+	// (0, 1, …). A body delivered again is recognised by its call's latest
+	// event: it carries the same Delivery and an Index at or past this
+	// one's, so every entry of the body already stored is dropped, however
+	// many the body holds. Empty Delivery: no such check.
+	Delivery string
+	Index    int
+	Event    calls.Event
 }
 
-// contentHeader carries an event's Entry.ID in the stream.
-const contentHeader = "Switchboard-Content"
+// Headers carrying an event's Entry.ID and Entry.Delivery/Index in the
+// stream.
+const (
+	contentHeader  = "Switchboard-Content"
+	deliveryHeader = "Switchboard-Delivery"
+)
 
 // Record is an event read back from the log.
 type Record struct {
 	Seq   uint64
 	Event calls.Event
+	// Pending is how many records the stream held after this one when it
+	// was delivered (Follow only): zero means the follower is caught up.
+	Pending uint64
 }
 
 // Log is the event stream and the state bucket.
 type Log struct {
-	js     jetstream.JetStream
-	stream jetstream.Stream
-	state  jetstream.KeyValue
+	js      jetstream.JetStream
+	stream  jetstream.Stream
+	state   jetstream.KeyValue
+	writer  jetstream.KeyValue
+	created time.Time
 }
+
+// Epoch names this incarnation of the stream: the time it was created. A
+// stream deleted and created again starts its sequences over, and the
+// epoch tells a console holding a higher sequence that the lower one it is
+// offered is not older news.
+func (l *Log) Epoch() string { return l.created.UTC().Format(time.RFC3339Nano) }
 
 // Open creates or updates the stream and the bucket and binds to them.
 func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, error) {
@@ -93,8 +119,10 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Replicas:    opts.Replicas,
 		MaxAge:      opts.MaxAge,
 		Discard:     jetstream.DiscardOld,
-		// Append reads each call's latest event before adding one.
-		AllowDirect: true,
+		// Reads (a call's latest event before an append, a call's history)
+		// go to the stream's leader, never to a replica that may lag
+		// behind it: a history must never miss an event already stored.
+		AllowDirect: false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: stream %s: %w", StreamName, err)
@@ -109,7 +137,19 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", StateBucket, err)
 	}
-	return &Log{js: js, stream: stream, state: state}, nil
+	writer, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      WriterBucket,
+		Description: "Switchboard: which replica writes the saved state (a lease)",
+		Storage:     jetstream.FileStorage,
+		Replicas:    opts.Replicas,
+		History:     1,
+		TTL:         writerLeaseTTL,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: bucket %s: %w", WriterBucket, err)
+	}
+	info := stream.CachedInfo()
+	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created}, nil
 }
 
 // token turns a call id into a subject token and key part: call ids are
@@ -151,13 +191,14 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		return true, nil
 	}
 	for attempt := 0; attempt < 10; attempt++ {
-		lastSeq, lastID, err := l.latest(ctx, msg.Subject)
+		last, err := l.latest(ctx, msg.Subject)
 		if err != nil {
 			return false, err
 		}
-		if lastID == e.ID {
+		if last.repeats(e) {
 			return false, nil
 		}
+		lastSeq := last.seq
 		_, err = l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(lastSeq))
 		if err == nil {
 			return true, nil
@@ -169,17 +210,42 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after 10 attempts", e.Event.CallID)
 }
 
-// latest returns the sequence and content id of the last event on subject
-// (0 and "" when there is none).
-func (l *Log) latest(ctx context.Context, subject string) (uint64, string, error) {
+// lastEvent is what append needs of a call's latest event.
+type lastEvent struct {
+	seq      uint64 // 0 when the call has none
+	content  string
+	delivery string
+	index    int
+}
+
+// repeats reports whether e was already stored: it has the latest event's
+// content, or it comes in a body the latest event came in, no later in it.
+func (last lastEvent) repeats(e Entry) bool {
+	if last.seq == 0 {
+		return false
+	}
+	if e.Delivery != "" && e.Delivery == last.delivery && e.Index <= last.index {
+		return true
+	}
+	return e.ID == last.content
+}
+
+// latest reads the last event on subject.
+func (l *Log) latest(ctx context.Context, subject string) (lastEvent, error) {
 	last, err := l.stream.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, "", nil
+		return lastEvent{}, nil
 	}
 	if err != nil {
-		return 0, "", fmt.Errorf("eventlog: latest event of %s: %w", subject, err)
+		return lastEvent{}, fmt.Errorf("eventlog: latest event of %s: %w", subject, err)
 	}
-	return last.Sequence, last.Header.Get(contentHeader), nil
+	out := lastEvent{seq: last.Sequence, content: last.Header.Get(contentHeader)}
+	if d, i, ok := strings.Cut(last.Header.Get(deliveryHeader), "/"); ok {
+		if n, err := strconv.Atoi(i); err == nil {
+			out.delivery, out.index = d, n
+		}
+	}
+	return out, nil
 }
 
 func message(e Entry) (*nats.Msg, error) {
@@ -196,104 +262,21 @@ func message(e Entry) (*nats.Msg, error) {
 	if e.ID != "" {
 		msg.Header.Set(contentHeader, e.ID)
 	}
+	if e.Delivery != "" {
+		msg.Header.Set(deliveryHeader, e.Delivery+"/"+strconv.Itoa(e.Index))
+	}
 	return msg, nil
 }
 
-// Follow delivers every record from sequence from (1 for the beginning) in
-// order, on the returned channel, until ctx ends. Records that no longer
-// exist (aged out or erased) are skipped.
-func (l *Log) Follow(ctx context.Context, from uint64) (<-chan Record, error) {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
-	if from > 1 {
-		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-		cfg.OptStartSeq = from
-	}
-	cons, err := l.stream.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(1024))
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: follow from %d: %w", from, err)
-	}
-	out := make(chan Record, 1024)
-	go func() {
-		<-ctx.Done()
-		it.Stop()
-	}()
-	go func() {
-		defer close(out)
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				return // stopped
-			}
-			rec, ok := decode(msg)
-			if !ok {
-				continue
-			}
-			select {
-			case out <- rec:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return out, nil
-}
-
-func decode(msg jetstream.Msg) (Record, bool) {
-	meta, err := msg.Metadata()
-	if err != nil {
-		return Record{}, false
-	}
-	var ev calls.Event
-	if json.Unmarshal(msg.Data(), &ev) != nil {
-		return Record{}, false
-	}
-	return Record{Seq: meta.Sequence.Stream, Event: ev}, true
-}
-
-// LastSeq is the sequence of the newest event in the stream.
+// LastSeq is the sequence of the newest event in the stream. The stream's
+// leader answers, so an answer also says the log can store events now: it
+// is the replica's readiness probe.
 func (l *Log) LastSeq(ctx context.Context) (uint64, error) {
 	info, err := l.stream.Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("eventlog: stream info: %w", err)
 	}
 	return info.State.LastSeq, nil
-}
-
-// History returns the events of one call still in the log, oldest first.
-func (l *Log) History(ctx context.Context, callID string) ([]Record, error) {
-	cons, err := l.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{callSubject(callID)},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-	}
-	var out []Record
-	for pending := int(info.NumPending); pending > 0; {
-		batch, err := cons.Fetch(min(pending, 1000), jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: history of %s: %w", callID, err)
-		}
-		n := 0
-		for msg := range batch.Messages() {
-			n++
-			if rec, ok := decode(msg); ok {
-				out = append(out, rec)
-			}
-		}
-		if batch.Error() != nil || n == 0 {
-			break
-		}
-		pending -= n
-	}
-	return out, nil
 }
 
 // Erase deletes a conversation from the log: it appends a tombstone (which
@@ -313,11 +296,17 @@ func (l *Log) Erase(ctx context.Context, callID string) error {
 	return l.DeleteState(ctx, callID)
 }
 
-// isConflict reports whether err says the key moved on since our revision.
+// isConflict reports whether err says a subject or key moved on since the
+// sequence or revision a write was conditional on. JetStream answers 10071
+// on a single-node stream and 10164 on a replicated one; the key-value layer
+// turns both into ErrKeyExists (create) or ErrKeyRevisionMismatch (update).
 func isConflict(err error) bool {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-		return true
+	if errors.As(err, &apiErr) {
+		switch apiErr.ErrorCode {
+		case jetstream.JSErrCodeStreamWrongLastSequence, jetstream.JSErrCodeStreamWrongLastSequenceConstant:
+			return true
+		}
 	}
-	return errors.Is(err, jetstream.ErrKeyExists) || strings.Contains(err.Error(), "wrong last sequence")
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
 }

@@ -37,10 +37,7 @@ func TestAppendDeduplicatesAndFollowKeepsOrder(t *testing.T) {
 	if err != nil || dups != 1 {
 		t.Fatalf("append: %d duplicates, %v", dups, err)
 	}
-	ch, err := log.Follow(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ch := log.Follow(ctx, 1, eventlog.FollowOptions{})
 	for want := uint64(1); want <= 2; want++ {
 		select {
 		case rec := <-ch:
@@ -58,7 +55,7 @@ func TestEraseRemovesEventsAndState(t *testing.T) {
 	log := openLog(t)
 	log.Append(ctx, []eventlog.Entry{{Event: note("gone", calls.Incoming)}, {Event: note("kept", calls.Incoming)}, {Event: note("gone", calls.Terminated)}})
 	st := log.State()
-	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, 3); err != nil {
+	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, nil, 3); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // erasing twice is not an error
@@ -89,10 +86,10 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	ctx := context.Background()
 	log := openLog(t)
 	ahead, lagging := log.State(), log.State() // two replicas
-	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, 10); err != nil {
+	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, nil, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, 5); err != nil {
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, nil, 5); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, err := log.State().Load(ctx)
@@ -102,11 +99,44 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	if loaded["c"].Seq != 10 || applied != 10 {
 		t.Fatalf("a lagging replica rolled the state back: %+v, applied %d", loaded["c"], applied)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, 12); err != nil {
+	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, nil, 12); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, _ = log.State().Load(ctx)
 	if loaded["c"].Seq != 12 || applied != 12 {
 		t.Fatalf("a replica that caught up could not write: %+v, applied %d", loaded["c"], applied)
+	}
+}
+
+// TestHistoryLeavesNothingBehind reads a call's history 10,000 times in a
+// row: no consumer is left on the stream, and the last read is as complete
+// as the first. Each read used to leave a consumer for five minutes, and a
+// thousand of them stopped the log for everyone.
+func TestHistoryLeavesNothingBehind(t *testing.T) {
+	ctx := context.Background()
+	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(conn.Close)
+	log, err := eventlog.Open(ctx, conn.JS, eventlog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Append(ctx, []eventlog.Entry{{Event: note("h", calls.Incoming)}, {Event: note("h", calls.Established)}})
+	stream, err := conn.JS.Stream(ctx, eventlog.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := stream.Info(ctx)
+	for i := range 10_000 {
+		recs, err := log.History(ctx, "h")
+		if err != nil || len(recs) != 2 {
+			t.Fatalf("read %d: %d events, %v", i, len(recs), err)
+		}
+	}
+	after, _ := stream.Info(ctx)
+	if after.State.Consumers != before.State.Consumers {
+		t.Fatalf("consumers went from %d to %d", before.State.Consumers, after.State.Consumers)
 	}
 }

@@ -2,10 +2,12 @@ package eventlog
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,10 +20,17 @@ const (
 	checkpointKey = "meta.applied"
 )
 
-// State is the saved live view in the bucket. Several replicas write it;
-// each write is conditional on the revision the writer last saw, and a call
-// is only ever replaced by a later version of itself (a higher Seq), so a
-// lagging replica never rolls the state back.
+// ErrContended says a saved key kept changing under a write: another
+// replica is writing the state too (a lease handover in progress). Nothing
+// is lost; the write is tried again at the next save.
+var ErrContended = errors.New("eventlog: another replica keeps writing this key")
+
+// State is the saved live view in the bucket: one key per call and a
+// checkpoint, the sequence every saved call reflects. One replica at a time
+// writes it (see WriterLease); each write is still conditional on the
+// revision the writer last saw, and a call is only ever replaced by a later
+// version of itself (a higher Seq), so a writer that lost its lease without
+// knowing never rolls the state back.
 type State struct {
 	kv jetstream.KeyValue
 
@@ -78,8 +87,11 @@ func (s *State) Load(ctx context.Context) (map[string]calls.Call, uint64, error)
 	return out, applied, nil
 }
 
-// Save writes the calls that changed and then the checkpoint applied.
-func (s *State) Save(ctx context.Context, changed []calls.Call, applied uint64) error {
+// Save writes the calls that changed, removes the ones gone (pruned from
+// the view), and then moves the checkpoint to applied. When a write fails
+// the checkpoint stays where it was and the error says which write: the
+// caller keeps what it could not save and tries again later.
+func (s *State) Save(ctx context.Context, changed []calls.Call, gone []string, applied uint64) error {
 	for _, c := range changed {
 		data, err := json.Marshal(c)
 		if err != nil {
@@ -89,7 +101,27 @@ func (s *State) Save(ctx context.Context, changed []calls.Call, applied uint64) 
 			return err
 		}
 	}
+	for _, id := range gone {
+		if err := s.Forget(ctx, id); err != nil {
+			return err
+		}
+	}
 	return s.put(ctx, checkpointKey, []byte(strconv.FormatUint(applied, 10)), applied, seqOfCheckpoint)
+}
+
+// Checkpoint reads the saved checkpoint: every saved call reflects the log
+// up to it. A replica taking over the writing saves every call that changed
+// after it.
+func (s *State) Checkpoint(ctx context.Context) (uint64, error) {
+	entry, err := s.kv.Get(ctx, checkpointKey)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: read checkpoint: %w", err)
+	}
+	s.remember(checkpointKey, entry.Revision())
+	return seqOfCheckpoint(entry.Value()), nil
 }
 
 // Forget removes a call's saved state (pruned from history or erased).
@@ -111,10 +143,15 @@ func seqOfCheckpoint(v []byte) uint64 {
 	return n
 }
 
+// putAttempts bounds the conditional writes of one key in one save: more
+// conflicts than this mean another writer is busy with the key, and the
+// next save tries again.
+const putAttempts = 5
+
 // put writes value under key unless the bucket already holds a version at
 // seq or later.
 func (s *State) put(ctx context.Context, key string, value []byte, seq uint64, seqOf func([]byte) uint64) error {
-	for attempt := 0; attempt < 3; attempt++ {
+	for attempt := 0; attempt < putAttempts; attempt++ {
 		s.mu.Lock()
 		rev, known := s.revs[key]
 		s.mu.Unlock()
@@ -144,7 +181,7 @@ func (s *State) put(ctx context.Context, key string, value []byte, seq uint64, s
 			s.remember(key, entry.Revision())
 		}
 	}
-	return fmt.Errorf("eventlog: save %s: still conflicting after 3 attempts", key)
+	return fmt.Errorf("eventlog: save %s: %w", key, ErrContended)
 }
 
 func (s *State) remember(key string, rev uint64) {
@@ -157,4 +194,24 @@ func (s *State) forgetRev(key string) {
 	s.mu.Lock()
 	delete(s.revs, key)
 	s.mu.Unlock()
+}
+
+// SavedCalls lists the ids of every call the bucket holds.
+func (s *State) SavedCalls(ctx context.Context) ([]string, error) {
+	lister, err := s.kv.ListKeysFiltered(ctx, callKeyPrefix+">")
+	if err != nil {
+		if errors.Is(err, jetstream.ErrNoKeysFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("eventlog: list saved calls: %w", err)
+	}
+	defer lister.Stop()
+	var ids []string
+	for key := range lister.Keys() {
+		id, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(key, callKeyPrefix))
+		if err == nil {
+			ids = append(ids, string(id))
+		}
+	}
+	return ids, nil
 }

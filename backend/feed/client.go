@@ -15,20 +15,33 @@ import (
 )
 
 // client is one connected console. Its queue grows on demand (an idle client
-// holds no buffer) up to QueueLimit.
+// holds no buffer) up to QueueLimit messages and QueueBytes bytes.
 type client struct {
-	session string
-	limit   int
-	after   uint64 // messages at or below this sequence are already known to the client
+	session  string
+	limit    int
+	maxBytes int
+	after    uint64 // messages at or below this sequence are already known to the client
 
 	mu     sync.Mutex
 	queue  [][]byte
+	queued int    // bytes in queue
 	reason string // set once: why the hub wants the connection closed
 	wake   chan struct{}
+	cut    func() // closes the connection at once, without a close frame
 }
 
-func newClient(session string, limit int) *client {
-	return &client{session: session, limit: limit, wake: make(chan struct{}, 1)}
+// abandon cuts the connection without a word (see Hub.Abandon).
+func (c *client) abandon() {
+	c.mu.Lock()
+	cut := c.cut
+	c.mu.Unlock()
+	if cut != nil {
+		cut()
+	}
+}
+
+func newClient(session string, limit, maxBytes int) *client {
+	return &client{session: session, limit: limit, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
 }
 
 // enqueue adds e unless the client already has it; false means the client
@@ -44,11 +57,12 @@ func (c *client) enqueue(e entry) bool {
 // feed); false means the queue is full.
 func (c *client) push(data []byte) bool {
 	c.mu.Lock()
-	if len(c.queue) >= c.limit {
+	if len(c.queue) >= c.limit || (len(c.queue) > 0 && c.queued+len(data) > c.maxBytes) {
 		c.mu.Unlock()
 		return false
 	}
 	c.queue = append(c.queue, data)
+	c.queued += len(data)
 	c.mu.Unlock()
 	c.signal()
 	return true
@@ -77,7 +91,7 @@ func (c *client) take(maxBytes int) (frame []byte, reason string) {
 	defer c.mu.Unlock()
 	if c.reason != "" {
 		// Dropped: what is queued is moot, the client resumes with since.
-		c.queue = nil
+		c.queue, c.queued = nil, 0
 		return nil, c.reason
 	}
 	if len(c.queue) == 0 {
@@ -94,6 +108,7 @@ func (c *client) take(maxBytes int) (frame []byte, reason string) {
 	frame = bytes.Join(c.queue[:n], []byte{'\n'})
 	clear(c.queue[:n])
 	c.queue = c.queue[n:]
+	c.queued -= size - n
 	return frame, ""
 }
 
@@ -112,6 +127,13 @@ func (h *Hub) Handler(authorize Authorizer) http.Handler {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		if !h.Ready() {
+			// Before the upgrade, so that every client sees it: the console
+			// retries with backoff, a load balancer tries another replica.
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, feedwire.ReasonStarting, http.StatusServiceUnavailable)
+			return
+		}
 		var session string
 		opts := &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled}
 		if authorize != nil {
@@ -122,11 +144,17 @@ func (h *Hub) Handler(authorize Authorizer) http.Handler {
 			}
 			opts.InsecureSkipVerify = true // authorize checked the Origin
 		}
+		if reason := h.admit(session); reason != "" {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, reason, http.StatusTooManyRequests)
+			return
+		}
+		defer h.leave(session)
 		conn, err := websocket.Accept(w, r, opts)
 		if err != nil {
 			return // Accept has answered
 		}
-		h.serve(r.Context(), conn, newClient(session, h.opts.QueueLimit), since, resume)
+		h.serve(r.Context(), conn, newClient(session, h.opts.QueueLimit, h.opts.QueueBytes), since, resume)
 	})
 }
 
@@ -145,9 +173,12 @@ func parseSince(r *http.Request) (uint64, bool, error) {
 // serve runs the client's writer until the client leaves or is dropped.
 func (h *Hub) serve(ctx context.Context, conn *websocket.Conn, c *client, since uint64, resume bool) {
 	defer conn.CloseNow()
+	c.mu.Lock()
+	c.cut = func() { conn.CloseNow() }
+	c.mu.Unlock()
 	// The feed is one-way: reading only handles pings, pongs and close.
 	ctx = conn.CloseRead(ctx)
-	if reason := h.subscribe(c, since, resume); reason != "" {
+	if reason := h.subscribe(ctx, c, since, resume); reason != "" {
 		conn.Close(closeCode(reason), reason)
 		return
 	}

@@ -11,9 +11,15 @@
 // client: one that falls further behind than its queue allows is
 // disconnected with a close reason that says so, and it resumes with since.
 // Writes have a timeout and pings keep idle connections honest.
+//
+// A hub serves nobody until its view has caught up with the log (a
+// restarting replica would otherwise hand consoles an old, partial view),
+// and it tells its clients when the server has trouble (NATS away) and when
+// that is over, so a console can say so while it stays connected.
 package feed
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"sort"
@@ -29,29 +35,55 @@ type Snapshotter interface {
 	Snapshot() feedwire.Message
 }
 
+// resumeWait is how long a client resuming from a sequence this replica has
+// not reached yet (it came from a replica slightly ahead) waits for this
+// one to get there, rather than being sent an older snapshot.
+const resumeWait = 3 * time.Second
+
 // Options tune the hub. Zero values take the defaults.
 type Options struct {
 	// RingSize is how many recent changes are kept for resuming (default 65,536).
 	RingSize int
+	// RingBytes bounds the ring's encoded size as well (default 64 MiB):
+	// large notifications shorten the resumable past, never grow memory.
+	RingBytes int
 	// QueueLimit is how many messages a client may have waiting before it
 	// is cut off as too slow (default 8,192).
 	QueueLimit int
+	// QueueBytes bounds a client's waiting messages by size as well
+	// (default 16 MiB).
+	QueueBytes int
+	// MaxPerSession caps the feeds one session may hold open at once
+	// (default 20: a supervisor's tabs and windows, not a flood).
+	MaxPerSession int
 	// WriteTimeout bounds every write to a client (default 10s).
 	WriteTimeout time.Duration
 	// PingInterval is how often an idle connection is pinged (default 30s).
 	PingInterval time.Duration
 	// MaxFrame is the most bytes batched into one frame (default 256 KiB).
 	MaxFrame int
-	Metrics  *metrics.Metrics
-	Logger   *slog.Logger
+	// Epoch names the event log's incarnation, sent with every snapshot and
+	// resume (see feedwire.Message.Epoch).
+	Epoch   string
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
 	if o.RingSize <= 0 {
 		o.RingSize = 1 << 16
 	}
+	if o.RingBytes <= 0 {
+		o.RingBytes = 64 << 20
+	}
 	if o.QueueLimit <= 0 {
 		o.QueueLimit = 8192
+	}
+	if o.QueueBytes <= 0 {
+		o.QueueBytes = 16 << 20
+	}
+	if o.MaxPerSession <= 0 {
+		o.MaxPerSession = 20
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
@@ -70,8 +102,9 @@ func (o Options) withDefaults() Options {
 
 // entry is one encoded change in the ring.
 type entry struct {
-	seq  uint64
-	data []byte
+	seq    uint64
+	callID string // the call the change is about, so a deletion can scrub it
+	data   []byte
 }
 
 // Hub fans changes out to feed clients.
@@ -80,11 +113,19 @@ type Hub struct {
 	view Snapshotter
 
 	mu      sync.Mutex
-	ring    []entry // oldest first, at most RingSize
+	ring    []entry // oldest first, at most RingSize entries and RingBytes bytes
+	size    int     // bytes in the ring
 	base    uint64  // the ring holds every change after base, up to head
 	head    uint64
 	clients map[*client]struct{}
-	closed  bool
+	// sessions counts each session's clients, registered or on their way.
+	sessions map[string]int
+	closed   bool
+	ready    bool   // the view caught up: snapshots may be served
+	trouble  string // the server's trouble, told to every client
+	// moved is closed and replaced each time head moves, to wake resumes
+	// waiting for this replica to reach their sequence.
+	moved chan struct{}
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time
@@ -92,7 +133,46 @@ type Hub struct {
 
 // NewHub returns a hub that takes snapshots from view.
 func NewHub(view Snapshotter, opts Options) *Hub {
-	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time)}
+	return &Hub{opts: opts.withDefaults(), view: view, clients: make(map[*client]struct{}), ended: make(map[string]time.Time),
+		sessions: make(map[string]int), moved: make(chan struct{})}
+}
+
+// CaughtUp opens the hub: the view holds everything the log held when it
+// started, so its snapshots are as new as any replica's.
+func (h *Hub) CaughtUp() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ready = true
+}
+
+// Ready reports whether the hub serves consoles yet.
+func (h *Hub) Ready() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ready && !h.closed
+}
+
+// SetTrouble tells every client (and every client that connects while it
+// lasts) why the server cannot move on, or, with "", that it can again.
+func (h *Hub) SetTrouble(trouble string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if trouble == h.trouble {
+		return
+	}
+	h.trouble = trouble
+	data := h.statusLocked().data
+	for c := range h.clients {
+		if !c.push(data) {
+			h.drop(c, feedwire.ReasonSlow)
+			h.opts.Metrics.SlowClient()
+		}
+	}
+}
+
+// statusLocked is the status message of the hub's trouble; h.mu is held.
+func (h *Hub) statusLocked() entry {
+	return encode(feedwire.Message{Type: feedwire.TypeStatus, Seq: h.head, Now: time.Now().UTC(), Trouble: h.trouble})
 }
 
 // Reset empties the ring and declares that it holds every change after
@@ -110,13 +190,21 @@ func (h *Hub) Reset(base uint64) {
 // sequence order.
 func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 	encoded := make([]entry, 0, len(msgs))
+	var removed []string
 	for _, m := range msgs {
 		data, err := json.Marshal(m)
 		if err != nil {
 			h.opts.Logger.Error("feed: encode message", "seq", seq, "err", err)
 			continue
 		}
-		encoded = append(encoded, entry{seq: seq, data: data})
+		e := entry{seq: seq, data: data, callID: m.CallID}
+		if m.Call != nil {
+			e.callID = m.Call.ID
+		}
+		if m.Type == feedwire.TypeRemoved {
+			removed = append(removed, m.CallID)
+		}
+		encoded = append(encoded, e)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -124,6 +212,11 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 		return
 	}
 	h.head = seq
+	close(h.moved)
+	h.moved = make(chan struct{})
+	for _, id := range removed {
+		h.scrub(id)
+	}
 	for _, e := range encoded {
 		h.append(e)
 		for c := range h.clients {
@@ -137,12 +230,47 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 }
 
 func (h *Hub) append(e entry) {
-	if len(h.ring) >= h.opts.RingSize {
-		drop := max(1, len(h.ring)/4)
-		h.base = h.ring[drop-1].seq
-		h.ring = append(h.ring[:0], h.ring[drop:]...)
+	if len(h.ring) >= h.opts.RingSize || h.size+len(e.data) > h.opts.RingBytes {
+		h.trim(e)
 	}
 	h.ring = append(h.ring, e)
+	h.size += len(e.data)
+}
+
+// trim drops the oldest quarter of the ring, or more, until e fits; the
+// ring then resumes from a later sequence. h.mu is held.
+func (h *Hub) trim(e entry) {
+	drop, freed := max(1, len(h.ring)/4), 0
+	for i := range drop {
+		freed += len(h.ring[i].data)
+	}
+	for drop < len(h.ring) && h.size-freed+len(e.data) > h.opts.RingBytes {
+		freed += len(h.ring[drop].data)
+		drop++
+	}
+	if drop > len(h.ring) || len(h.ring) == 0 {
+		return
+	}
+	h.base = h.ring[drop-1].seq
+	clear(h.ring[:drop])
+	h.ring = append(h.ring[:0], h.ring[drop:]...)
+	h.size -= freed
+}
+
+// scrub removes a deleted conversation's changes from the ring, so that
+// no resume replays them: after a deletion the feed carries nothing of the
+// call but its removal. h.mu is held.
+func (h *Hub) scrub(callID string) {
+	kept := h.ring[:0]
+	for _, e := range h.ring {
+		if e.callID == callID {
+			h.size -= len(e.data)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(h.ring[len(kept):])
+	h.ring = kept
 }
 
 // Head is the last sequence the hub has published.
@@ -153,31 +281,123 @@ func (h *Hub) Head() uint64 {
 }
 
 // subscribe registers c and queues what it needs first: the changes after
-// since when the ring covers them, otherwise a snapshot. It returns why c
-// may not subscribe, or "".
-func (h *Hub) subscribe(c *client, since uint64, resume bool) string {
+// since when the ring covers them, otherwise a snapshot, then the server's
+// trouble if it has one. It returns why c may not subscribe, or "".
+//
+// The snapshot is taken without the hub's lock, so publishing goes on while
+// it is built: the changes the ring gained meanwhile are queued after it.
+func (h *Hub) subscribe(ctx context.Context, c *client, since uint64, resume bool) string {
+	if resume {
+		h.waitHead(ctx, since)
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		var snap *feedwire.Message
+		if !resume || !h.canResume(since) {
+			if reason := h.refusal(c); reason != "" {
+				return reason
+			}
+			s := h.view.Snapshot()
+			snap = &s
+		}
+		if reason, retry := h.register(c, since, snap, false); !retry {
+			return reason
+		}
+	}
+	// The ring kept moving past the snapshots taken: take one under the
+	// lock, which holds publication still.
+	reason, _ := h.register(c, since, nil, true)
+	return reason
+}
+
+// waitHead waits, up to resumeWait, for the hub to reach since: a console
+// coming from a replica a little ahead resumes here instead of taking an
+// older snapshot.
+func (h *Hub) waitHead(ctx context.Context, since uint64) {
+	timeout := time.NewTimer(resumeWait)
+	defer timeout.Stop()
+	for {
+		h.mu.Lock()
+		head, moved, ready := h.head, h.moved, h.ready
+		h.mu.Unlock()
+		if since <= head || !ready {
+			return
+		}
+		select {
+		case <-moved:
+		case <-timeout.C:
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// canResume reports whether the ring holds every change after since.
+func (h *Hub) canResume(since uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.closed {
+	return since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+}
+
+// refusal says why c may not subscribe now, or "".
+func (h *Hub) refusal(c *client) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.refusalLocked(c)
+}
+
+func (h *Hub) refusalLocked(c *client) string {
+	switch {
+	case h.closed:
 		return feedwire.ReasonShutdown
+	case !h.ready:
+		return feedwire.ReasonStarting
 	}
 	if _, ok := h.ended[c.session]; ok && c.session != "" {
 		return feedwire.ReasonLoggedOut
 	}
-	if resume && since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit {
+	return ""
+}
+
+// register adds c under the lock, opening with snap, or a resume when snap
+// is nil, or a snapshot taken under the lock when locked is set; then the
+// ring's changes after it. retry asks for another snapshot: the ring moved
+// past the one taken.
+func (h *Hub) register(c *client, since uint64, snap *feedwire.Message, locked bool) (reason string, retry bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if reason := h.refusalLocked(c); reason != "" {
+		return reason, false
+	}
+	resumable := since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+	switch {
+	case locked && resumable:
+		snap = nil
+	case locked:
+		s := h.view.Snapshot()
+		snap = &s
+	case snap == nil && !resumable:
+		return "", true // the ring moved on meanwhile: take a snapshot
+	case snap != nil && (snap.Seq < h.base || h.missed(snap.Seq) >= h.opts.QueueLimit):
+		return "", true // too old to be followed by the ring
+	}
+	if snap == nil {
 		c.after = since
-		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC()}).data)
-		for _, e := range h.ring[len(h.ring)-h.missed(since):] {
-			c.enqueue(e)
-		}
+		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
-		snap := h.view.Snapshot()
+		snap.Epoch = h.opts.Epoch
 		c.after = snap.Seq
-		c.push(encode(snap).data)
+		c.push(encode(*snap).data)
+	}
+	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
+		c.enqueue(e)
+	}
+	if h.trouble != "" {
+		c.push(h.statusLocked().data)
 	}
 	h.clients[c] = struct{}{}
 	h.opts.Metrics.FeedClient(1)
-	return ""
+	return "", false
 }
 
 // missed is how many ring entries come after since. h.mu is held.
@@ -211,6 +431,26 @@ func (h *Hub) drop(c *client, reason string) {
 // feed handshake takes.
 const endedMemory = time.Minute
 
+// admit reserves one of a session's feeds, or says why not.
+func (h *Hub) admit(session string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if session != "" && h.sessions[session] >= h.opts.MaxPerSession {
+		return feedwire.ReasonTooMany
+	}
+	h.sessions[session]++
+	return ""
+}
+
+// leave gives a session's feed back.
+func (h *Hub) leave(session string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.sessions[session]--; h.sessions[session] <= 0 {
+		delete(h.sessions, session)
+	}
+}
+
 // CloseSession disconnects every feed of a session (after logout or
 // expiry), and refuses the session's feeds still being opened.
 func (h *Hub) CloseSession(sessionID string) {
@@ -240,6 +480,20 @@ func (h *Hub) Shutdown() {
 	h.closed = true
 	for c := range h.clients {
 		h.drop(c, feedwire.ReasonShutdown)
+	}
+}
+
+// Abandon drops every client at once, without a close frame, as a crash
+// of the process would: clients see their connection cut. Tests use it to
+// kill a replica; the hub refuses new clients afterwards.
+func (h *Hub) Abandon() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for c := range h.clients {
+		delete(h.clients, c)
+		h.opts.Metrics.FeedClient(-1)
+		c.abandon()
 	}
 }
 

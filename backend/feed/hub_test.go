@@ -3,8 +3,10 @@ package feed
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -31,6 +33,7 @@ func (v *fixedView) Snapshot() feedwire.Message {
 func serveHub(t *testing.T, opts Options) (*Hub, string) {
 	t.Helper()
 	h := NewHub(&fixedView{}, opts)
+	h.CaughtUp()
 	srv := httptest.NewServer(h.Handler(func(r *http.Request) (string, int, error) {
 		return r.URL.Query().Get("session"), 0, nil
 	}))
@@ -186,4 +189,239 @@ func TestAnEndedSessionCannotOpenAFeed(t *testing.T) {
 	bob := dial(t, url+"?session=bob")
 	waitClients(t, h, 1)
 	bob.CloseNow()
+}
+
+// TestNoFeedBeforeTheViewCaughtUp: a replica still loading its view
+// refuses the feed (before the upgrade, so every client sees why) instead
+// of handing out an old snapshot.
+func TestNoFeedBeforeTheViewCaughtUp(t *testing.T) {
+	h := NewHub(&fixedView{}, Options{})
+	srv := httptest.NewServer(h.Handler(nil))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("a feed before the view caught up: %v, %+v", err, resp)
+	}
+	h.CaughtUp()
+	c := dial(t, url)
+	_, data, err := c.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := feedwire.Decode(data); msgs[0].Type != feedwire.TypeSnapshot {
+		t.Fatalf("after catching up: %+v", msgs)
+	}
+}
+
+// readMsg reads the next message of c (frames may hold several).
+func readMsgs(t *testing.T, c *websocket.Conn, n int) []feedwire.Message {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out []feedwire.Message
+	for len(out) < n {
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(out), err)
+		}
+		msgs, _ := feedwire.Decode(data)
+		out = append(out, msgs...)
+	}
+	return out
+}
+
+// TestTroubleIsToldToEveryConsole: while the server cannot follow its log,
+// connected consoles are told, consoles that connect are told after their
+// snapshot, and everyone is told when it is over.
+func TestTroubleIsToldToEveryConsole(t *testing.T) {
+	h, url := serveHub(t, Options{Epoch: "e1"})
+	before := dial(t, url)
+	if m := readMsgs(t, before, 1); m[0].Type != feedwire.TypeSnapshot || m[0].Epoch != "e1" {
+		t.Fatalf("first message %+v", m[0])
+	}
+	h.SetTrouble("cannot store notifications: not connected to NATS")
+	if m := readMsgs(t, before, 1); m[0].Type != feedwire.TypeStatus || m[0].Trouble == "" {
+		t.Fatalf("a connected console was told %+v", m[0])
+	}
+	after := dial(t, url)
+	m := readMsgs(t, after, 2)
+	if m[0].Type != feedwire.TypeSnapshot || m[1].Type != feedwire.TypeStatus || m[1].Trouble == "" {
+		t.Fatalf("a console connecting during the trouble was told %+v", m)
+	}
+	h.SetTrouble("")
+	for _, c := range []*websocket.Conn{before, after} {
+		if m := readMsgs(t, c, 1); m[0].Type != feedwire.TypeStatus || m[0].Trouble != "" {
+			t.Fatalf("the end of the trouble was told as %+v", m[0])
+		}
+	}
+}
+
+// TestResumeWaitsForAReplicaBehind: a console coming from a replica a
+// little ahead resumes here once this one gets there, instead of being sent
+// an older snapshot.
+func TestResumeWaitsForAReplicaBehind(t *testing.T) {
+	h, url := serveHub(t, Options{})
+	h.Reset(10)
+	done := make(chan []feedwire.Message, 1)
+	go func() {
+		c := dial(t, url+"?since=12")
+		done <- readMsgs(t, c, 1)
+	}()
+	time.Sleep(200 * time.Millisecond)
+	h.Publish(11, []feedwire.Message{callMsg(11, 1)})
+	h.Publish(12, []feedwire.Message{callMsg(12, 1)})
+	select {
+	case m := <-done:
+		if m[0].Type != feedwire.TypeResume || m[0].Seq != 12 {
+			t.Fatalf("a console ahead got %+v, want a resume at 12", m[0])
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer")
+	}
+}
+
+// TestRingIsBoundedByBytes publishes large changes: the ring never holds
+// more than its byte bound, and a resume from what it dropped is a
+// snapshot.
+func TestRingIsBoundedByBytes(t *testing.T) {
+	h, url := serveHub(t, Options{RingBytes: 1 << 20})
+	for seq := uint64(1); seq <= 200; seq++ {
+		h.Publish(seq, []feedwire.Message{callMsg(seq, 64<<10)})
+		h.mu.Lock()
+		size := h.size
+		h.mu.Unlock()
+		if size > 1<<20 {
+			t.Fatalf("after %d changes of 64 KiB the ring holds %d bytes", seq, size)
+		}
+	}
+	c := dial(t, url+"?since=5")
+	if m := readMsgs(t, c, 1); m[0].Type != feedwire.TypeSnapshot {
+		t.Fatalf("a resume from a dropped change got %s", m[0].Type)
+	}
+	c = dial(t, url+"?since=195")
+	if m := readMsgs(t, c, 6); m[0].Type != feedwire.TypeResume || m[5].Seq != 200 {
+		t.Fatalf("a recent resume got %+v", m[0])
+	}
+}
+
+// TestDeletedCallLeavesNothingToReplay: once a conversation is deleted, a
+// console resuming from before it hears only its removal.
+func TestDeletedCallLeavesNothingToReplay(t *testing.T) {
+	h, url := serveHub(t, Options{})
+	h.Reset(0)
+	secret := feedwire.Message{Type: feedwire.TypeCall, Seq: 1, Call: &calls.Call{ID: "gone", Subject: "the caller's name"}}
+	other := feedwire.Message{Type: feedwire.TypeCall, Seq: 2, Call: &calls.Call{ID: "kept"}}
+	h.Publish(1, []feedwire.Message{secret})
+	h.Publish(2, []feedwire.Message{other})
+	h.Publish(3, []feedwire.Message{{Type: feedwire.TypeRemoved, Seq: 3, CallID: "gone"}})
+	c := dial(t, url+"?since=0")
+	got := readMsgs(t, c, 3)
+	if got[0].Type != feedwire.TypeResume {
+		t.Fatalf("first %+v", got[0])
+	}
+	for _, m := range got[1:] {
+		if m.Call != nil && m.Call.ID == "gone" {
+			t.Fatalf("the resume replayed the deleted call: %+v", m)
+		}
+	}
+	if got[1].Call == nil || got[1].Call.ID != "kept" || got[2].Type != feedwire.TypeRemoved {
+		t.Fatalf("resume after a deletion: %+v", got)
+	}
+}
+
+// TestFeedsPerSessionAreCapped: a session may hold MaxPerSession feeds;
+// one more is refused with 429 and says why, and closing one frees a slot.
+func TestFeedsPerSessionAreCapped(t *testing.T) {
+	h, url := serveHub(t, Options{MaxPerSession: 3})
+	var conns []*websocket.Conn
+	for range 3 {
+		conns = append(conns, dial(t, url+"?session=alice"))
+	}
+	waitClients(t, h, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, resp, err := websocket.Dial(ctx, url+"?session=alice", nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("a fourth feed: %v, %+v", err, resp)
+	}
+	dial(t, url+"?session=bob") // another session is not affected
+	conns[0].Close(websocket.StatusNormalClosure, "")
+	for i := 0; i < 100; i++ {
+		c, _, err := websocket.Dial(ctx, url+"?session=alice", nil)
+		if err == nil {
+			c.CloseNow()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("closing a feed did not free its slot")
+}
+
+// TestAStormOfFeedsDoesNotDelayOthers: one session opening 300 feeds at
+// once adds little to another console's latency (the goal: under 250 ms
+// at p99).
+func TestAStormOfFeedsDoesNotDelayOthers(t *testing.T) {
+	view := &bigView{n: 5000}
+	h := NewHub(view, Options{})
+	h.CaughtUp()
+	srv := httptest.NewServer(h.Handler(func(r *http.Request) (string, int, error) { return r.URL.Query().Get("session"), 0, nil }))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	control := dial(t, url+"?session=control")
+	readMsgs(t, control, 1)
+	measure := func(d time.Duration, during func()) time.Duration {
+		var lat []time.Duration
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if during != nil {
+				during()
+			}
+		}()
+		end := time.Now().Add(d)
+		for seq := h.Head() + 1; time.Now().Before(end); seq++ {
+			sent := time.Now()
+			h.Publish(seq, []feedwire.Message{callMsg(seq, 100)})
+			readMsgs(t, control, 1)
+			lat = append(lat, time.Since(sent))
+			time.Sleep(10 * time.Millisecond)
+		}
+		<-done
+		slices.Sort(lat)
+		return lat[len(lat)*99/100]
+	}
+	base := measure(time.Second, nil)
+	storm := measure(2*time.Second, func() {
+		var wg sync.WaitGroup
+		for range 300 {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				if c, _, err := websocket.Dial(ctx, url+"?session=storm", nil); err == nil {
+					c.SetReadLimit(64 << 20)
+					c.Read(ctx)
+					t.Cleanup(func() { c.CloseNow() })
+				}
+			})
+		}
+		wg.Wait()
+	})
+	t.Logf("control console p99: %s alone, %s during the storm", base, storm)
+	if storm > base+250*time.Millisecond {
+		t.Fatalf("a storm of feeds from one session delayed another console to p99 %s (alone %s)", storm, base)
+	}
+}
+
+// bigView is a view of n calls, for snapshots that cost something.
+type bigView struct{ n int }
+
+func (v *bigView) Snapshot() feedwire.Message {
+	list := make([]calls.Call, v.n)
+	for i := range list {
+		list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
+	}
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Calls: list, Now: time.Now()}
 }

@@ -3,17 +3,20 @@
 //
 // Each replica follows the whole log in order and applies the pure reducer
 // of package calls, so all replicas hold the same view at the same sequence.
-// The view is saved in the log's state bucket after every batch, so a
-// restart loads it and replays only the events that came after. Every change
-// is handed to the feed hub in sequence order.
+// One replica at a time (the holder of the log's writer lease) saves the
+// view in the log's state bucket, a few times a second, so a restart loads
+// it and replays only the events that came after. Every change is handed to
+// the feed hub in sequence order.
+//
+// A view never gives up: loading retries until NATS answers, following
+// recovers from lost consumers and outages by itself, and a save that fails
+// is tried again with the next one. Only the end of its context ends Run.
 package liveview
 
 import (
 	"context"
-	"fmt"
+	"crypto/rand"
 	"log/slog"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -25,8 +28,13 @@ import (
 
 // Publisher receives the changes each applied event produced.
 type Publisher interface {
+	// Reset says the view was loaded at base: changes after it follow.
 	Reset(base uint64)
+	// Publish hands over the changes of the event at seq, in order.
 	Publish(seq uint64, msgs []feedwire.Message)
+	// CaughtUp says the view holds everything the log held when it
+	// started: from now on it may be served.
+	CaughtUp()
 }
 
 // Options tune the view. Zero values take the defaults.
@@ -35,6 +43,10 @@ type Options struct {
 	History time.Duration
 	// MaxEnded caps the ended calls kept (default 5,000), newest kept.
 	MaxEnded int
+	// Owner names this replica in the writer lease (default a random name).
+	Owner string
+	// SaveEvery is how often the writer saves what changed (default 250ms).
+	SaveEvery time.Duration
 	// OnCallStarted, if set, is called (on its own goroutine) for every call
 	// the view sees for the first time after it caught up with the log.
 	OnCallStarted func(ctx context.Context, c calls.Call)
@@ -53,6 +65,12 @@ func (o Options) withDefaults() Options {
 	if o.MaxEnded <= 0 {
 		o.MaxEnded = 5000
 	}
+	if o.Owner == "" {
+		o.Owner = rand.Text()
+	}
+	if o.SaveEvery <= 0 {
+		o.SaveEvery = 250 * time.Millisecond
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -66,86 +84,160 @@ func (o Options) withDefaults() Options {
 type View struct {
 	log   *eventlog.Log
 	state *eventlog.State
+	lease *eventlog.WriterLease
 	pub   Publisher
 	opts  Options
 
 	mu     sync.RWMutex
 	calls  map[string]calls.Call
+	live   int // calls not ended
 	seq    uint64
 	caught bool // replayed everything that was in the log at start
 	ready  chan struct{}
+
+	// Owned by Run's goroutine: what the writer has yet to save.
+	dirty    map[string]struct{}
+	gone     map[string]struct{}
+	lastSave time.Time
+	savedSeq uint64 // the checkpoint this replica last saved
 }
 
 // New returns a view of log that publishes to pub.
 func New(log *eventlog.Log, pub Publisher, opts Options) *View {
-	return &View{log: log, state: log.State(), pub: pub, opts: opts.withDefaults(),
-		calls: make(map[string]calls.Call), ready: make(chan struct{})}
+	opts = opts.withDefaults()
+	return &View{log: log, state: log.State(), lease: log.WriterLease(opts.Owner), pub: pub, opts: opts,
+		calls: make(map[string]calls.Call), ready: make(chan struct{}),
+		dirty: make(map[string]struct{}), gone: make(map[string]struct{})}
 }
 
 // Ready is closed once the view has caught up with the log as it was at start.
 func (v *View) Ready() <-chan struct{} { return v.ready }
 
-// Run loads the saved state, then follows the log until ctx ends.
+// Writer reports whether this replica is the one saving the view.
+func (v *View) Writer() bool { return v.lease.Held() }
+
+// Run loads the saved state, then follows the log until ctx ends. It
+// returns only then: every failure on the way is retried.
 func (v *View) Run(ctx context.Context) error {
-	loaded, applied, err := v.state.Load(ctx)
+	loaded, applied, target, err := v.load(ctx)
 	if err != nil {
-		return err
+		return nil // ctx ended
 	}
 	base := applied
 	for _, c := range loaded {
 		base = max(base, c.Seq)
 	}
-	target, err := v.log.LastSeq(ctx)
-	if err != nil {
-		return err
-	}
 	v.mu.Lock()
 	v.calls, v.seq = loaded, applied
+	v.live = countLive(loaded)
 	v.mu.Unlock()
+	v.opts.Metrics.Live(v.live)
 	v.pub.Reset(base)
 	v.opts.Logger.Info("live view loaded", "calls", len(loaded), "checkpoint", applied, "log", target)
 	if applied >= target {
 		v.markCaughtUp()
 	}
-	records, err := v.log.Follow(ctx, applied+1)
-	if err != nil {
-		return err
+	idle := make(chan struct{}, 1)
+	records := v.log.Follow(ctx, applied+1, eventlog.FollowOptions{
+		Trouble: v.trouble,
+		Idle: func() {
+			select {
+			case idle <- struct{}{}:
+			default:
+			}
+		},
+	})
+	v.loop(ctx, records, idle, target)
+	v.release()
+	return nil
+}
+
+// load reads the saved state and the log's last sequence, retrying with
+// backoff until both answer or ctx ends.
+func (v *View) load(ctx context.Context) (map[string]calls.Call, uint64, uint64, error) {
+	wait := 250 * time.Millisecond
+	for {
+		loaded, applied, err := v.state.Load(ctx)
+		var target uint64
+		if err == nil {
+			target, err = v.log.LastSeq(ctx)
+		}
+		if err == nil {
+			return loaded, applied, target, nil
+		}
+		v.opts.Logger.Warn("live view: waiting for the saved state and the event log", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return nil, 0, 0, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
 	}
-	return v.loop(ctx, records, target)
+}
+
+func countLive(m map[string]calls.Call) int {
+	n := 0
+	for _, c := range m {
+		if !c.Ended() {
+			n++
+		}
+	}
+	return n
+}
+
+// trouble hears the follower's recoveries.
+func (v *View) trouble(err error) {
+	if err == nil {
+		v.opts.Logger.Info("live view: following the event log again")
+		return
+	}
+	v.opts.Metrics.FollowError()
+	v.opts.Logger.Warn("live view: lost the event log; following it again", "err", err)
 }
 
 func (v *View) markCaughtUp() {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	if !v.caught {
+	first := !v.caught
+	if first {
 		v.caught = true
 		close(v.ready)
 	}
+	v.mu.Unlock()
+	if first {
+		v.pub.CaughtUp()
+	}
 }
 
-func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, target uint64) error {
+func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-chan struct{}, target uint64) {
 	prune := time.NewTicker(time.Minute)
 	defer prune.Stop()
+	save := time.NewTicker(v.opts.SaveEvery)
+	defer save.Stop()
+	leaseTick := time.NewTicker(writerRenewEvery)
+	defer leaseTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-prune.C:
-			v.prune(ctx)
+			v.prune()
+		case <-leaseTick.C:
+			v.renewLease(ctx)
+		case <-save.C:
+			v.save(ctx, false)
+		case <-idle:
+			v.markCaughtUp()
 		case rec, ok := <-records:
 			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("liveview: the event log stopped delivering")
+				return // ctx ended
 			}
 			batch := drain(rec, records, 512)
-			if err := v.applyBatch(ctx, batch); err != nil {
-				return err
-			}
-			if batch[len(batch)-1].Seq >= target {
+			v.applyBatch(ctx, batch)
+			last := batch[len(batch)-1]
+			if last.Seq >= target || last.Pending == 0 {
 				v.markCaughtUp()
 			}
+			v.save(ctx, false)
 		}
 	}
 }
@@ -167,37 +259,32 @@ func drain(first eventlog.Record, ch <-chan eventlog.Record, n int) []eventlog.R
 	return batch
 }
 
-// applyBatch folds the records in, publishes each change, and saves the
-// changed calls and the checkpoint.
-func (v *View) applyBatch(ctx context.Context, batch []eventlog.Record) error {
-	changed := make(map[string]calls.Call)
-	var erased []string
+// applyBatch folds the records in and publishes each change.
+func (v *View) applyBatch(ctx context.Context, batch []eventlog.Record) {
 	for _, rec := range batch {
-		msgs := v.apply(ctx, rec, changed, &erased)
+		msgs := v.apply(ctx, rec)
 		v.pub.Publish(rec.Seq, msgs)
 	}
-	v.opts.Metrics.Live(v.liveCount())
-	for _, id := range erased {
-		if err := v.state.Forget(ctx, id); err != nil {
-			return err
-		}
-	}
-	return v.state.Save(ctx, slices.Collect(maps.Values(changed)), batch[len(batch)-1].Seq)
+	v.mu.RLock()
+	live := v.live
+	v.mu.RUnlock()
+	v.opts.Metrics.Live(live)
 }
 
 // apply folds one record and returns the feed messages it produced.
-func (v *View) apply(ctx context.Context, rec eventlog.Record, changed map[string]calls.Call, erased *[]string) []feedwire.Message {
+func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Message {
 	ev := rec.Event
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.seq = rec.Seq
 	if ev.Kind == calls.KindErased {
-		delete(changed, ev.CallID)
-		*erased = append(*erased, ev.CallID)
-		if _, ok := v.calls[ev.CallID]; !ok {
+		delete(v.dirty, ev.CallID)
+		v.gone[ev.CallID] = struct{}{}
+		before, ok := v.calls[ev.CallID]
+		if !ok {
 			return nil
 		}
-		delete(v.calls, ev.CallID)
+		v.removeLocked(before)
 		return []feedwire.Message{{Type: feedwire.TypeRemoved, Seq: rec.Seq, CallID: ev.CallID}}
 	}
 	before, existed := v.calls[ev.CallID]
@@ -206,10 +293,24 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record, changed map[strin
 		return nil
 	}
 	v.calls[after.ID] = after
-	changed[after.ID] = after
+	if !after.Ended() && (!existed || before.Ended()) {
+		v.live++
+	} else if after.Ended() && existed && !before.Ended() {
+		v.live--
+	}
+	v.dirty[after.ID] = struct{}{}
+	delete(v.gone, after.ID)
 	v.hooks(ctx, before, existed, after)
 	c := after
 	return []feedwire.Message{{Type: feedwire.TypeCall, Seq: rec.Seq, Call: &c}}
+}
+
+// removeLocked drops c from the view; v.mu is held.
+func (v *View) removeLocked(c calls.Call) {
+	delete(v.calls, c.ID)
+	if !c.Ended() {
+		v.live--
+	}
 }
 
 // hooks runs the callbacks a change calls for; v.mu is held.
@@ -220,16 +321,4 @@ func (v *View) hooks(ctx context.Context, before calls.Call, existed bool, after
 	if after.MarkedForDeletion && after.Ended() && !(before.MarkedForDeletion && before.Ended()) && v.opts.OnMarkedEnded != nil {
 		go v.opts.OnMarkedEnded(ctx, after.ID)
 	}
-}
-
-func (v *View) liveCount() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	n := 0
-	for _, c := range v.calls {
-		if !c.Ended() {
-			n++
-		}
-	}
-	return n
 }

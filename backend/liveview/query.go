@@ -1,7 +1,6 @@
 package liveview
 
 import (
-	"context"
 	"slices"
 	"sort"
 	"time"
@@ -95,10 +94,12 @@ func (v *View) Live(states ...calls.State) []calls.Call {
 }
 
 // prune drops ended calls past the history window or beyond MaxEnded from
-// the view and the saved state. Consoles age them out by the same rule.
-func (v *View) prune(ctx context.Context) {
+// the view (and, on the writer, from the saved state). Consoles age them
+// out by the same rule.
+func (v *View) prune() {
 	cutoff := v.opts.Now().Add(-v.opts.History)
 	v.mu.Lock()
+	defer v.mu.Unlock()
 	var ended []calls.Call
 	for _, c := range v.calls {
 		if c.Ended() {
@@ -106,17 +107,11 @@ func (v *View) prune(ctx context.Context) {
 		}
 	}
 	Sort(ended)
-	var gone []string
 	for i, c := range ended {
 		if i >= v.opts.MaxEnded || c.EndedAt.Before(cutoff) {
-			delete(v.calls, c.ID)
-			gone = append(gone, c.ID)
-		}
-	}
-	v.mu.Unlock()
-	for _, id := range gone {
-		if err := v.state.Forget(ctx, id); err != nil {
-			v.opts.Logger.Warn("prune: forget call", "call", id, "err", err)
+			v.removeLocked(c)
+			delete(v.dirty, c.ID)
+			v.gone[c.ID] = struct{}{}
 		}
 	}
 }

@@ -37,6 +37,18 @@ type Metrics struct {
 	GraphSeconds *prometheus.HistogramVec
 	// Reconciled counts calls ended because Graph no longer knew them.
 	Reconciled prometheus.Counter
+	// Refused counts notifications answered 503 because they could not be
+	// stored, by cause (nats_disconnected, no_stream_leader, timeout,
+	// starting, other).
+	Refused *prometheus.CounterVec
+	// FollowErrors counts the times a replica lost the event log and
+	// followed it again.
+	FollowErrors prometheus.Counter
+	// SaveErrors counts failed saves of the live view (retried).
+	SaveErrors prometheus.Counter
+	// Ready is 1 while the replica can store notifications and serve
+	// consoles (what /readyz says), 0 otherwise.
+	Ready prometheus.Gauge
 }
 
 // New creates the collectors and registers them with reg.
@@ -62,9 +74,18 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Latency of requests to Graph, by operation and HTTP status.", Buckets: prometheus.DefBuckets}, []string{"op", "status"}),
 		Reconciled: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_reconciled_calls_total",
 			Help: "Calls ended because Graph no longer knew them (ghost calls)."}),
+		Refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_notifications_refused_total",
+			Help: "Notifications answered 503 because they could not be stored, by cause."}, []string{"cause"}),
+		FollowErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_log_follow_errors_total",
+			Help: "Times the replica lost the event log and followed it again."}),
+		SaveErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_view_save_errors_total",
+			Help: "Failed saves of the live view's state (each is retried)."}),
+		Ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_ready",
+			Help: "1 while the replica can store notifications and serve consoles (/readyz), else 0."}),
 	}
 	reg.MustRegister(m.Notifications, m.Events, m.Duplicates, m.WebhookSeconds, m.FeedClients,
-		m.FeedDropped, m.LiveCalls, m.Actions, m.GraphSeconds, m.Reconciled)
+		m.FeedDropped, m.LiveCalls, m.Actions, m.GraphSeconds, m.Reconciled,
+		m.Refused, m.FollowErrors, m.SaveErrors, m.Ready)
 	return m
 }
 
@@ -130,5 +151,37 @@ func (m *Metrics) Live(n int) {
 func (m *Metrics) Reconcile() {
 	if m != nil {
 		m.Reconciled.Inc()
+	}
+}
+
+// Refuse counts one notification refused for cause.
+func (m *Metrics) Refuse(cause string) {
+	if m != nil {
+		m.Refused.WithLabelValues(cause).Inc()
+	}
+}
+
+// FollowError counts one recovery of the log follower.
+func (m *Metrics) FollowError() {
+	if m != nil {
+		m.FollowErrors.Inc()
+	}
+}
+
+// SaveError counts one failed save of the view.
+func (m *Metrics) SaveError() {
+	if m != nil {
+		m.SaveErrors.Inc()
+	}
+}
+
+// SetReady records what /readyz says.
+func (m *Metrics) SetReady(ready bool) {
+	if m != nil {
+		v := 0.0
+		if ready {
+			v = 1
+		}
+		m.Ready.Set(v)
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -19,15 +21,27 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// Options says where NATS is.
+// Options says where NATS is and how to reach it.
 type Options struct {
 	// URL of an external NATS cluster (comma-separated servers). Empty starts
 	// an embedded server.
 	URL string
 	// DataDir is where the embedded server keeps JetStream's files.
 	DataDir string
-	// Name names the connection (shown by NATS monitoring).
+	// Name names the connection (shown by NATS monitoring), e.g. the host.
 	Name string
+	// CredsFile is a NATS credentials file (a user JWT and its NKey seed),
+	// as operator-mode clusters hand out.
+	CredsFile string
+	// NKeySeedFile is a file holding a user's NKey seed, for clusters that
+	// authenticate by NKey.
+	NKeySeedFile string
+	// TLSCAFile is the CA that signed the servers' certificates (PEM); with
+	// it the connection requires TLS.
+	TLSCAFile string
+	// TLSCertFile and TLSKeyFile are a client certificate and its key (PEM),
+	// for clusters that verify clients.
+	TLSCertFile, TLSKeyFile string
 	// Listen, for the embedded server, is a host:port to also accept NATS
 	// clients on; empty accepts only the in-process connection.
 	Listen string
@@ -102,16 +116,85 @@ func embed(ctx context.Context, opts Options) (*Conn, error) {
 	return c, nil
 }
 
+// How the connection to an external cluster behaves at run time. A replica
+// never gives up on NATS: it reconnects forever, notices a server that
+// stopped answering (frozen, or cut off) within a few seconds, and refuses
+// to buffer writes while disconnected, so the webhook answers 503 at once
+// instead of storing a notification after it has told Graph it failed.
+const (
+	pingInterval   = 2 * time.Second
+	maxPingsOut    = 2
+	reconnectWait  = 250 * time.Millisecond
+	reconnectJit   = 500 * time.Millisecond
+	dialTimeout    = 2 * time.Second
+	reconnectBufSz = -1
+)
+
 func dial(opts Options) (*Conn, error) {
 	log := opts.Logger
 	closed := make(chan struct{})
-	nc, err := nats.Connect(opts.URL, nats.Name(opts.Name), nats.MaxReconnects(-1), onClosed(closed),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
-		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }))
+	copts, err := opts.security()
 	if err != nil {
-		return nil, fmt.Errorf("natsrun: connect to %s: %w", opts.URL, err)
+		return nil, err
+	}
+	copts = append(copts, nats.Name(opts.Name), nats.MaxReconnects(-1), onClosed(closed),
+		nats.PingInterval(pingInterval), nats.MaxPingsOutstanding(maxPingsOut),
+		nats.ReconnectWait(reconnectWait), nats.ReconnectJitter(reconnectJit, reconnectJit),
+		nats.Timeout(dialTimeout), nats.ReconnectBufSize(reconnectBufSz),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("NATS disconnected; reconnecting", "err", err) }),
+		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("NATS reconnected", "url", c.ConnectedUrlRedacted()) }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("NATS error", "err", err) }))
+	nc, err := nats.Connect(opts.URL, copts...)
+	if err != nil {
+		return nil, fmt.Errorf("natsrun: connect to %s: %w", redact(opts.URL), err)
 	}
 	return withJetStream(nc, closed)
+}
+
+// security turns the credentials and TLS options into connection options.
+func (o Options) security() ([]nats.Option, error) {
+	var out []nats.Option
+	if o.CredsFile != "" && o.NKeySeedFile != "" {
+		return nil, errors.New("natsrun: give a credentials file or an NKey seed, not both")
+	}
+	if o.CredsFile != "" {
+		out = append(out, nats.UserCredentials(o.CredsFile))
+	}
+	if o.NKeySeedFile != "" {
+		opt, err := nats.NkeyOptionFromSeed(o.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("natsrun: NKey seed %s: %w", o.NKeySeedFile, err)
+		}
+		out = append(out, opt)
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return nil, errors.New("natsrun: a TLS client certificate needs its key, and the key its certificate")
+	}
+	if o.TLSCAFile != "" {
+		out = append(out, nats.RootCAs(o.TLSCAFile))
+	}
+	if o.TLSCertFile != "" {
+		out = append(out, nats.ClientCert(o.TLSCertFile, o.TLSKeyFile))
+	}
+	return out, nil
+}
+
+// redact hides passwords and tokens in NATS URLs before they are logged.
+func redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "redacted")
+		} else {
+			u.User = url.User("redacted")
+		}
+		parts[i] = u.String()
+	}
+	return strings.Join(parts, ",")
 }
 
 // onClosed closes ch once the connection is closed.
@@ -155,3 +238,6 @@ func splitHostPort(hp string) (string, int, error) {
 	}
 	return host, port, nil
 }
+
+// Redact hides the passwords and tokens in a list of NATS URLs, for logs.
+func Redact(urls string) string { return redact(urls) }

@@ -52,3 +52,19 @@ func JetStream(t testing.TB) jetstream.JetStream {
 	t.Helper()
 	return Connect(t, Server(t))
 }
+
+// ConnectURL opens a connection of its own to a server or cluster at url
+// (comma-separated) and returns its JetStream context.
+func ConnectURL(t testing.TB, url string) jetstream.JetStream {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
+	if err != nil {
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return js
+}

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"switchboard/backend/clientaddr"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/metrics"
+	"switchboard/backend/natsrun"
 	"switchboard/backend/ratelimit"
 	"switchboard/backend/reqbody"
 )
@@ -64,8 +67,12 @@ type Handler struct {
 	ClientAddr func(*http.Request) netip.Addr
 	// Floods records refused tokens in the audit trail, a flood as one
 	// entry; nil records nothing.
-	Floods  *audit.Floods
-	Now     func() time.Time
+	Floods *audit.Floods
+	Now    func() time.Time
+	// Refused, if set, hears every notification the log could not store,
+	// with the cause (see natsrun.Cause), so the replica stops saying it
+	// is ready.
+	Refused func(cause string, err error)
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }
@@ -92,8 +99,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Metrics.Notification(ref.outcome, time.Since(start))
-	if ref.status >= 500 {
-		h.logger().Error("notification not stored", "err", ref.err)
+	var ns *notStored
+	if errors.As(ref.err, &ns) {
+		h.Metrics.Refuse(ns.cause)
+		if h.Refused != nil {
+			h.Refused(ns.cause, ns.err)
+		}
+		h.logger().Error("notification not stored; Graph will retry", "cause", ns.cause, "err", ns.err)
+		w.Header().Set("Retry-After", "1")
 	}
 	if ref.unread {
 		reqbody.Abandon(w)
@@ -137,10 +150,30 @@ func (h *Handler) handle(w http.ResponseWriter, r *http.Request) *refusal {
 	if err != nil {
 		return &refusal{"bad_request", http.StatusBadRequest, err, false, 0}
 	}
-	if err := h.store(r.Context(), items); err != nil {
-		return &refusal{"log_error", http.StatusServiceUnavailable, errors.New("notification not stored; retry"), false, 0}
+	if err := h.store(r.Context(), deliveryID(body), items); err != nil {
+		return &refusal{"log_error", http.StatusServiceUnavailable, &notStored{cause: natsrun.Cause(err), err: err}, false, 0}
 	}
 	return nil
+}
+
+// notStored is a notification the log could not store: the answer says
+// "retry" and why in a word; the log line has the whole error.
+type notStored struct {
+	cause string
+	err   error
+}
+
+func (e *notStored) Error() string {
+	return "notification not stored (" + e.cause + "); retry"
+}
+
+func (e *notStored) Unwrap() error { return e.err }
+
+// deliveryID names a request body: Graph redelivers a notification body
+// as it was, so the same body is the same delivery.
+func deliveryID(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:12])
 }
 
 // refuseToken answers a refused token: 401, or 429 once the sender's
@@ -168,7 +201,7 @@ func (h *Handler) refuseToken(r *http.Request, err error) *refusal {
 	return ref
 }
 
-func (h *Handler) store(ctx context.Context, items []Item) error {
+func (h *Handler) store(ctx context.Context, delivery string, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -178,9 +211,12 @@ func (h *Handler) store(ctx context.Context, items []Item) error {
 	}
 	at := now().UTC()
 	entries := make([]eventlog.Entry, len(items))
+	perCall := make(map[string]int, len(items))
 	for i, it := range items {
 		ch := it.Change
-		entries[i] = eventlog.Entry{ID: it.ID, Event: calls.Event{Kind: calls.KindNotification, CallID: it.CallID, At: at, Change: &ch}}
+		entries[i] = eventlog.Entry{ID: it.ID, Delivery: delivery, Index: perCall[it.CallID],
+			Event: calls.Event{Kind: calls.KindNotification, CallID: it.CallID, At: at, Change: &ch}}
+		perCall[it.CallID]++
 	}
 	timeout := h.Timeout
 	if timeout <= 0 {

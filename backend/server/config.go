@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -29,6 +30,15 @@ type Config struct {
 	// Replicas is the JetStream replication factor of Switchboard's streams
 	// and buckets (1 embedded; 3 on a cluster).
 	Replicas int
+	// NATSName names this replica's connection in NATS monitoring and in
+	// the state writer's lease (default "switchboard <host name>").
+	NATSName string
+	// NATSCredsFile is a NATS credentials file; NATSNKeyFile an NKey seed
+	// file (one or the other).
+	NATSCredsFile, NATSNKeyFile string
+	// NATSTLSCAFile, NATSTLSCertFile and NATSTLSKeyFile configure TLS to
+	// NATS: the servers' CA, and a client certificate with its key.
+	NATSTLSCAFile, NATSTLSCertFile, NATSTLSKeyFile string
 
 	// GraphURL is Graph's base URL (v1.0 or beta).
 	GraphURL string
@@ -136,7 +146,37 @@ func (c Config) withDefaults() (Config, error) {
 	if !c.Demo && (c.TenantID == "" || c.ClientID == "" || c.ClientSecret == "") {
 		return c, errors.New("server: --tenant-id, --client-id and --client-secret are required (or --demo)")
 	}
+	if !c.DevIdentity && c.OIDCIssuer == "" {
+		return c, errors.New("server: --oidc-issuer is required (or --demo for the development identity provider)")
+	}
+	if err := c.checkNATSFiles(); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// checkNATSFiles fails at once on a NATS credentials or TLS file that
+// cannot be read: a mistake in the configuration, which no retry mends.
+func (c Config) checkNATSFiles() error {
+	files := []struct{ flag, path string }{
+		{"--nats-creds", c.NATSCredsFile}, {"--nats-nkey", c.NATSNKeyFile},
+		{"--nats-tls-ca", c.NATSTLSCAFile}, {"--nats-tls-cert", c.NATSTLSCertFile}, {"--nats-tls-key", c.NATSTLSKeyFile},
+	}
+	for _, f := range files {
+		if f.path == "" {
+			continue
+		}
+		if _, err := os.ReadFile(f.path); err != nil {
+			return fmt.Errorf("server: %s: %w", f.flag, err)
+		}
+	}
+	if c.NATSCredsFile != "" && c.NATSNKeyFile != "" {
+		return errors.New("server: --nats-creds and --nats-nkey are alternatives; give one")
+	}
+	if (c.NATSTLSCertFile == "") != (c.NATSTLSKeyFile == "") {
+		return errors.New("server: --nats-tls-cert and --nats-tls-key go together")
+	}
+	return nil
 }
 
 // CallbackURL is the webhook's public URL, sent to Graph with every answer.

@@ -37,6 +37,8 @@ type harness struct {
 }
 
 type options struct {
+	addr       string // listen here (a replica restarted on its port); default a free port
+	noWait     bool   // return before the replica is ready (and without logging in)
 	dataDir    string
 	natsURL    string
 	natsListen string
@@ -52,7 +54,11 @@ func quietLogger() *slog.Logger {
 // start runs a replica and its simulator until the test ends (or h.close).
 func start(t *testing.T, o options) *harness {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := o.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := listenRetry(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +103,41 @@ func start(t *testing.T, o options) *harness {
 		defer close(h.done)
 		srv.Serve(ctx, ln)
 	}()
-	h.waitReady()
-	h.client = h.login("alice")
 	t.Cleanup(func() {
 		h.close()
 		simSrv.Close()
 		sim.Close()
 	})
+	if !o.noWait {
+		h.waitReady()
+		h.client = h.login("alice")
+	}
 	return h
+}
+
+// listenRetry listens on addr, retrying briefly while a port just freed by
+// a stopped replica is still held.
+func listenRetry(addr string) (net.Listener, error) {
+	var err error
+	for range 100 {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", addr); err == nil {
+			return ln, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, err
+}
+
+// crash stops the replica as kill -9 would (see Server.Crash).
+func (h *harness) crash() {
+	if h.stop == nil {
+		return
+	}
+	h.srv.Crash()
+	h.stop()
+	<-h.done
+	h.stop = nil
 }
 
 // close stops the replica the way SIGTERM does.

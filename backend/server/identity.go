@@ -40,24 +40,20 @@ type signIn struct {
 const demoClientID = "switchboard-demo-console"
 
 // openIdentity opens the sessions and, in the demo, the development provider.
-func (s *Server) openIdentity(ctx context.Context, mux *http.ServeMux) error {
+func (s *Server) openIdentity(ctx context.Context, mux *http.ServeMux) (*identity, error) {
 	id := &identity{cfg: s.cfg}
 	var err error
 	id.sessions, err = auth.OpenSessions(ctx, s.nats.JS, auth.SessionOptions{IdleTimeout: s.cfg.IdleTimeout,
 		AbsoluteTimeout: s.cfg.AbsoluteTimeout, Replicas: s.cfg.Replicas, Logger: s.log})
 	if err != nil {
-		return fmt.Errorf("server: sessions: %w", err)
+		return nil, fmt.Errorf("server: sessions: %w", err)
 	}
 	if s.cfg.DevIdentity {
 		if err := id.openDevProvider(ctx, s, mux); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if id.cfg.OIDCIssuer == "" {
-		return errors.New("server: --oidc-issuer is required (or --demo for the development identity provider)")
-	}
-	s.identity = id
-	return nil
+	return id, nil
 }
 
 // openDevProvider mounts the development identity provider under /idp and
@@ -94,6 +90,7 @@ func (id *identity) discover(ctx context.Context, s *Server) {
 			routes := http.NewServeMux()
 			a.Routes(routes)
 			id.ready.Store(&signIn{auth: a, routes: routes})
+			s.gate.Set(condIdentity, "")
 			s.log.Info("sign-in ready", "issuer", id.cfg.OIDCIssuer)
 			return
 		}

@@ -9,8 +9,6 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"switchboard/backend/clientaddr"
 	"switchboard/backend/metrics"
 	"switchboard/backend/ratelimit"
@@ -98,10 +96,9 @@ func (l Limits) httpServer(h http.Handler, log *slog.Logger) *http.Server {
 // metricsRoute is what the main listener answers at /metrics: the metrics
 // behind the bearer token when one is set and no listener of their own is,
 // and otherwise a 404 saying where they are.
-func (s *Server) metricsRoute(reg prometheus.Gatherer) http.Handler {
-	s.metricsHandler = metrics.Handler(reg, s.cfg.MetricsToken)
+func (s *Server) metricsRoute() http.Handler {
 	if s.cfg.MetricsAddr == "" && s.cfg.MetricsToken != "" {
-		return s.metricsHandler
+		return metrics.Handler(s.reg, s.cfg.MetricsToken)
 	}
 	msg := "metrics are not served on this listener: start Switchboard with --metrics-addr or --metrics-token"
 	if s.cfg.MetricsAddr != "" {
@@ -114,7 +111,7 @@ func (s *Server) metricsRoute(reg prometheus.Gatherer) http.Handler {
 // behind the bearer token if one is set, until ctx ends.
 func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", s.metricsHandler)
+	mux.Handle("GET /metrics", metrics.Handler(s.reg, s.cfg.MetricsToken))
 	srv := s.cfg.Limits.httpServer(mux, s.log)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,0 +1,159 @@
+package liveview
+
+import (
+	"context"
+	"time"
+
+	"switchboard/app/calls"
+)
+
+// writerRenewEvery is how often the writer lease is renewed (or sought by
+// a replica that does not hold it). The lease lasts 10s.
+const writerRenewEvery = 3 * time.Second
+
+// saveTimeout bounds one save, so an outage does not hold the view's loop.
+const saveTimeout = 2 * time.Second
+
+// maxSavePerRound bounds the calls one save writes; the rest wait for the
+// next round, and the checkpoint moves only once everything is saved.
+const maxSavePerRound = 2000
+
+// renewLease keeps or seeks the writer lease. Only a replica that has
+// caught up with the log may write: its view is complete.
+func (v *View) renewLease(ctx context.Context) {
+	select {
+	case <-v.ready:
+	default:
+		return
+	}
+	was := v.lease.Held()
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	held, err := v.lease.Acquire(lctx)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		v.opts.Logger.Warn("live view: writer lease not renewed", "err", err, "held", held)
+	}
+	switch {
+	case held && !was:
+		v.takeOver(ctx)
+	case !held && was:
+		v.opts.Logger.Info("live view: another replica saves the view now")
+	}
+}
+
+// takeOver makes the saved state match this replica's view: every call
+// that changed after the saved checkpoint is saved again, and calls the
+// bucket holds but the view dropped are removed.
+func (v *View) takeOver(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	checkpoint, err := v.state.Checkpoint(rctx)
+	if err != nil {
+		v.opts.Logger.Warn("live view: saved checkpoint unreadable; saving the whole view", "err", err)
+		checkpoint = 0
+	}
+	saved, err := v.state.SavedCalls(rctx)
+	if err != nil {
+		v.opts.Logger.Warn("live view: saved calls unreadable; stale ones stay until the next takeover", "err", err)
+	}
+	v.mu.RLock()
+	for id, c := range v.calls {
+		if c.Seq > checkpoint {
+			v.dirty[id] = struct{}{}
+		}
+	}
+	for _, id := range saved {
+		if _, ok := v.calls[id]; !ok {
+			v.gone[id] = struct{}{}
+		}
+	}
+	seq := v.seq
+	v.mu.RUnlock()
+	v.opts.Logger.Info("live view: this replica saves the view now", "checkpoint", checkpoint, "seq", seq,
+		"to_save", len(v.dirty), "to_remove", len(v.gone))
+	v.save(ctx, true)
+}
+
+// save writes what changed since the last save, at most every SaveEvery
+// unless forced. A replica that does not hold the lease forgets what it
+// would have saved: whoever takes over works it out from the checkpoint.
+func (v *View) save(ctx context.Context, force bool) {
+	if !v.lease.Held() {
+		clear(v.dirty)
+		clear(v.gone)
+		return
+	}
+	v.mu.RLock()
+	seq := v.seq
+	v.mu.RUnlock()
+	if len(v.dirty) == 0 && len(v.gone) == 0 && seq == v.savedSeq {
+		return
+	}
+	if !force && time.Since(v.lastSave) < v.opts.SaveEvery {
+		return
+	}
+	v.lastSave = time.Now()
+	changed, gone, complete := v.pending()
+	applied := v.savedSeq // the checkpoint moves only when nothing is left behind
+	if complete {
+		applied = seq
+	}
+	sctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	err := v.state.Save(sctx, changed, gone, applied)
+	cancel()
+	if err != nil {
+		v.opts.Metrics.SaveError()
+		if ctx.Err() == nil {
+			v.opts.Logger.Warn("live view: save failed; trying again with the next", "err", err, "calls", len(changed))
+		}
+		return
+	}
+	for _, c := range changed {
+		delete(v.dirty, c.ID)
+	}
+	for _, id := range gone {
+		delete(v.gone, id)
+	}
+	v.savedSeq = applied
+}
+
+// pending lists what the next save writes, at most maxSavePerRound calls,
+// and whether that is everything.
+func (v *View) pending() (changed []calls.Call, gone []string, complete bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	for id := range v.dirty {
+		if len(changed) == maxSavePerRound {
+			break
+		}
+		if c, ok := v.calls[id]; ok {
+			changed = append(changed, c)
+		} else {
+			delete(v.dirty, id) // pruned meanwhile: it is in gone
+		}
+	}
+	for id := range v.gone {
+		if len(changed)+len(gone) == maxSavePerRound {
+			break
+		}
+		gone = append(gone, id)
+	}
+	return changed, gone, len(changed) == len(v.dirty) && len(gone) == len(v.gone)
+}
+
+// release saves what is left and gives the lease up, so another replica
+// takes over at once. ctx has ended: the last writes get a moment of their
+// own.
+func (v *View) release() {
+	if !v.lease.Held() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*saveTimeout)
+	defer cancel()
+	for i := 0; i < 3 && (len(v.dirty) > 0 || len(v.gone) > 0); i++ {
+		v.save(ctx, true)
+	}
+	if err := v.lease.Release(ctx); err != nil {
+		v.opts.Logger.Warn("live view: release the writer lease", "err", err)
+	}
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package natstest
+
+import "syscall"
+
+func childAttrs() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
