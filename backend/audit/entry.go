@@ -30,6 +30,8 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 	// Remote is the client's address, when there was a client.
 	Remote string `json:"remote,omitempty"`
+	// Count is how many requests an ActionFlood entry stands for.
+	Count int `json:"count,omitempty"`
 }
 
 // The actions an Entry records.
@@ -43,6 +45,16 @@ const (
 	ActionDelete      = "delete"
 	ActionMark        = "mark_for_deletion"
 	ActionToken       = "token"
+	// ActionRefused is a request refused before it was checked, because
+	// its address had failed too often (429).
+	ActionRefused = "refused"
+	// ActionNotificationRefused is a webhook call whose token was refused.
+	ActionNotificationRefused = "notification_refused"
+	// ActionLockout is an API key locked out after repeated failures.
+	ActionLockout = "lockout"
+	// ActionFlood counts, in one entry, the failures of one kind from one
+	// address in a window beyond the first (see Floods).
+	ActionFlood = "flood"
 )
 
 // OutcomeOK is the Outcome of an entry that succeeded.

@@ -26,6 +26,11 @@
 // Handlers are protected with Require (JSON APIs, the websocket) and
 // RequirePage (the console's pages); state-changing requests also go
 // through SameOrigin, and the websocket checks CheckOrigin.
+//
+// Sign-in starts and failed callbacks count against the client's address
+// (Config.Limits): beyond its allowance an address is answered 429 with
+// Retry-After. Sign-ins in progress are capped per address and in all, and
+// failures reach the audit trail a flood at a time (Config.Floods).
 package auth
 
 import (
@@ -34,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -43,6 +49,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"switchboard/backend/audit"
+	"switchboard/backend/clientaddr"
+	"switchboard/backend/ratelimit"
 )
 
 // Config says which provider to trust and how to read its tokens.
@@ -73,6 +81,22 @@ type Config struct {
 	HTTPClient *http.Client
 	// Audit receives every login, failed login and logout. Required.
 	Audit audit.Recorder
+	// Floods records failed and refused sign-ins, a flood from one address
+	// as one entry per window. Nil records each failure through Audit, and
+	// refusals not at all.
+	Floods *audit.Floods
+	// Limits bound, per client address, the sign-ins started and the
+	// failed callbacks: beyond them the address is answered 429 with
+	// Retry-After until its allowance refills.
+	Limits ratelimit.Config
+	// MaxPendingSignIns and MaxPendingSignInsPerClient cap the sign-ins
+	// this replica started that are still in progress (they last ten
+	// minutes unless completed), in all and per client address (defaults
+	// DefaultMaxPendingSignIns and DefaultMaxPendingSignInsPerClient).
+	MaxPendingSignIns, MaxPendingSignInsPerClient int
+	// ClientAddr says which address a request comes from (default the
+	// connection's peer; behind a trusted proxy, clientaddr.Resolver).
+	ClientAddr func(*http.Request) netip.Addr
 	// Logger receives logins and refusals (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -89,6 +113,8 @@ type Auth struct {
 	public     string   // PublicURL's origin
 	origins    []string // origins CheckOrigin accepts
 	csrf       *http.CrossOriginProtection
+	limit      *ratelimit.Limiter
+	pending    *pending
 	log        *slog.Logger
 }
 
@@ -103,7 +129,8 @@ func New(ctx context.Context, cfg Config, sessions *Sessions) (*Auth, error) {
 	if sessions == nil {
 		return nil, errors.New("auth: sessions are required")
 	}
-	a := &Auth{cfg: cfg, sessions: sessions, log: cfg.Logger}
+	a := &Auth{cfg: cfg, sessions: sessions, log: cfg.Logger, limit: ratelimit.New(cfg.Limits),
+		pending: newPending(cfg.MaxPendingSignIns, cfg.MaxPendingSignInsPerClient, loginLife, sessions.now)}
 	if err := a.initOrigins(); err != nil {
 		return nil, err
 	}
@@ -165,6 +192,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxPendingSignIns <= 0 {
+		c.MaxPendingSignIns = DefaultMaxPendingSignIns
+	}
+	if c.MaxPendingSignInsPerClient <= 0 {
+		c.MaxPendingSignInsPerClient = DefaultMaxPendingSignInsPerClient
+	}
+	if c.ClientAddr == nil {
+		c.ClientAddr = clientaddr.Peer
 	}
 	return c, nil
 }
@@ -238,7 +274,7 @@ func cookieValue(r *http.Request, name string) string {
 
 // record writes an audit entry, logging if the trail cannot be written.
 func (a *Auth) record(ctx context.Context, r *http.Request, e audit.Entry) {
-	e.Remote = r.RemoteAddr
+	e.Remote = a.cfg.ClientAddr(r).String()
 	if err := a.cfg.Audit.Record(ctx, e); err != nil {
 		a.log.Error("audit entry not recorded", "action", e.Action, "actor", e.Actor, "outcome", e.Outcome, "err", err)
 	}

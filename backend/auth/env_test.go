@@ -69,6 +69,12 @@ var extraUsers = []devidp.User{
 
 func newEnv(t *testing.T, tls bool) *env {
 	t.Helper()
+	return newEnvWith(t, tls, func(*Config) {})
+}
+
+// newEnvWith is newEnv with auth's configuration adjusted by tweak.
+func newEnvWith(t *testing.T, tls bool, tweak func(*Config)) *env {
+	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, ns: natstest.Server(t)}
 	js := natstest.Connect(t, e.ns)
@@ -99,10 +105,12 @@ func newEnv(t *testing.T, tls bool) *env {
 		t.Fatalf("audit: %v", err)
 	}
 	e.sessions = openSessions(t, js, SessionOptions{})
-	e.auth, err = New(ctx, Config{
+	cfg := Config{
 		Issuer: e.idp.Issuer(), ClientID: "switchboard", ClientSecret: "demo-secret",
 		PublicURL: e.srv.URL, HTTPClient: e.srv.Client(), Audit: e.audit, Logger: quiet,
-	}, e.sessions)
+	}
+	tweak(&cfg)
+	e.auth, err = New(ctx, cfg, e.sessions)
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)
 	}

@@ -12,12 +12,28 @@ import (
 	"golang.org/x/oauth2"
 
 	"switchboard/backend/audit"
+	"switchboard/backend/ratelimit"
 )
 
 // serveLogin starts a login: it stores a fresh state, nonce and PKCE
 // verifier for the callback, binds them to this browser with the login
 // cookie, and sends the browser to the provider.
+//
+// Every start counts against the client's address, and the sign-ins in
+// progress are capped per address and in all: beyond, 429 (or 503 for the
+// total) with Retry-After, and nothing is stored.
 func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
+	from := a.cfg.ClientAddr(r)
+	if wait, ok := a.limit.Spend(from); !ok {
+		a.refuse(w, r, refusal{kind: kindStarts, from: from, status: http.StatusTooManyRequests, wait: wait,
+			reason: "too many sign-ins from this address", message: "Too many sign-ins came from your address."})
+		return
+	}
+	slot, full := a.pending.admit(ratelimit.Key(from))
+	if full != nil {
+		a.refusePending(w, r, from, full)
+		return
+	}
 	attempt := loginAttempt{
 		State:    newToken(),
 		Nonce:    newToken(),
@@ -26,6 +42,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	token, err := a.sessions.saveLogin(r.Context(), attempt)
 	if err != nil {
+		a.pending.abandon(slot)
 		a.log.Error("login not started", "err", err)
 		renderPage(w, http.StatusServiceUnavailable, page{
 			Title:   "Sign-in unavailable",
@@ -34,6 +51,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	a.pending.started(slot, idOf(token))
 	a.setCookie(w, a.cookies.login, token, loginLife)
 	http.Redirect(w, r, a.oauth.AuthCodeURL(attempt.State,
 		oidc.Nonce(attempt.Nonce), oauth2.S256ChallengeOption(attempt.Verifier)), http.StatusFound)
@@ -79,8 +97,17 @@ func failed(status int, reason, message string) *loginFailure {
 // serveCallback completes a login: it checks the state, exchanges the code
 // with the PKCE verifier, verifies the ID token and its nonce, reads the
 // role, and creates a session with a new id.
+//
+// A failed callback counts against the client's address; an address over
+// its limit is refused unchecked (429 with Retry-After).
 func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	a.clearCookie(w, a.cookies.login)
+	from := a.cfg.ClientAddr(r)
+	if wait, blocked := a.limit.Blocked(from); blocked {
+		a.refuse(w, r, refusal{kind: kindFailed, from: from, status: http.StatusTooManyRequests, wait: wait,
+			reason: "too many failed sign-ins from this address", message: "Too many failed sign-ins came from your address."})
+		return
+	}
 	id, next, err := a.completeLogin(r)
 	if err != nil {
 		a.refuseLogin(w, r, err)
@@ -116,8 +143,13 @@ func (a *Auth) refuseLogin(w http.ResponseWriter, r *http.Request, err error) {
 	if actor == "" {
 		actor = "unknown"
 	}
-	a.log.Warn("login failed", "user", actor, "reason", f.reason, "remote", r.RemoteAddr)
-	a.record(r.Context(), r, audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: f.reason})
+	from := a.cfg.ClientAddr(r)
+	if f.status != http.StatusServiceUnavailable && f.status != http.StatusInternalServerError {
+		a.limit.Spend(from) // the server's own trouble is not the client's failure
+	}
+	a.log.Warn("login failed", "user", actor, "reason", f.reason, "remote", from)
+	a.failed(r.Context(), r, audit.Failure{Kind: kindFailed, From: ratelimit.Key(from),
+		Entry: audit.Entry{Actor: actor, Action: audit.ActionLoginFailed, Outcome: f.reason}})
 	renderPage(w, f.status, f.page)
 }
 
@@ -125,7 +157,11 @@ func (a *Auth) refuseLogin(w http.ResponseWriter, r *http.Request, err error) {
 // where they were going.
 func (a *Auth) completeLogin(r *http.Request) (identity, string, error) {
 	q := r.URL.Query()
-	attempt, err := a.sessions.takeLogin(r.Context(), cookieValue(r, a.cookies.login))
+	cookie := cookieValue(r, a.cookies.login)
+	if cookie != "" {
+		a.pending.done(idOf(cookie)) // used up, whatever follows
+	}
+	attempt, err := a.sessions.takeLogin(r.Context(), cookie)
 	if errors.Is(err, errNoLogin) {
 		return identity{}, "", failed(http.StatusBadRequest, "no sign-in in progress in this browser: "+err.Error(),
 			"This sign-in was not started in this browser, has expired, or was already used.")

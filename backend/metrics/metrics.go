@@ -1,6 +1,7 @@
 // Package metrics defines the Prometheus metrics Switchboard exports on
 // /metrics: notifications received, events logged, feed clients, action
-// outcomes and Graph latency. One Metrics value is created in main and handed
+// outcomes and Graph latency. Handler serves them, behind a bearer token
+// when one is set. One Metrics value is created in main and handed
 // to the packages that count; a nil *Metrics counts nothing, so libraries and
 // tests need not set one up.
 package metrics
@@ -15,7 +16,8 @@ import (
 // Metrics holds every collector.
 type Metrics struct {
 	// Notifications counts webhook requests by outcome (accepted, bad_request,
-	// unauthorized, too_large, unsupported_type, log_error).
+	// unauthorized, rate_limited, too_slow, too_large, unsupported_type,
+	// method_not_allowed, log_error).
 	Notifications *prometheus.CounterVec
 	// Events counts events appended to the log by kind.
 	Events *prometheus.CounterVec

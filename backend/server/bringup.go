@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
@@ -25,6 +23,7 @@ import (
 	"switchboard/backend/liveview"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
+	"switchboard/backend/ratelimit"
 	"switchboard/backend/secheaders"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
@@ -136,8 +135,12 @@ func (s *Server) wire(ctx context.Context) error {
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
 		OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
+	lim := s.cfg.Limits
+	s.floods = audit.NewFloods(s.audit, audit.FloodOptions{Window: lim.AuditWindow, Logger: s.log})
 	vs, err := verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events, archive: s.archive},
-		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba")})
+		Audit: s.audit, JS: s.nats.JS, Replicas: s.cfg.Replicas, Logger: s.log.With("component", "verba"),
+		ClientAddr: lim.clientAddr(), Limits: lim.rate(), Floods: s.floods, BodyTimeout: lim.BodyTimeout,
+		LockoutAfter: lim.VerbaLockoutAfter, LockoutFor: lim.VerbaLockoutFor})
 	if err != nil {
 		return fmt.Errorf("server: DeleteCall API: %w", err)
 	}
@@ -158,7 +161,8 @@ func (s *Server) wire(ctx context.Context) error {
 	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
 	api.Routes(mux, id.guard)
 	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
-		Refused: func(cause string, _ error) { s.store.Fail(refusalWords(cause)) }}
+		Refused:     func(cause string, _ error) { s.store.Fail(refusalWords(cause)) },
+		BodyTimeout: lim.BodyTimeout, Limit: ratelimit.New(lim.rate()), ClientAddr: lim.clientAddr(), Floods: s.floods}
 	mux.Handle("/api/graph/notifications", webhook) // other methods: a clear 405 from the webhook
 	mux.Handle("GET /api/feed", id.require(auth.Viewer, hub.Handler(id.feedAuthorizer)))
 	mux.Handle("GET /api/audit", id.require(auth.Admin, s.audit.Handler()))
@@ -175,7 +179,7 @@ func (s *Server) wire(ctx context.Context) error {
 func (s *Server) operational(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.Handle("GET /readyz", s.gate)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsRoute())
 }
 
 // startingHandler answers until the replica is up: alive, not ready, and

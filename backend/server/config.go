@@ -103,6 +103,14 @@ type Config struct {
 	VerbaKeys  []verba.Key
 	VerbaUsers []verba.User
 
+	// Limits are every connection's deadlines and the bounds on the doors
+	// open to all.
+	Limits Limits
+	// MetricsAddr, when set, is where ServeMetrics is meant to listen:
+	// /metrics is then served there only. MetricsToken, when set, is the
+	// bearer token /metrics requires. With neither, /metrics is not served.
+	MetricsAddr, MetricsToken string
+
 	Logger *slog.Logger
 }
 
@@ -121,6 +129,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WebDir == "" {
 		c.WebDir = "web"
 	}
+	c.Limits = c.Limits.withDefaults()
 	if c.NATSURL == "" && c.DataDir == "" {
 		c.DataDir = "data"
 	}

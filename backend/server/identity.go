@@ -83,7 +83,9 @@ func (id *identity) discover(ctx context.Context, s *Server) {
 		a, err := auth.New(ctx, auth.Config{Issuer: id.cfg.OIDCIssuer, ClientID: id.cfg.OIDCClientID,
 			ClientSecret: id.cfg.OIDCClientSecret, PublicURL: id.cfg.PublicURL, Scopes: id.cfg.OIDCScopes,
 			RoleClaim: id.cfg.RoleClaim, RoleMap: id.cfg.RoleMap, AllowedOrigins: id.cfg.AllowedOrigins,
-			Audit: s.audit, Logger: s.log.With("component", "auth")}, id.sessions)
+			Audit: s.audit, Logger: s.log.With("component", "auth"), Floods: s.floods, Limits: id.cfg.Limits.rate(),
+			ClientAddr: id.cfg.Limits.clientAddr(), MaxPendingSignIns: id.cfg.Limits.MaxPendingSignIns,
+			MaxPendingSignInsPerClient: id.cfg.Limits.MaxPendingSignInsPerClient}, id.sessions)
 		if err == nil {
 			routes := http.NewServeMux()
 			a.Routes(routes)

@@ -62,6 +62,7 @@ type Server struct {
 	keeper   *upkeep.Keeper
 	graph    *graph.Client
 	audit    *audit.Log
+	floods   *audit.Floods
 	verba    *verba.Service
 	mux      *http.ServeMux
 	identity *identity
@@ -152,6 +153,7 @@ func (s *Server) run(ctx context.Context) {
 		}
 	})
 	s.goRun(func() { s.keeper.Run(ctx) })
+	s.goRun(func() { s.floods.Run(ctx) })
 	s.goRun(func() { s.probe(ctx) })
 	s.goRun(func() { s.watchSessions(ctx) })
 	if s.sim != nil {
@@ -216,7 +218,7 @@ func (s *Server) Ready() (bool, string) { return s.gate.Ready() }
 // feeds are told to reconnect, requests in flight (a webhook waiting for its
 // events to be stored) finish, and only then does NATS close.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
+	srv := s.cfg.Limits.httpServer(s.Handler(), s.log)
 	s.httpMu.Lock()
 	s.httpSrv = srv
 	s.httpMu.Unlock()

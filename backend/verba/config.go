@@ -21,6 +21,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/backend/audit"
+	"switchboard/backend/ratelimit"
 )
 
 // Store is what DeleteCall needs from the call store. The server's event
@@ -73,9 +74,29 @@ type Config struct {
 	// Now is the clock; default time.Now. Tests inject their own.
 	Now func() time.Time
 	// ClientAddr says which address a request comes from, for the keys'
-	// network lists. The default is the connection's remote address; a
-	// server behind a trusted reverse proxy supplies its own.
+	// network lists and the per-address limits. The default is the
+	// connection's remote address; a server behind a trusted reverse proxy
+	// supplies its own (clientaddr.Resolver).
 	ClientAddr func(r *http.Request) netip.Addr
+	// Limits bound the failed requests each client address may make; an
+	// address over its limit is refused unchecked with 429 and Retry-After.
+	// Now defaults to Config.Now.
+	Limits ratelimit.Config
+	// Floods records failed and refused requests in the audit trail, a
+	// flood as one entry per address and window. Nil records each failed
+	// authentication on its own through Audit, and refusals not at all.
+	Floods *audit.Floods
+	// LockoutAfter failed authentications with one API key within
+	// LockoutWindow lock the key out for LockoutFor: every request with it
+	// is refused (429) until then, on every replica. Defaults
+	// DefaultLockoutAfter, DefaultLockoutWindow and DefaultLockoutFor; a
+	// negative LockoutAfter turns lockout off.
+	LockoutAfter  int
+	LockoutWindow time.Duration
+	LockoutFor    time.Duration
+	// BodyTimeout bounds the time a POST body may take to arrive (default
+	// DefaultBodyTimeout); a slower one is cut with 408.
+	BodyTimeout time.Duration
 	// Logger receives operational messages; default slog.Default().
 	Logger *slog.Logger
 }

@@ -70,6 +70,23 @@
 // them; tokens are stored by hash only. Failed authentications are recorded
 // in the audit trail as audit.ActionLoginFailed.
 //
+// # Abuse
+//
+// Failed requests (anything refused before or during authentication; not
+// an authenticated caller's 404 or 409) count against the client's address
+// (Config.Limits, package ratelimit): an address over its limit is refused
+// at once with 429 and Retry-After, unchecked and with its body unread, so
+// it can neither guess keys, tokens or passwords nor make the server hash
+// them. Such a refusal is answered in the format its query string asks
+// for. Failed authentications with a known key also count against the key:
+// LockoutAfter of them within LockoutWindow lock the key out for
+// LockoutFor, on every replica (LockoutBucket), and every request with it
+// is then answered 429 with Retry-After and an error saying until when;
+// the lockout is audited (audit.ActionLockout). With Config.Floods, the
+// audit trail holds one entry per address and window for a flood of
+// failures, not one per request. A POST body must arrive within
+// BodyTimeout, or it is cut with 408.
+//
 // # Responses
 //
 // responseType is XML (the default), JSON, TEXT or HTML. Every answer, also
@@ -100,8 +117,10 @@
 //
 // Checks run in this order; the first failure answers.
 //
+//	429  the client's address failed too often (with Retry-After)
 //	405  method other than GET or POST (with Allow: GET, POST)
 //	400  malformed query string
+//	408  body slower than BodyTimeout
 //	413  body over MaxBodyBytes
 //	415  body neither urlencoded nor multipart form
 //	400  malformed body; a file in a multipart body
@@ -113,6 +132,7 @@
 //	     status; status without extension; unknown status; empty status item
 //	400  RevokeToken: missing token
 //	401  unknown API key
+//	429  the key is locked out (with Retry-After)
 //	403  the client's address is outside the key's networks
 //	401  RequestToken: missing Basic credentials (with WWW-Authenticate);
 //	     wrong login or password (one answer for both)

@@ -2,7 +2,9 @@ package verba
 
 import (
 	"fmt"
+	"math"
 	"net/http"
+	"time"
 )
 
 // apiError is a failure the API reports to its client: the HTTP status and
@@ -16,6 +18,11 @@ type apiError struct {
 	// auditNote is said in the audit trail but not to the client, such as
 	// whether a refused login exists.
 	auditNote string
+	// retryAfter, on 429, is when the client may try again.
+	retryAfter time.Duration
+	// unread: the request body is left unread, so the connection is closed
+	// rather than drained.
+	unread bool
 }
 
 func (e *apiError) Error() string { return e.msg }
@@ -31,4 +38,10 @@ func badRequest(format string, args ...any) *apiError {
 
 func unauthorized(format string, args ...any) *apiError {
 	return errorf(http.StatusUnauthorized, format, args...)
+}
+
+// retrySeconds is a wait in whole seconds, rounded up, at least 1: the
+// value of Retry-After.
+func retrySeconds(d time.Duration) int {
+	return max(1, int(math.Ceil(d.Seconds())))
 }

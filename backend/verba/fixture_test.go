@@ -186,7 +186,17 @@ const (
 
 // newFixture configures the keys open (no token), tok (token required),
 // local (only 127.0.0.0/8) and remote (only 10.0.0.0/8), and one API user.
+// Its tests send many failing requests from one address on purpose: the
+// per-address limits and key lockout are off (abuse_test.go turns them on).
 func newFixture(t *testing.T, js jetstream.JetStream) *fixture {
+	t.Helper()
+	return newFixtureWith(t, js, func(c *Config) {
+		c.Limits.PerMinute, c.LockoutAfter = -1, -1
+	})
+}
+
+// newFixtureWith is newFixture with the configuration adjusted by tweak.
+func newFixtureWith(t *testing.T, js jetstream.JetStream, tweak func(*Config)) *fixture {
 	t.Helper()
 	f := &fixture{js: js, store: &memStore{}, audit: &memAudit{}, clock: &clock{t: t0.Add(30 * time.Minute)},
 		keys: map[string]string{}}
@@ -217,6 +227,7 @@ func newFixture(t *testing.T, js jetstream.JetStream) *fixture {
 	f.cfg = Config{Keys: keys, Users: []User{{Login: testLogin, PasswordHash: hash}},
 		Store: f.store, Audit: f.audit, JS: js, Now: f.clock.now,
 		Logger: slog.New(slog.NewTextHandler(t.Output(), nil))}
+	tweak(&f.cfg)
 	f.serve(t)
 	return f
 }

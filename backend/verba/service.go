@@ -13,6 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/backend/audit"
+	"switchboard/backend/clientaddr"
+	"switchboard/backend/ratelimit"
+	"switchboard/backend/reqbody"
 )
 
 // requestTimeout bounds the work of one request. The work is detached from
@@ -24,15 +27,19 @@ const requestTimeout = 15 * time.Second
 // RequestToken and RevokeToken. It is safe for concurrent use, and several
 // replicas sharing one NATS share its tokens and armed deletions.
 type Service struct {
-	auth       *authenticator
-	tokens     *tokenStore
-	arms       jetstream.KeyValue
-	deleted    jetstream.KeyValue
-	store      Store
-	audit      audit.Recorder
-	now        func() time.Time
-	clientAddr func(*http.Request) netip.Addr
-	log        *slog.Logger
+	auth        *authenticator
+	tokens      *tokenStore
+	arms        jetstream.KeyValue
+	deleted     jetstream.KeyValue
+	lockouts    *lockouts
+	limit       *ratelimit.Limiter
+	floods      *audit.Floods
+	store       Store
+	audit       audit.Recorder
+	now         func() time.Time
+	clientAddr  func(*http.Request) netip.Addr
+	bodyTimeout time.Duration
+	log         *slog.Logger
 }
 
 // New checks the configuration, binds (creating if needed) the NATS KV
@@ -58,11 +65,16 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	locks, err := openLockouts(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	if len(cfg.Keys) == 0 {
 		cfg.Logger.Warn("verba: no API keys configured; DeleteCall refuses every request")
 	}
-	return &Service{auth: auth, tokens: tokens, arms: arms, deleted: deleted, store: cfg.Store,
-		audit: cfg.Audit, now: cfg.Now, clientAddr: cfg.ClientAddr, log: cfg.Logger}, nil
+	return &Service{auth: auth, tokens: tokens, arms: arms, deleted: deleted, lockouts: locks,
+		limit: ratelimit.New(cfg.Limits), floods: cfg.Floods, store: cfg.Store, audit: cfg.Audit, now: cfg.Now,
+		clientAddr: cfg.ClientAddr, bodyTimeout: cfg.BodyTimeout, log: cfg.Logger}, nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -80,6 +92,21 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Limits.Now == nil {
+		cfg.Limits.Now = cfg.Now
+	}
+	if cfg.LockoutAfter == 0 {
+		cfg.LockoutAfter = DefaultLockoutAfter
+	}
+	if cfg.LockoutWindow <= 0 {
+		cfg.LockoutWindow = DefaultLockoutWindow
+	}
+	if cfg.LockoutFor <= 0 {
+		cfg.LockoutFor = DefaultLockoutFor
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = DefaultBodyTimeout
 	}
 	return cfg
 }
@@ -99,13 +126,7 @@ func openBucket(ctx context.Context, cfg Config, name, description string, ttl t
 }
 
 // remoteAddr is the default ClientAddr: the connection's peer.
-func remoteAddr(r *http.Request) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	return ap.Addr().Unmap()
-}
+func remoteAddr(r *http.Request) netip.Addr { return clientaddr.Peer(r) }
 
 // caller is who is asking: the key (once known), the API user (with a token
 // or Basic credentials) and the address.
@@ -132,44 +153,71 @@ func (c caller) remote() string {
 
 // ServeHTTP answers one API request. Every answer, success or error, carries
 // the envelope in the requested format; the HTTP status tells the same.
+//
+// An address that has failed too often is refused first, unchecked and
+// with its body unread (429). Failures before and during authentication
+// count against the address; failed authentications with a known key also
+// count against the key, which is locked out when they come too fast.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), requestTimeout)
 	defer cancel()
 	query, _ := url.ParseQuery(r.URL.RawQuery) // keeps what parses; readParams reports the rest
 	f, action := peek(query)
 	c := caller{addr: s.clientAddr(r)}
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		s.fail(w, f, action, errorf(http.StatusMethodNotAllowed, "method %s is not allowed; use GET or POST", r.Method))
+	if wait, blocked := s.limit.Blocked(c.addr); blocked {
+		s.fail(w, f, action, s.refuse(ctx, action, c, wait))
 		return
 	}
-	v, err := readParams(w, r)
+	env, err := s.answer(ctx, w, r, &c, &f, &action)
 	if err != nil {
-		if v != nil {
-			f, action = peek(v)
-		}
+		s.counted(c, err)
 		s.fail(w, f, action, err)
 		return
 	}
+	env.Code, env.Type = codeOK, action
+	env.write(w, f, http.StatusOK)
+}
+
+// answer reads the request and serves it. It updates the format and
+// action as soon as they are understood, so that errors answer in them.
+func (s *Service) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, c *caller, f *format, action *string) (envelope, error) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		e := errorf(http.StatusMethodNotAllowed, "method %s is not allowed; use GET or POST", r.Method)
+		e.unread = true
+		return envelope{}, e
+	}
+	v, err := readParams(w, r, s.bodyTimeout)
+	if err != nil {
+		if v != nil {
+			*f, *action = peek(v)
+		}
+		return envelope{}, err
+	}
 	req, err := parseRequest(v)
+	*f, *action = req.format, req.action
 	if err != nil {
-		s.denied(ctx, req.action, c, err)
-		s.fail(w, req.format, req.action, err)
-		return
+		s.denied(ctx, req.action, *c, err)
+		return envelope{}, err
 	}
-	env, err := s.serve(ctx, r, req, &c)
-	if err != nil {
-		s.fail(w, req.format, req.action, err)
-		return
-	}
-	env.Code, env.Type = codeOK, req.action
-	env.write(w, req.format, http.StatusOK)
+	return s.serve(ctx, r, req, c)
 }
 
 // serve authenticates the caller and runs the action.
 func (s *Service) serve(ctx context.Context, r *http.Request, req request, c *caller) (envelope, error) {
 	k, err := s.auth.key(req.apiKey, c.addr)
 	c.key = k
+	if k.Name != "" {
+		until, lerr := s.lockouts.until(ctx, k)
+		if lerr != nil {
+			return envelope{}, lerr
+		}
+		if !until.IsZero() {
+			e := lockedOut(until, s.now())
+			s.flood(ctx, req.action, *c, true, audit.ActionRefused, e.msg, req.action)
+			return envelope{}, e
+		}
+	}
 	if err != nil {
 		s.denied(ctx, req.action, *c, err)
 		return envelope{}, err
@@ -230,11 +278,39 @@ func (s *Service) fail(w http.ResponseWriter, f format, action string, err error
 	if ae.challenge {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Verba API", charset="UTF-8"`)
 	}
+	if ae.unread {
+		reqbody.Abandon(w)
+	}
+	if ae.status == http.StatusTooManyRequests {
+		ratelimit.RetryAfter(w, ae.retryAfter)
+	}
 	envelope{Code: codeError, Type: action, ErrorMessage: ae.msg}.write(w, f, ae.status)
 }
 
-// denied records a failed authentication (401 or 403) in the audit trail;
-// other errors are not authentication failures and are left alone.
+// refuse answers a request from an address over its limit, unchecked.
+func (s *Service) refuse(ctx context.Context, action string, c caller, wait time.Duration) error {
+	e := errorf(http.StatusTooManyRequests, "too many failed requests from %s; retry after %d s",
+		addrString(c.addr), retrySeconds(wait))
+	e.retryAfter, e.unread = wait, true
+	s.flood(ctx, action, c, true, audit.ActionRefused, e.msg, action)
+	return e
+}
+
+// counted spends the address's allowance on a failure that shows nothing
+// legitimate: anything refused before or during authentication. An
+// authenticated caller's 404 or 409, and the server's own errors, do not
+// count.
+func (s *Service) counted(c caller, err error) {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.status == http.StatusNotFound || ae.status == http.StatusConflict {
+		return
+	}
+	s.limit.Spend(c.addr)
+}
+
+// denied records a failed authentication (401 or 403) in the audit trail,
+// and counts it against the key if one was recognised; other errors are
+// not authentication failures and are left alone.
 func (s *Service) denied(ctx context.Context, action string, c caller, err error) {
 	var ae *apiError
 	if !errors.As(err, &ae) || (ae.status != http.StatusUnauthorized && ae.status != http.StatusForbidden) {
@@ -247,15 +323,53 @@ func (s *Service) denied(ctx context.Context, action string, c caller, err error
 	if ae.auditNote != "" {
 		detail += " (" + ae.auditNote + ")"
 	}
-	s.record(ctx, c, audit.ActionLoginFailed, "", ae.msg, detail)
+	s.flood(ctx, action, c, false, audit.ActionLoginFailed, ae.msg, detail)
+	if c.key.Name != "" {
+		s.keyFailed(ctx, c, action, ae.msg)
+	}
+}
+
+// keyFailed counts a failed authentication against c's key, and audits
+// the lockout it may cause.
+func (s *Service) keyFailed(ctx context.Context, c caller, action, reason string) {
+	until, locked, err := s.lockouts.failed(ctx, c.key, reason)
+	if err != nil {
+		s.log.Error("verba: failed authentication not counted against the key", "key", c.key.Name, "err", err)
+		return
+	}
+	if locked {
+		s.log.Warn("verba: API key locked out", "key", c.key.Name, "until", until, "remote", c.remote())
+		s.record(ctx, c, audit.ActionLockout, "", fmt.Sprintf("locked out until %s after repeated failed authentications",
+			until.UTC().Format(time.RFC3339)), fmt.Sprintf("%s; the last failure: %s", action, reason))
+	}
+}
+
+// flood records a failed or refused request: through Floods, a flood as
+// one entry; without, a failure on its own and a refusal not at all.
+func (s *Service) flood(ctx context.Context, action string, c caller, refused bool, auditAction, outcome, detail string) {
+	e := audit.Entry{At: s.now(), Actor: c.actor(), Action: auditAction, Outcome: outcome, Detail: detail, Remote: c.remote()}
+	if s.floods == nil {
+		if !refused {
+			s.write(ctx, e)
+		}
+		return
+	}
+	kind := "failed requests"
+	if action != "" {
+		kind = "failed " + action + " requests"
+	}
+	s.floods.Record(ctx, audit.Failure{Kind: kind, From: ratelimit.Key(c.addr), Refused: refused, Entry: e})
 }
 
 // record writes an audit entry. A failure to record is logged: the action
 // it describes has already happened and is not undone.
 func (s *Service) record(ctx context.Context, c caller, action, target, outcome, detail string) {
-	e := audit.Entry{At: s.now(), Actor: c.actor(), Action: action, Target: target,
-		Outcome: outcome, Detail: detail, Remote: c.remote()}
+	s.write(ctx, audit.Entry{At: s.now(), Actor: c.actor(), Action: action, Target: target,
+		Outcome: outcome, Detail: detail, Remote: c.remote()})
+}
+
+func (s *Service) write(ctx context.Context, e audit.Entry) {
 	if err := s.audit.Record(ctx, e); err != nil {
-		s.log.Error("verba: audit entry lost", "actor", e.Actor, "action", action, "target", target, "err", err)
+		s.log.Error("verba: audit entry lost", "actor", e.Actor, "action", e.Action, "target", e.Target, "err", err)
 	}
 }

@@ -75,7 +75,7 @@ func (b *bench) stopCPU(ctx context.Context, srv *server, start cpuMeter) cpuUse
 }
 
 func (b *bench) readCPU(ctx context.Context, srv *server) (cpuMeter, error) {
-	m, err := scrape(ctx, b.http, srv.URL, metricCPU)
+	m, err := scrape(ctx, b.http, srv, metricCPU)
 	if err != nil {
 		return cpuMeter{}, err
 	}

@@ -50,12 +50,15 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 	return out, nil
 }
 
-// scrape fetches the server's /metrics and checks the names the caller
-// needs are there.
-func scrape(ctx context.Context, client *http.Client, baseURL string, need ...string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/metrics", nil)
+// scrape fetches the server's /metrics (with its bearer token, if it has
+// one) and checks the names the caller needs are there.
+func scrape(ctx context.Context, client *http.Client, srv *server, need ...string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/metrics", nil)
 	if err != nil {
 		return nil, fmt.Errorf("scrape metrics: %w", err)
+	}
+	if srv.MetricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+srv.MetricsToken)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ type serverBinary struct {
 	// identity provider, turned on by --dev-identity when the binary has
 	// it (DevIdentityFlag), or else by --demo.
 	NeedsSignIn, DevIdentityFlag bool
+	// MetricsToken is set when the binary has --metrics-token: /metrics then
+	// answers only with a bearer token, which the bench gives it.
+	MetricsToken bool
 }
 
 // inspectServer checks that path is a runnable server and learns its flags
@@ -43,7 +47,7 @@ func inspectServer(ctx context.Context, path string) (serverBinary, error) {
 	}
 	has := func(flag string) bool { return bytes.Contains(out, []byte(flag+" ")) }
 	return serverBinary{Path: path, SkipAuthFlag: has("--insecure-skip-notification-auth"),
-		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity")}, nil
+		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity"), MetricsToken: has("--metrics-token")}, nil
 }
 
 // server is the Switchboard server running as a child process for one
@@ -56,6 +60,8 @@ type server struct {
 	Args []string
 	// Jar holds the signed-in session when the server has sign-in.
 	Jar http.CookieJar
+	// MetricsToken is the bearer token of its /metrics, if it needs one.
+	MetricsToken string
 
 	cmd     *exec.Cmd
 	dataDir string
@@ -81,6 +87,10 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 	s := &server{URL: url, Args: args, dataDir: dir, output: newTail(64 << 10), exited: make(chan struct{}), http: client, log: log}
 	s.cmd = exec.Command(bin.Path, args...)
 	s.cmd.Env = serverEnv()
+	if bin.MetricsToken {
+		s.MetricsToken = rand.Text()
+		s.cmd.Env = append(s.cmd.Env, "SWITCHBOARD_METRICS_TOKEN="+s.MetricsToken)
+	}
 	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
 	s.cmd.SysProcAttr = childProcAttr()
 	if err := s.cmd.Start(); err != nil {

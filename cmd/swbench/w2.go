@@ -79,7 +79,7 @@ func (b *bench) runW2(ctx context.Context, cfg w2Config) (*w2Result, error) {
 		if err != nil {
 			return err
 		}
-		m, err := scrape(ctx, b.http, srv.URL, metricSlowDrops)
+		m, err := scrape(ctx, b.http, srv, metricSlowDrops)
 		if err != nil {
 			return err
 		}

@@ -93,7 +93,7 @@ func (b *bench) sampleMemory(ctx context.Context, srv *server, n int) (memSample
 		if i > 0 && !sleepCtx(ctx, time.Second) {
 			return low, ctx.Err()
 		}
-		m, err := scrape(ctx, b.http, srv.URL, metricRSS, metricHeapInuse, metricGoroutines)
+		m, err := scrape(ctx, b.http, srv, metricRSS, metricHeapInuse, metricGoroutines)
 		if err != nil {
 			return low, err
 		}
@@ -110,7 +110,7 @@ func (b *bench) sampleMemory(ctx context.Context, srv *server, n int) (memSample
 func (b *bench) waitFeedClients(ctx context.Context, srv *server, want int, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		m, err := scrape(ctx, b.http, srv.URL, metricFeedClients)
+		m, err := scrape(ctx, b.http, srv, metricFeedClients)
 		if err != nil {
 			return err
 		}

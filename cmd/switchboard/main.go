@@ -115,6 +115,7 @@ func define(o *options) *flag.FlagSet {
 	fs.StringVar(&o.tenants, "notify-tenants", "", "tenants whose notifications are accepted, comma-separated (default --tenant-id)")
 	fs.BoolVar(&c.InsecureSkipNotificationAuth, "insecure-skip-notification-auth", false, "accept notifications without checking their token: local experiments only")
 	fs.StringVar(&o.verbaConfig, "verba-config", "", "JSON file of the DeleteCall API's keys and users (see `switchboard verba-key`)")
+	defineLimits(fs, c)
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() { usage(fs) }
 	return fs
@@ -195,6 +196,19 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	if err := srv.Start(ctx); err != nil {
 		ln.Close()
 		return err
+	}
+	if o.cfg.MetricsAddr != "" {
+		mln, err := net.Listen("tcp", o.cfg.MetricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on --metrics-addr %s: %w", o.cfg.MetricsAddr, err)
+		}
+		go func() {
+			if err := srv.ServeMetrics(ctx, mln); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+		log.Info("metrics are served", "addr", mln.Addr().String())
 	}
 	log.Info("Switchboard is listening", "addr", ln.Addr().String(), "url", o.cfg.PublicURL, "demo", o.cfg.Demo)
 	err = srv.Serve(ctx, ln)
