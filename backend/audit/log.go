@@ -25,6 +25,9 @@ type Options struct {
 	Replicas int
 	// MaxAge is how long entries are kept (default 90 days).
 	MaxAge time.Duration
+	// MaxBytes bounds the trail on disk (default 512 MiB); the oldest
+	// entries go first.
+	MaxBytes int64
 }
 
 func (o Options) withDefaults() Options {
@@ -33,6 +36,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxAge <= 0 {
 		o.MaxAge = 90 * 24 * time.Hour
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 512 << 20
 	}
 	return o
 }
@@ -58,6 +64,7 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
 		MaxAge:      opts.MaxAge,
+		MaxBytes:    opts.MaxBytes,
 		Discard:     jetstream.DiscardOld,
 	})
 	if err != nil {

@@ -109,6 +109,10 @@ type Sessions struct {
 	log    *slog.Logger
 }
 
+// bucketMaxBytes bounds each of the buckets on disk: far more than the
+// sessions and sign-ins in progress a replica allows ever take.
+const bucketMaxBytes = 64 << 20
+
 // OpenSessions creates or updates the buckets and binds to them.
 //
 // The sessions bucket's age limit is twice the absolute timeout: sessions
@@ -126,6 +130,7 @@ func OpenSessions(ctx context.Context, js jetstream.JetStream, opts SessionOptio
 		Replicas:    opts.Replicas,
 		History:     1,
 		TTL:         2 * opts.AbsoluteTimeout,
+		MaxBytes:    bucketMaxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: bucket %s: %w", SessionsBucket, err)
@@ -137,6 +142,7 @@ func OpenSessions(ctx context.Context, js jetstream.JetStream, opts SessionOptio
 		Replicas:    opts.Replicas,
 		History:     1,
 		TTL:         loginLife,
+		MaxBytes:    bucketMaxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("auth: bucket %s: %w", LoginsBucket, err)

@@ -113,7 +113,7 @@ func (s *Server) open(ctx context.Context) error {
 		MaxBytes: s.cfg.ArchiveMaxBytes}); err != nil {
 		return fmt.Errorf("server: archive: %w", err)
 	}
-	if s.audit, err = audit.Open(ctx, s.nats.JS, audit.Options{Replicas: s.cfg.Replicas}); err != nil {
+	if s.audit, err = audit.Open(ctx, s.nats.JS, audit.Options{Replicas: s.cfg.Replicas, MaxBytes: s.cfg.AuditMaxBytes}); err != nil {
 		return fmt.Errorf("server: audit trail: %w", err)
 	}
 	gc, err := graph.New(graph.Config{BaseURL: s.cfg.GraphURL, TokenURL: s.cfg.TokenURL, TenantID: s.cfg.TenantID,

@@ -63,6 +63,9 @@ type Config struct {
 	// the saved live view and the archive on disk (defaults 4 GiB, 512 MiB
 	// and 1 GiB); the oldest data goes first.
 	LogMaxBytes, StateMaxBytes, ArchiveMaxBytes int64
+	// AuditMaxBytes bounds the audit trail on disk (default 512 MiB); it
+	// keeps entries 90 days otherwise.
+	AuditMaxBytes int64
 	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
 	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
 

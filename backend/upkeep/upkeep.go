@@ -122,6 +122,7 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, g Graph, v V
 		TTL:         ttl,
 		Replicas:    max(replicas, 1),
 		Storage:     jetstream.FileStorage,
+		MaxBytes:    64 << 20, // leases are tiny and live one round
 	})
 	if err != nil {
 		return nil, fmt.Errorf("upkeep: lease bucket: %w", err)

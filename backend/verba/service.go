@@ -111,6 +111,10 @@ func withDefaults(cfg Config) Config {
 	return cfg
 }
 
+// bucketMaxBytes bounds each of the API's buckets on disk (tokens, armed
+// deletions, deleted identifiers, lockouts).
+const bucketMaxBytes = 64 << 20
+
 func openBucket(ctx context.Context, cfg Config, name, description string, ttl time.Duration) (jetstream.KeyValue, error) {
 	kv, err := cfg.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:      name,
@@ -118,6 +122,7 @@ func openBucket(ctx context.Context, cfg Config, name, description string, ttl t
 		TTL:         ttl,
 		Replicas:    cfg.Replicas,
 		Storage:     jetstream.FileStorage,
+		MaxBytes:    bucketMaxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verba: bucket %s: %w", name, err)

@@ -45,6 +45,7 @@ func openTokenStore(ctx context.Context, js jetstream.JetStream, replicas int, n
 		TTL:         tokenRetention,
 		Replicas:    replicas,
 		Storage:     jetstream.FileStorage,
+		MaxBytes:    bucketMaxBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("verba: token bucket: %w", err)

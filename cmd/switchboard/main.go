@@ -92,10 +92,11 @@ func define(o *options) *flag.FlagSet {
 	fs.Int64Var(&c.SimSeed, "seed", 1, "demo: the simulator's random seed (the same seed gives the same traffic)")
 	fs.DurationVar(&c.History, "history", time.Hour, "how long ended calls stay on consoles")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
-	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes = 4<<30, 512<<20, 1<<30
+	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes, c.AuditMaxBytes = 4<<30, 512<<20, 1<<30, 512<<20
 	fs.Var(byteSize{&c.LogMaxBytes}, "log-max-bytes", "most disk the event log takes; the oldest events go first")
 	fs.Var(byteSize{&c.StateMaxBytes}, "state-max-bytes", "most disk the saved live view takes")
 	fs.Var(byteSize{&c.ArchiveMaxBytes}, "archive-max-bytes", "most disk the archive of ended calls takes; the oldest go first")
+	fs.Var(byteSize{&c.AuditMaxBytes}, "audit-max-bytes", "most disk the audit trail takes (kept 90 days otherwise); the oldest entries go first")
 	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
 	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
