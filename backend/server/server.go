@@ -116,7 +116,12 @@ func (s *Server) wire(ctx context.Context, reg *prometheus.Registry) error {
 	var view *liveview.View
 	s.hub = feed.NewHub(snapshotter(func() feedwire.Message { return view.Snapshot() }), feed.Options{Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, s.hub, liveview.Options{History: s.cfg.History, Metrics: s.metrics, Logger: s.log,
-		OnMarkedEnded: s.eraseMarked, OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
+		OnMarkedEnded: s.eraseMarked, OnCallStarted: func(ctx context.Context, c calls.Call) {
+			s.verba.CallStarted(ctx, c)
+			if s.keeper != nil {
+				s.keeper.Enrich(c) // a call whose first notification lacks its parties is read at once
+			}
+		}})
 	s.view = view
 	var err error
 	s.verba, err = verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events},
