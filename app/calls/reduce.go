@@ -313,15 +313,8 @@ func applyAction(c Call, a Action) Call {
 		c.EndAction = a.Verb
 		c.EndTarget = a.Target
 	}
-	if a.OK() && a.Verb == verbs.Mute && a.Participant != "" {
-		// Graph answers 200 once the participant is muted; its roster
-		// notification follows and says the same.
-		i := slices.IndexFunc(c.Roster, func(p Participant) bool { return p.ID == a.Participant })
-		if i >= 0 {
-			c.Roster = slices.Clone(c.Roster)
-			c.Roster[i].Muted = true
-		}
-	}
+	// A mute shows once Graph's roster update says the participant is
+	// muted: the roster is Graph's word, never Switchboard's guess.
 	return c
 }
 

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"strings"
+
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"switchboard/app/verbs"
@@ -41,7 +43,7 @@ func (b *ActionButton) Render() app.UI {
 		Class("btn", "btn-"+string(spec.Verb)).
 		DataSet("action", string(spec.Verb)).
 		DataSet("call-id", b.CallID).
-		Aria("label", spec.Label+" "+b.Who).
+		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+b.Who).
 		Title(spec.Help).
 		Disabled(b.Op.InFlight).
 		OnClick(b.onClick).

@@ -44,7 +44,7 @@ func (f *TargetForm) Render() app.UI {
 		app.Label().For("target-input").Text("Target"),
 		app.Input().ID("dialog-first").Name("target").Type("text").
 			Class("target-input").Attr("autocomplete", "off").Attr("spellcheck", "false").
-			Placeholder("+14255550100 or ada@contoso.com").Value(f.value).
+			Placeholder("+14255550100 or ada@contoso.com").
 			Aria("describedby", "target-hint").Aria("invalid", f.touched && err != nil).
 			OnInput(f.onInput),
 		app.P().ID("target-hint").Class(hintClass).Aria("live", "polite").Text(hint),
@@ -73,13 +73,20 @@ func targetWords(t verbs.Target) string {
 }
 
 func (f *TargetForm) onInput(ctx app.Context, e app.Event) {
-	f.value = ctx.JSSrc().Get("value").String()
+	f.value = e.Get("target").Get("value").String()
 	f.touched = true
 }
 
-// pick fills in a recent target.
+// pick fills in a recent target. The field is not bound to value on every
+// render, which would overwrite keys typed faster than the page renders:
+// only a pick writes it.
 func (f *TargetForm) pick(ctx app.Context, target string) {
 	f.value, f.touched = target, true
+	ctx.Defer(func(app.Context) {
+		if el := app.Window().GetElementByID("dialog-first"); el.Truthy() {
+			el.Set("value", target)
+		}
+	})
 }
 
 func (f *TargetForm) onSubmit(ctx app.Context, e app.Event) {
