@@ -59,18 +59,22 @@ func TestRedirectAndTransferInTheConsole(t *testing.T) {
 	p.openDialog("transfer", talking)
 	p.waitJS("the recent target", `document.querySelector("#target-form button[data-target='+14255550142']")`, stepTimeout)
 	p.click(`#target-form button[data-target='+14255550142']`)
+	p.waitJS("the recent target picked", `!document.querySelector("#target-send").disabled &&
+		document.querySelector("#target-form input[name=target]").value === "+14255550142"`, stepTimeout)
 	p.click("#target-send")
-	p.waitJS("the row back in established, saying the transfer failed", fmt.Sprintf(
-		`document.querySelector(%q)?.dataset.state === "established"`, rowSel(talking)), stepTimeout)
+	s.waitAction(http.MethodPost, talking, "/transfer")
 	waitFor(t, "the failed transfer on the server", stepTimeout, func() bool {
 		c, _ := s.srv().View().Get(talking)
 		return c.Result != nil && c.Result.Subcode == 7000
 	})
+	p.waitJS("the row back in established", fmt.Sprintf(
+		`document.querySelector(%q)?.dataset.state === "established"`, rowSel(talking)), stepTimeout)
 
 	release := s.relay.holdWhere(func(body []byte) bool { return endsCall(body, talking) })
 	defer release()
 	p.openDialog("transfer", talking)
 	p.typeTarget(person.UPN)
+	p.waitJS("the sign-in name accepted", `!document.querySelector("#target-send").disabled`, stepTimeout)
 	p.click("#target-send")
 	p.waitJS("the row in transferAccepted", fmt.Sprintf(`document.querySelector(%q)?.dataset.state === "transferAccepted"`, rowSel(talking)), stepTimeout)
 	p.screenshot(t.Name() + "-transferring")

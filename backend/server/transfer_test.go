@@ -215,7 +215,7 @@ func TestOutgoingCallsAreEnrichedAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := feed.until(id, func(c calls.Call) bool { return c.Subject == "Read me back" })
+	c := feed.until(id, func(c calls.Call) bool { return c.Subject == "Read me back" && c.State == calls.Established })
 	if c.Source.Kind != "application" || len(c.Targets) != 1 || c.Targets[0].Phone != "+15550106060" || c.State != calls.Established {
 		t.Fatalf("enriched call: %+v", c)
 	}
