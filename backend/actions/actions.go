@@ -239,9 +239,36 @@ func (a *API) act(w http.ResponseWriter, r *http.Request, spec verbs.Spec, do gr
 	w.WriteHeader(spec.OK)
 }
 
-// targetBody is the body of redirect and transfer.
+// targetBody is the body of redirect and transfer: {"target": "+14255550100"}.
+// The target may also be an object naming it, {"target": {"id": "…"}} or
+// {"target": {"phone": "…"}}, as integrations tend to send.
 type targetBody struct {
-	Target string `json:"target"`
+	Target targetField `json:"target"`
+}
+
+type targetField string
+
+// UnmarshalJSON reads a string, or an object with one of id, phone, user,
+// upn or userPrincipalName.
+func (t *targetField) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*t = targetField(s)
+		return nil
+	}
+	var o struct {
+		ID, Phone, User, UPN, UserPrincipalName string
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return errors.New(`target is not a string such as "+14255550100" nor an object with an id`)
+	}
+	for _, v := range []string{o.ID, o.Phone, o.User, o.UPN, o.UserPrincipalName} {
+		if v != "" {
+			*t = targetField(v)
+			return nil
+		}
+	}
+	return nil
 }
 
 // rejectBody is the body of reject.
@@ -272,9 +299,9 @@ func (a *API) readInput(r *http.Request, spec verbs.Spec, c calls.Call, act *cal
 		if status, msg := readJSON(r, &body); status != 0 {
 			return in, status, msg
 		}
-		t, err := verbs.ParseTarget(body.Target)
+		t, err := verbs.ParseTarget(string(body.Target))
 		if err != nil {
-			return in, http.StatusBadRequest, fmt.Sprintf("cannot %s to %q: %v", spec.Words, body.Target, err)
+			return in, http.StatusBadRequest, fmt.Sprintf("cannot %s to %q: %v", spec.Words, string(body.Target), err)
 		}
 		act.Target = t.ID
 		in.target = graphTarget(t)

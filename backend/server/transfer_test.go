@@ -35,7 +35,7 @@ func TestRedirectAndTransferEndToEnd(t *testing.T) {
 	if st, msg := h.do("POST", "/api/calls/"+ringing+"/transfer", `{"target":"+15550104242"}`); st != http.StatusConflict || !strings.Contains(msg, "answer or redirect it instead") {
 		t.Fatalf("transfer of a ringing call: %d %q, want 409 saying why", st, msg)
 	}
-	if st, msg := h.do("POST", "/api/calls/"+ringing+"/redirect", `{"target":" +1 (555) 010-4242 "}`); st != http.StatusAccepted {
+	if st, msg := h.do("POST", "/api/calls/"+ringing+"/redirect", `{"target":{"phone":" +1 (555) 010-4242 "}}`); st != http.StatusAccepted {
 		t.Fatalf("redirect: %d %s", st, msg)
 	}
 	c := feed.until(ringing, func(c calls.Call) bool { return c.Ended() && c.EndAction != "" })
@@ -96,6 +96,7 @@ func TestRedirectAndTransferEndToEnd(t *testing.T) {
 		{"/api/calls/" + other + "/transfer", `{}`, 400, "a target is required"},
 		{"/api/calls/" + other + "/transfer", `{"target":"nobody@contoso.example"}`, 400, "no such user"},
 		{"/api/calls/" + other + "/transfer", `{"target":`, 400, "not valid JSON"},
+		{"/api/calls/" + other + "/transfer", `{"target":[1]}`, 400, "nor an object with an id"},
 		{"/api/calls/" + ringing + "/redirect", `{"target":"+15550100"}`, 409, "already ended"},
 		{"/api/calls/nope/transfer", `{"target":"+15550100"}`, 404, "no call"},
 	}
