@@ -362,3 +362,26 @@ func TestOutgoingSetupIsTerseOnARealisticWire(t *testing.T) {
 	}
 	containsJSON(t, body, `{"direction": "outgoing", "subject": "Placed by the bot", "source": {"identity": {"application": {"id": "`+testApp+`"}}}}`)
 }
+
+func TestCreateCall(t *testing.T) {
+	h := newHarness(t, fastSteps)
+	st, body := h.do(t, "POST", "/v1.0/communications/calls", `{
+		"@odata.type": "#microsoft.graph.call",
+		"callbackUri": "`+h.rcv.url()+`",
+		"targets": [{"@odata.type": "#microsoft.graph.invitationParticipantInfo",
+			"identity": {"@odata.type": "#microsoft.graph.identitySet", "user": {"@odata.type": "#microsoft.graph.identity", "displayName": "Ivy", "id": "12340000-0000-4000-8000-000000001234"}}}],
+		"requestedModalities": ["audio"],
+		"mediaConfig": {"@odata.type": "#microsoft.graph.serviceHostedMediaConfig"}}`)
+	if st != http.StatusCreated {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	var created struct{ ID, State, Direction string }
+	if err := json.Unmarshal(body, &created); err != nil || created.State != "establishing" || created.Direction != "outgoing" || created.ID == "" {
+		t.Fatalf("created %s (%v)", body, err)
+	}
+	containsJSON(t, body, `{"targets": [{"identity": {"user": {"id": "12340000-0000-4000-8000-000000001234"}}}], "source": {"identity": {"application": {"id": "`+testApp+`"}}}}`)
+	h.expectStates(t, created.ID, "updated/establishing", "updated/established")
+	if st, body := h.do(t, "POST", "/beta/communications/calls", `{"targets": []}`); st != http.StatusBadRequest {
+		t.Fatalf("create without mediaConfig: %d %s", st, body)
+	}
+}

@@ -27,6 +27,7 @@ func (s *Sim) routeGraph(mux *http.ServeMux) {
 		for _, calls := range []string{"communications", "app"} {
 			prefix := "/" + version + "/" + calls + "/"
 			mux.Handle(prefix, s.graphAPI(unknownSegment))
+			mux.Handle("POST "+prefix+"calls", s.graphAPI(s.createCall))
 			mux.Handle("GET "+prefix+"calls/{id}", s.graphAPI(s.getCall))
 			mux.Handle("DELETE "+prefix+"calls/{id}", s.graphAPI(s.deleteCall))
 			mux.Handle("POST "+prefix+"calls/{id}/{action}", s.graphAPI(s.postAction))

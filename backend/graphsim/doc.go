@@ -7,7 +7,9 @@
 //
 //   - the identity platform: a client-credentials token endpoint,
 //     POST /{tenant}/oauth2/v2.0/token, like login.microsoftonline.com;
-//   - Graph: /v1.0 and /beta /communications/calls/{id} (GET, DELETE) and its
+//   - Graph: /v1.0 and /beta POST /communications/calls (the bot places a
+//     call: 201, then establishing and established), /communications/calls/{id}
+//     (GET, DELETE) and its
 //     actions answer, reject, redirect, transfer and keepAlive; the media
 //     operations playPrompt, recordResponse (record), subscribeToTone,
 //     cancelMediaProcessing, updateRecordingStatus, sendDtmfTones, mute,
