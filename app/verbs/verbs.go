@@ -278,12 +278,27 @@ func (s Spec) Why(f Facts) string {
 	return ""
 }
 
-func (s Spec) wrongState(f Facts) string {
-	state := f.State
-	if state == "" {
-		state = "in a state Graph has not told yet"
+// stateWords is a call state as a sentence reads it: "on hold".
+func stateWords(state string) string {
+	switch state {
+	case "":
+		return "in a state Graph has not told yet"
+	case "hold":
+		return "on hold"
+	case "transferAccepted":
+		return "transfer accepted"
+	default:
+		return state
 	}
-	want := strings.Join(s.States, " or ")
+}
+
+func (s Spec) wrongState(f Facts) string {
+	state := stateWords(f.State)
+	words := make([]string, len(s.States))
+	for i, st := range s.States {
+		words[i] = stateWords(st)
+	}
+	want := strings.Join(words, " or ")
 	if slices.Equal(s.States, []string{"incoming"}) {
 		if f.Answered {
 			return fmt.Sprintf("cannot %s: the call was already answered (it is %s); hang it up instead", s.Words, state)

@@ -79,7 +79,7 @@ func TestWhy(t *testing.T) {
 		{verbs.Redirect, ended, "cannot redirect: the call has already ended"},
 		{verbs.Transfer, established, ""},
 		{verbs.Transfer, incoming, "not answered yet; answer or redirect it instead"},
-		{verbs.Transfer, verbs.Facts{State: "hold", Answered: true}, "cannot transfer: the call is hold, and only a call that is established can be transferred"},
+		{verbs.Transfer, verbs.Facts{State: "hold", Answered: true}, "cannot transfer: the call is on hold, and only a call that is established can be transferred"},
 		{verbs.HangUp, verbs.Facts{State: "terminating"}, ""},
 		{verbs.HangUp, ended, "already ended"},
 		{verbs.Mute, established, "only participants of a group call can be muted"},

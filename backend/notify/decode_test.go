@@ -183,3 +183,25 @@ func FuzzRelax(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkDecode measures the webhook's decoding of the shapes it meets
+// most: a call update, a captured group roster, and a documentation
+// example that needs relaxing.
+func BenchmarkDecode(b *testing.B) {
+	for _, bb := range []struct{ name, body string }{
+		{"call", seedTerminated},
+		{"roster", env(callNote("updated", idGroup+"/participants", rosterCaptured))},
+		{"relaxed", env(v1Note("updated", idGroup+"/participants", rosterMutedWithComment))},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			body := []byte(bb.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decode(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
