@@ -13,7 +13,10 @@ package calls
 
 import (
 	"slices"
+	"strings"
 	"time"
+
+	"switchboard/app/verbs"
 )
 
 // State is a Graph callState. Values Graph adds in the future are kept as-is.
@@ -109,10 +112,19 @@ type Result struct {
 // to a call, with Graph's answer. Actions are events in the log so that a
 // console can say "hung up by alice" and an audit can say who did what.
 type Action struct {
-	// Verb is one of the Verb* constants.
-	Verb string `json:"verb"`
-	// Reason is the reject reason (none, busy, forbidden) for VerbReject.
+	// Verb names the action (package verbs lists them).
+	Verb verbs.Verb `json:"verb"`
+	// Reason is the reject reason (none, busy, forbidden) for verbs.Reject.
 	Reason string `json:"reason,omitempty"`
+	// Target is where a redirect or a transfer sends the call: a phone
+	// number or a user id.
+	Target string `json:"target,omitempty"`
+	// TargetName is the target's display name, when Graph's directory gave one.
+	TargetName string `json:"targetName,omitempty"`
+	// Participant is the participant an action on one participant (mute)
+	// acted on, and ParticipantName how the roster named them.
+	Participant     string `json:"participant,omitempty"`
+	ParticipantName string `json:"participantName,omitempty"`
 	// Actor names who asked: a user's name, or "switchboard" for automatic actions.
 	Actor string `json:"actor"`
 	// Status is the HTTP status Graph answered with; 0 when Graph was not reached.
@@ -122,14 +134,6 @@ type Action struct {
 	// At is when the action was answered.
 	At time.Time `json:"at"`
 }
-
-// The verbs of Action.
-const (
-	VerbAnswer    = "answer"
-	VerbReject    = "reject"
-	VerbHangUp    = "hangup"
-	VerbKeepAlive = "keepalive"
-)
 
 // OK reports whether Graph accepted the action.
 func (a Action) OK() bool { return a.Error == "" && a.Status >= 200 && a.Status < 300 }
@@ -146,8 +150,27 @@ type Call struct {
 	ChainID         string   `json:"chainId,omitempty"`
 	MeetingID       string   `json:"meetingId,omitempty"`
 	MyParticipantID string   `json:"myParticipantId,omitempty"`
-	Participants    int      `json:"participants,omitempty"`
-	Result          *Result  `json:"result,omitempty"`
+	// ThreadID is the chat thread of the call (chatInfo.threadId).
+	ThreadID string `json:"threadId,omitempty"`
+	// Group reports a group call: a meeting, or more than two parties.
+	Group bool `json:"group,omitempty"`
+	// Participants is the size of the roster Graph last notified.
+	Participants int `json:"participants,omitempty"`
+	// Roster is the participants Graph last notified (at most MaxRoster).
+	Roster []Participant `json:"roster,omitempty"`
+	// Result is Graph's latest resultInfo for the call: why it ended, or
+	// why the latest transfer failed. A later notification that moves the
+	// call on without one clears it.
+	Result *Result `json:"result,omitempty"`
+	// TerminationReason is Graph's terminationReason, such as
+	// AppTransferred, when the call ended with one.
+	TerminationReason string `json:"terminationReason,omitempty"`
+	// MediaState is the call's media state as Graph last notified it.
+	MediaState MediaState `json:"mediaState,omitzero"`
+	// LastTone is the latest DTMF tone Graph notified.
+	LastTone *Tone `json:"lastTone,omitempty"`
+	// LastOperation is the latest operation outcome Graph notified.
+	LastOperation *Operation `json:"lastOperation,omitempty"`
 
 	// StartedAt is when Switchboard first heard of the call.
 	StartedAt time.Time `json:"startedAt"`
@@ -160,8 +183,10 @@ type Call struct {
 
 	// EndedBy names the supervisor whose action ended the call, if one did.
 	EndedBy string `json:"endedBy,omitempty"`
-	// EndAction is the verb of that action (hangup or reject).
-	EndAction string `json:"endAction,omitempty"`
+	// EndAction is the verb of that action (hangup, reject, redirect or
+	// transfer), and EndTarget where a redirect or transfer sent the call.
+	EndAction verbs.Verb `json:"endAction,omitempty"`
+	EndTarget string     `json:"endTarget,omitempty"`
 	// LastAction is the latest action taken on the call, with Graph's answer.
 	LastAction *Action `json:"lastAction,omitempty"`
 	// MarkedForDeletion is set when the conversation must be deleted as soon
@@ -212,4 +237,40 @@ func (c Call) Involves(ext string) bool {
 		}
 	}
 	return false
+}
+
+// Facts are what the action contract needs to know about the call.
+func (c Call) Facts() verbs.Facts {
+	return verbs.Facts{State: string(c.State), Answered: !c.AnsweredAt.IsZero(), Ended: c.Ended(), Group: c.Group}
+}
+
+// Why says why the action v may not be taken on c now, or "" when it may.
+// A verb the contract does not list may never be taken.
+func (c Call) Why(v verbs.Verb) string {
+	spec, err := verbs.Lookup(v)
+	if err != nil {
+		return err.Error()
+	}
+	return spec.Why(c.Facts())
+}
+
+// CanonicalID spells a call id the way Graph's ids usually are: a GUID
+// written without dashes or in upper case (as some of Graph's reference
+// pages do) becomes lower case 8-4-4-4-12, so that all spellings name the
+// same call. Other ids are returned unchanged.
+func CanonicalID(id string) string {
+	hex := strings.ReplaceAll(id, "-", "")
+	if len(hex) != 32 || (len(id) != 32 && len(id) != 36) {
+		return id
+	}
+	for _, r := range hex {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return id
+		}
+	}
+	if len(id) == 36 && (id[8] != '-' || id[13] != '-' || id[18] != '-' || id[23] != '-') {
+		return id
+	}
+	h := strings.ToLower(hex)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

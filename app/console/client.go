@@ -12,7 +12,8 @@ import (
 	"strconv"
 	"time"
 
-	"switchboard/app/calls"
+	"switchboard/app/history"
+	"switchboard/app/verbs"
 )
 
 // Role is what a signed-in person may do. The server enforces it; the
@@ -29,11 +30,12 @@ const (
 	Admin Role = "admin"
 )
 
-// CanAct reports whether the role may reject, answer and hang up.
-func (r Role) CanAct() bool { return r == Supervisor || r == Admin }
+// CanAct reports whether the role may act on calls (answer, reject,
+// redirect, transfer, hang up, mute).
+func (r Role) CanAct() bool { return verbs.Role(r).Allows(verbs.Supervisor) }
 
 // IsAdmin reports whether the role may delete records and read the audit.
-func (r Role) IsAdmin() bool { return r == Admin }
+func (r Role) IsAdmin() bool { return verbs.Role(r).Allows(verbs.Admin) }
 
 // User is the signed-in person, as GET /api/me describes them.
 type User struct {
@@ -50,10 +52,7 @@ const (
 )
 
 // EventEntry is one event of a call's history, with its log sequence.
-type EventEntry struct {
-	Seq   uint64      `json:"seq"`
-	Event calls.Event `json:"event"`
-}
+type EventEntry = history.Entry
 
 // AuditEntry is one line of the audit log: who did what to which call.
 type AuditEntry struct {
@@ -199,30 +198,72 @@ func (c *Client) Me(ctx context.Context) (User, error) {
 	return u, err
 }
 
+// Act is one action to send: the verb, the call, and what the action's
+// input asked for.
+type Act struct {
+	Verb   verbs.Verb
+	CallID string
+	// Reason is the reject reason (RejectNone, RejectBusy, RejectForbidden).
+	Reason string
+	// Target is where a redirect or transfer sends the call, as typed.
+	Target string
+	// Participant is the participant an action on one participant acts on.
+	Participant string
+}
+
+// Act sends an action the way the action contract says: its method and
+// route, and the body its input needs. A verb the contract does not list,
+// a bad reason or a bad target is an error, and nothing is sent.
+func (c *Client) Act(ctx context.Context, a Act) error {
+	spec, err := verbs.Lookup(a.Verb)
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	if !spec.Offered() {
+		return fmt.Errorf("console: %s is taken by Switchboard alone", spec.Words)
+	}
+	var body any
+	switch spec.Input {
+	case verbs.AskReason:
+		switch a.Reason {
+		case RejectNone, RejectBusy, RejectForbidden:
+		default:
+			return fmt.Errorf("console: reject reason %q is not none, busy or forbidden", a.Reason)
+		}
+		body = map[string]string{"reason": a.Reason}
+	case verbs.AskTarget:
+		t, err := verbs.ParseTarget(a.Target)
+		if err != nil {
+			return err
+		}
+		body = map[string]string{"target": t.ID}
+	case verbs.AskParticipant:
+		if a.Participant == "" {
+			return fmt.Errorf("console: %s needs a participant", spec.Words)
+		}
+	}
+	return c.do(ctx, spec.Method, spec.Path(a.CallID, a.Participant), body, nil)
+}
+
 // Reject rejects the incoming call id with reason (RejectNone, RejectBusy
 // or RejectForbidden).
 func (c *Client) Reject(ctx context.Context, id, reason string) error {
-	switch reason {
-	case RejectNone, RejectBusy, RejectForbidden:
-	default:
-		return fmt.Errorf("console: reject reason %q is not none, busy or forbidden", reason)
-	}
-	return c.do(ctx, "POST", "/api/calls/"+url.PathEscape(id)+"/reject", map[string]string{"reason": reason}, nil)
+	return c.Act(ctx, Act{Verb: verbs.Reject, CallID: id, Reason: reason})
 }
 
 // Answer answers the incoming call id.
 func (c *Client) Answer(ctx context.Context, id string) error {
-	return c.do(ctx, "POST", "/api/calls/"+url.PathEscape(id)+"/answer", nil, nil)
+	return c.Act(ctx, Act{Verb: verbs.Answer, CallID: id})
 }
 
 // HangUp hangs up the call id.
 func (c *Client) HangUp(ctx context.Context, id string) error {
-	return c.do(ctx, "DELETE", "/api/calls/"+url.PathEscape(id), nil, nil)
+	return c.Act(ctx, Act{Verb: verbs.HangUp, CallID: id})
 }
 
 // DeleteRecord deletes the ended conversation id everywhere (admins only).
 func (c *Client) DeleteRecord(ctx context.Context, id string) error {
-	return c.do(ctx, "DELETE", "/api/records/"+url.PathEscape(id), nil, nil)
+	return c.Act(ctx, Act{Verb: verbs.Delete, CallID: id})
 }
 
 // Events returns the event history of the call id, oldest first.

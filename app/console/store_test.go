@@ -10,6 +10,7 @@ import (
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
 	"switchboard/app/reasons"
+	"switchboard/app/verbs"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -437,7 +438,7 @@ func TestStoreRetention(t *testing.T) {
 func TestStoreSummary(t *testing.T) {
 	s := NewStore(Options{Now: (&fixedClock{t0}).Now})
 	hungUp := ended("h", t0.Add(-time.Minute), 200, 5001)
-	hungUp.EndedBy, hungUp.EndAction = "alice", calls.VerbHangUp
+	hungUp.EndedBy, hungUp.EndAction = "alice", verbs.HangUp
 	s.ApplySnapshot(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 1, Now: t0, Calls: []calls.Call{
 		live("a", calls.Incoming, calls.DirectionIncoming, t0),
 		live("b", calls.Incoming, calls.DirectionIncoming, t0),

@@ -16,8 +16,10 @@ package reasons
 import (
 	"regexp"
 	"strconv"
+	"strings"
 
 	"switchboard/app/calls"
+	"switchboard/app/verbs"
 )
 
 // Category groups termination reasons for summaries and colours.
@@ -72,10 +74,15 @@ func (c Category) Label() string {
 	}
 }
 
-// Reason is a decoded resultInfo.
+// Reason is a decoded resultInfo, or a terminationReason when Graph gave
+// no resultInfo.
 type Reason struct {
 	Code    int
 	Subcode int
+	// Coded reports that Code and Subcode came from a resultInfo.
+	Coded bool
+	// Termination is Graph's terminationReason (AppTransferred…), if any.
+	Termination string
 	// Text is the reason in words: the table's sentence, or for an unknown
 	// pair a sentence about the code's class.
 	Text     string
@@ -84,14 +91,23 @@ type Reason struct {
 	Known bool
 }
 
-// Raw is the code and subcode as Graph sent them, "code/subcode".
+// Raw is what Graph sent, "code/subcode", or the terminationReason when
+// Graph sent no resultInfo; "" when it sent neither.
 func (r Reason) Raw() string {
-	return strconv.Itoa(r.Code) + "/" + strconv.Itoa(r.Subcode)
+	switch {
+	case r.Coded:
+		return strconv.Itoa(r.Code) + "/" + strconv.Itoa(r.Subcode)
+	default:
+		return r.Termination
+	}
 }
 
-// String is the text followed by the raw pair, as a supervisor reads it.
+// String is the text followed by the raw value, as a supervisor reads it.
 func (r Reason) String() string {
-	return r.Text + " (" + r.Raw() + ")"
+	if raw := r.Raw(); raw != "" {
+		return r.Text + " (" + raw + ")"
+	}
+	return r.Text
 }
 
 type pair struct{ code, subcode int }
@@ -138,6 +154,7 @@ var table = map[pair]entry{
 	{0, 0}:       {"The call ended normally.", EndedNormally},
 	{0, 7015}:    {"Call ended as the transfer completed successfully.", Transfer},
 	{500, 7000}:  {"The transfer failed.", Transfer},
+	{500, 1000}:  {"The transfer failed.", Transfer},
 	{500, 7700}:  {"The transfer failed: the transfer target could not be reached.", Transfer},
 	{500, 7117}:  {"The bot failed to join the call.", ServiceError},
 	{400, 2203}:  {"Graph rejected the request as malformed (bad request).", ServiceError},
@@ -159,10 +176,37 @@ func Explain(r calls.Result) Reason {
 		}
 	}
 	if e, ok := table[pair{code, subcode}]; ok {
-		return Reason{Code: code, Subcode: subcode, Text: e.text, Category: e.category, Known: true}
+		return Reason{Code: code, Subcode: subcode, Coded: true, Text: e.text, Category: e.category, Known: true}
 	}
 	text, cat := byClass(code)
-	return Reason{Code: code, Subcode: subcode, Text: text, Category: cat}
+	return Reason{Code: code, Subcode: subcode, Coded: true, Text: text, Category: cat}
+}
+
+// terminations are the terminationReason values Graph sends when a call
+// ends without a resultInfo.
+var terminations = map[string]entry{
+	"apptransferred": {"The call was transferred by the bot.", Transfer},
+	"appinitiated":   {"The bot ended the call.", EndedByBot},
+}
+
+// Termination decodes a terminationReason. An unknown value is told as
+// it is, with a category guessed from its words.
+func Termination(reason string) Reason {
+	r := Reason{Termination: reason}
+	if e, ok := terminations[strings.ToLower(reason)]; ok {
+		r.Text, r.Category, r.Known = e.text, e.category, true
+		return r
+	}
+	low := strings.ToLower(reason)
+	switch {
+	case strings.Contains(low, "transfer") || strings.Contains(low, "redirect"):
+		r.Text, r.Category = "The call was transferred or redirected ("+reason+").", Transfer
+	case strings.Contains(low, "timeout") || strings.Contains(low, "timedout"):
+		r.Text, r.Category = "The call timed out ("+reason+").", Timeout
+	default:
+		r.Text, r.Category = "Graph ended the call: "+reason+".", Unknown
+	}
+	return r
 }
 
 // byClass is the fallback for pairs the table does not know.
@@ -183,18 +227,30 @@ func byClass(code int) (string, Category) {
 	}
 }
 
-// ForCall explains why c ended, counting who ended it: a call a supervisor
-// hung up or rejected (EndedBy set) is in the EndedByBot category whatever
-// code Graph reported, because the bot ended it on their behalf. A call
-// without a result reads as ended with no reason given.
+// ForCall explains why c ended. Graph's resultInfo comes first; without
+// one, its terminationReason; without either, the action that ended the
+// call, when a supervisor's was accepted. A call a supervisor hung up or
+// rejected is in the EndedByBot category whatever code Graph reported,
+// because the bot ended it on their behalf; one a supervisor transferred or
+// redirected is in the Transfer category.
 func ForCall(c calls.Call) Reason {
 	var r Reason
-	if c.Result != nil {
+	switch {
+	case c.Result != nil:
 		r = Explain(*c.Result)
-	} else {
+		r.Termination = c.TerminationReason
+	case c.TerminationReason != "":
+		r = Termination(c.TerminationReason)
+	case c.EndedBy != "" && c.EndAction != "":
+		r = Reason{Text: "The bot " + c.EndAction.Done() + " the call; Graph gave no reason.", Category: EndedByBot}
+	default:
 		r = Reason{Text: "Graph gave no reason.", Category: Unknown}
 	}
-	if c.EndedBy != "" {
+	switch c.EndAction {
+	case "":
+	case verbs.Transfer, verbs.Redirect:
+		r.Category = Transfer
+	default:
 		r.Category = EndedByBot
 	}
 	return r

@@ -3,6 +3,7 @@ package reasons
 import (
 	"strconv"
 	"strings"
+	"switchboard/app/verbs"
 	"testing"
 
 	"switchboard/app/calls"
@@ -207,17 +208,31 @@ func TestForCall(t *testing.T) {
 		call calls.Call
 		cat  Category
 		raw  string
+		text string
 	}{
-		{"normal end", calls.Call{Result: &calls.Result{Code: 200, Subcode: 4097}}, EndedNormally, "200/4097"},
-		{"hung up by a supervisor", calls.Call{EndedBy: "alice", EndAction: calls.VerbHangUp,
-			Result: &calls.Result{Code: 200, Subcode: 5001}}, EndedByBot, "200/5001"},
-		{"no result", calls.Call{}, Unknown, "0/0"},
+		{"normal end", calls.Call{Result: &calls.Result{Code: 200, Subcode: 4097}}, EndedNormally, "200/4097", ""},
+		{"hung up by a supervisor", calls.Call{EndedBy: "alice", EndAction: verbs.HangUp,
+			Result: &calls.Result{Code: 200, Subcode: 5001}}, EndedByBot, "200/5001", ""},
+		{"no result", calls.Call{}, Unknown, "", "Graph gave no reason."},
+		// The consultative transfer of call: transfer ends with a
+		// terminationReason and no resultInfo.
+		{"transferred by the bot", calls.Call{TerminationReason: "AppTransferred"}, Transfer, "AppTransferred", "The call was transferred by the bot."},
+		{"replaced by the bot", calls.Call{TerminationReason: "AppInitiated"}, EndedByBot, "AppInitiated", "The bot ended the call."},
+		{"an unknown termination reason is told as is", calls.Call{TerminationReason: "SomethingNew"}, Unknown, "SomethingNew", "Graph ended the call: SomethingNew."},
+		{"both: the resultInfo first", calls.Call{TerminationReason: "AppTransferred", Result: &calls.Result{Subcode: 7015}}, Transfer, "0/7015", "Call ended as the transfer completed successfully."},
+		{"transferred by a supervisor", calls.Call{EndedBy: "alice", EndAction: verbs.Transfer, Result: &calls.Result{Subcode: 7015}}, Transfer, "0/7015", ""},
+		{"redirected by a supervisor: Graph gives nothing", calls.Call{EndedBy: "alice", EndAction: verbs.Redirect}, Transfer, "", "The bot redirected the call; Graph gave no reason."},
+		{"rejected by a supervisor", calls.Call{EndedBy: "bob", EndAction: verbs.Reject}, EndedByBot, "", "The bot rejected the call; Graph gave no reason."},
+		{"transfer failed in earlier pages", calls.Call{Result: &calls.Result{Code: 500, Subcode: 1000}}, Transfer, "500/1000", "The transfer failed."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := ForCall(tt.call)
 			if r.Category != tt.cat || r.Raw() != tt.raw {
 				t.Errorf("ForCall = %s %q, want %s %q", r.Raw(), r.Category, tt.raw, tt.cat)
+			}
+			if tt.text != "" && r.Text != tt.text {
+				t.Errorf("ForCall text = %q, want %q", r.Text, tt.text)
 			}
 		})
 	}

@@ -5,8 +5,8 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
-	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/verbs"
 )
 
 // Controller is what the components ask of the page. Every method runs on
@@ -14,11 +14,16 @@ import (
 // pass the call id they read from their own props at the moment of the
 // event, never one captured when they were first rendered.
 type Controller interface {
-	// Request starts an action on a call: answer goes at once, reject and
-	// hang up and delete open a confirmation first.
-	Request(ctx app.Context, id, verb string)
-	// Confirm sends the confirmed action (reason is the reject reason).
-	Confirm(ctx app.Context, id, verb, reason string)
+	// Request starts an action on a call: what the action contract says
+	// the action asks first (a reason, a target, a confirmation) opens a
+	// dialog; an action that asks nothing goes at once. An action the
+	// contract does not know fails on the row, in words.
+	Request(ctx app.Context, id string, verb verbs.Verb)
+	// RequestParticipant starts an action on one participant of a call.
+	RequestParticipant(ctx app.Context, id, participant string, verb verbs.Verb)
+	// Confirm sends the confirmed action; choice is the reject reason or
+	// the target, as the dialog asked.
+	Confirm(ctx app.Context, id string, verb verbs.Verb, choice string)
 	// Dismiss closes the confirmation, the detail panel's error, or a
 	// row's error.
 	Dismiss(ctx app.Context, id string)
@@ -39,22 +44,53 @@ type Controller interface {
 }
 
 // Request implements Controller.
-func (p *Page) Request(ctx app.Context, id, verb string) {
+func (p *Page) Request(ctx app.Context, id string, verb verbs.Verb) {
 	if p.ops[id].InFlight {
 		return
 	}
-	switch verb {
-	case calls.VerbAnswer:
-		p.send(ctx, id, verb, "")
-	case calls.VerbReject, calls.VerbHangUp, verbDelete:
+	spec, err := verbs.Lookup(verb)
+	switch {
+	case err != nil:
+		p.ops[id] = Op{Verb: verb, Error: "Could not act on the call: " + err.Error()}
+	case spec.Input == verbs.AskNothing:
+		p.send(ctx, console.Act{Verb: verb, CallID: id})
+	case spec.Input == verbs.AskParticipant:
+		p.ops[id] = Op{Verb: verb, Error: "Could not " + spec.Words + ": pick a participant in the call's details"}
+	default:
 		p.dialog = dialog{Verb: verb, CallID: id}
 	}
 }
 
+// RequestParticipant implements Controller.
+func (p *Page) RequestParticipant(ctx app.Context, id, participant string, verb verbs.Verb) {
+	if p.ops[id].InFlight {
+		return
+	}
+	spec, err := verbs.Lookup(verb)
+	if err != nil || spec.Scope != verbs.OnParticipant {
+		msg := "is not an action on a participant"
+		if err != nil {
+			msg = err.Error()
+		}
+		p.ops[id] = Op{Verb: verb, Participant: participant, Error: "Could not act on the participant: " + msg}
+		return
+	}
+	p.send(ctx, console.Act{Verb: verb, CallID: id, Participant: participant})
+}
+
 // Confirm implements Controller.
-func (p *Page) Confirm(ctx app.Context, id, verb, reason string) {
+func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice string) {
 	p.dialog = dialog{}
-	p.send(ctx, id, verb, reason)
+	a := console.Act{Verb: verb, CallID: id}
+	spec, err := verbs.Lookup(verb)
+	switch {
+	case err != nil:
+	case spec.Input == verbs.AskReason:
+		a.Reason = choice
+	case spec.Input == verbs.AskTarget:
+		a.Target = choice
+	}
+	p.send(ctx, a)
 }
 
 // Dismiss implements Controller.
@@ -68,33 +104,33 @@ func (p *Page) Dismiss(ctx app.Context, id string) {
 }
 
 // send runs one action in the background; its button is disabled until the
-// answer comes, and a failure stays on the row in words.
-func (p *Page) send(ctx app.Context, id, verb, reason string) {
+// answer comes, and a failure stays on the row in words. An action the
+// contract does not know fails at once: nothing is sent, nothing succeeds.
+func (p *Page) send(ctx app.Context, a console.Act) {
+	id := a.CallID
 	if p.ops[id].InFlight || p.env == nil || p.env.API == nil {
 		return
 	}
-	p.ops[id] = Op{Verb: verb, InFlight: true}
+	spec, err := verbs.Lookup(a.Verb)
+	if err != nil {
+		p.ops[id] = Op{Verb: a.Verb, Error: "Could not act on the call: " + err.Error()}
+		return
+	}
+	p.ops[id] = Op{Verb: a.Verb, Participant: a.Participant, InFlight: true}
 	api := p.env.API
 	p.background(func(bg context.Context) func(app.Context) {
-		var err error
-		switch verb {
-		case calls.VerbAnswer:
-			err = api.Answer(bg, id)
-		case calls.VerbReject:
-			err = api.Reject(bg, id, reason)
-		case calls.VerbHangUp:
-			err = api.HangUp(bg, id)
-		case verbDelete:
-			err = api.DeleteRecord(bg, id)
-		}
+		err := api.Act(bg, a)
 		return func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
 				goTo(ctx, "/auth/login")
 			case err != nil:
-				p.ops[id] = Op{Verb: verb, Error: "Could not " + verbWords(verb) + ": " + err.Error()}
+				p.ops[id] = Op{Verb: a.Verb, Participant: a.Participant, Error: "Could not " + spec.Words + ": " + err.Error()}
 			default:
 				delete(p.ops, id)
+				if spec.Input == verbs.AskTarget {
+					p.rememberTarget(ctx, a.Target)
+				}
 			}
 		}
 	})

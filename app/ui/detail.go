@@ -9,11 +9,13 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/history"
 	"switchboard/app/reasons"
 )
 
 // DetailPanel shows everything about one call: identities, chain and
-// meeting ids, targets, result and the call's event history.
+// meeting ids, targets, result, its participants and the call's history in
+// plain words.
 type DetailPanel struct {
 	app.Compo
 
@@ -26,7 +28,11 @@ type DetailPanel struct {
 	Events  []console.EventEntry
 	Loading bool
 	Error   string
-	Ctl     Controller
+	// CanAct offers the actions on participants.
+	CanAct bool
+	// Op is the call's action in flight or failed, if any.
+	Op  Op
+	Ctl Controller
 }
 
 // Render draws the panel.
@@ -42,8 +48,12 @@ func (d *DetailPanel) Render() app.UI {
 		body = append(body, app.P().Class("empty").Text("This call is no longer shown: it was deleted or is too old."))
 	} else {
 		body = append(body, app.Dl().Class("facts").Body(d.facts()...))
+		if len(d.Call.Roster) > 0 || d.Call.Group {
+			body = append(body, app.H3().Text("Participants"),
+				&Participants{Call: d.Call, CanAct: d.CanAct, Op: d.Op, Ctl: d.Ctl})
+		}
 	}
-	body = append(body, app.H3().Text("Event history"), d.history())
+	body = append(body, app.H3().Text("History"), d.history())
 	return app.Aside().ID("detail").Class("panel", "detail").DataSet("call-id", d.CallID).
 		Aria("labelledby", "detail-title").OnKeyDown(d.onKey).Body(body...)
 }
@@ -64,9 +74,11 @@ func (d *DetailPanel) facts() []app.UI {
 		add("Target "+strconv.Itoa(i+1), partyWords(t))
 	}
 	add("Media", strings.Join(c.Modalities, ", "))
+	add("Media state", mediaStateWords(c.MediaState))
 	add("Subject", c.Subject)
 	add("Chain id", c.ChainID)
 	add("Meeting", c.MeetingID)
+	add("Chat thread", c.ThreadID)
 	add("Bot participant id", c.MyParticipantID)
 	if c.Participants > 0 {
 		add("Participants", strconv.Itoa(c.Participants))
@@ -75,19 +87,42 @@ func (d *DetailPanel) facts() []app.UI {
 	add("Answered", fullTime(c.AnsweredAt))
 	add("Ended", fullTime(c.EndedAt))
 	add("Duration", clock(c.Duration(d.Now)))
+	switch {
+	case c.Ended():
+		add("Why it ended", d.Reason.String()+", "+d.Reason.Category.Label())
+	case c.Result != nil:
+		add("Graph reports", reasons.Explain(*c.Result).String())
+	}
 	if c.Result != nil {
-		add("Result", d.Reason.Text+" ("+d.Reason.Raw()+", "+d.Reason.Category.Label()+")")
 		add("Graph's message", c.Result.Message)
 	}
+	add("Termination reason", c.TerminationReason)
 	add("Ended by", endedBy(c))
+	if t := c.LastTone; t != nil {
+		add("Last tone", t.Key())
+	}
+	if op := c.LastOperation; op != nil {
+		add("Last operation", history.OperationWords(*op))
+	}
 	if a := c.LastAction; a != nil {
-		add("Last action", actionWords(*a))
+		add("Last action", history.ActionWords(*a))
 	}
 	if c.MarkedForDeletion {
 		add("Deletion", "marked for deletion: deleted when the call ends")
 	}
 	add("Sequence", strconv.FormatUint(c.Seq, 10))
 	return out
+}
+
+func mediaStateWords(m calls.MediaState) string {
+	var parts []string
+	if m.Audio != "" {
+		parts = append(parts, "audio "+m.Audio)
+	}
+	if m.Video != "" {
+		parts = append(parts, "video "+m.Video)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (d *DetailPanel) history() app.UI {
@@ -99,19 +134,20 @@ func (d *DetailPanel) history() app.UI {
 	case len(d.Events) == 0:
 		return app.P().Class("empty").Text("No events.")
 	}
-	rows := make([]app.UI, len(d.Events))
-	for i, e := range d.Events {
-		rows[i] = app.Tr().DataSet("seq", e.Seq).Body(
-			app.Td().Text(strconv.FormatUint(e.Seq, 10)),
-			app.Td().Text(timeOfDay(e.Event.At)),
-			app.Td().Text(string(e.Event.Kind)),
-			app.Td().Text(eventWords(e.Event)),
+	lines := history.Tell(d.Events)
+	rows := make([]app.UI, len(lines))
+	for i, l := range lines {
+		rows[i] = app.Tr().DataSet("seq", l.Seq).Body(
+			app.Td().Text(strconv.FormatUint(l.Seq, 10)),
+			app.Td().Text(timeOfDay(l.At)),
+			app.Td().Text(l.Kind),
+			app.Td().Class("what").Text(l.Text),
 		)
 	}
 	return app.Table().ID("detail-events").Class("events").Body(
 		app.THead().Body(app.Tr().Body(
 			app.Th().Scope("col").Text("Seq"), app.Th().Scope("col").Text("At"),
-			app.Th().Scope("col").Text("Kind"), app.Th().Scope("col").Text("What"),
+			app.Th().Scope("col").Text("From"), app.Th().Scope("col").Text("What"),
 		)),
 		app.TBody().Body(rows...),
 	)
@@ -152,46 +188,4 @@ func fullTime(t time.Time) string {
 		return ""
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
-}
-
-// actionWords tells an action and Graph's answer.
-func actionWords(a calls.Action) string {
-	s := verbWords(a.Verb) + " by " + orDash(a.Actor)
-	if a.Reason != "" {
-		s += " (" + a.Reason + ")"
-	}
-	switch {
-	case a.Error != "":
-		s += ": failed, " + a.Error
-	case a.OK():
-		s += ": accepted"
-	case a.Status != 0:
-		s += ": HTTP " + strconv.Itoa(a.Status)
-	}
-	return s
-}
-
-// eventWords summarises one event of the history.
-func eventWords(e calls.Event) string {
-	switch {
-	case e.Action != nil:
-		return actionWords(*e.Action)
-	case e.Change != nil:
-		ch := e.Change
-		parts := []string{ch.ChangeType}
-		if ch.Resource == calls.ResourceParticipants {
-			parts = append(parts, "participants: "+strconv.Itoa(ch.Participants))
-		}
-		if ch.State != "" {
-			parts = append(parts, string(ch.State))
-		}
-		if ch.Result != nil {
-			parts = append(parts, reasons.Explain(*ch.Result).String())
-		}
-		return strings.Join(parts, " · ")
-	case e.Kind == calls.KindMarked:
-		return "marked for deletion"
-	default:
-		return string(e.Kind)
-	}
 }

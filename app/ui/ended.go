@@ -5,6 +5,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/reasons"
+	"switchboard/app/verbs"
 )
 
 // EndedList shows one page of the recently ended calls, each with why it
@@ -61,17 +62,16 @@ type EndedRow struct {
 // Render draws the row.
 func (r *EndedRow) Render() app.UI {
 	c := r.Call
-	raw := "no resultInfo"
-	if c.Result != nil {
-		raw = r.Reason.Raw()
+	raw := r.Reason.Raw()
+	if raw == "" {
+		raw = "no resultInfo"
 	}
 	who := c.Source.Label()
 	buttons := []app.UI{
 		actionButton(c.ID, "details", "Details", "Show details of the ended call from "+who, false, r.onDetails),
 	}
-	if r.Admin {
-		buttons = append(buttons, actionButton(c.ID, verbDelete, busyText(r.Op, verbDelete, "Delete…"),
-			"Delete the conversation with "+who, r.Op.InFlight, r.onDelete))
+	if r.Admin && c.Why(verbs.Delete) == "" {
+		buttons = append(buttons, &ActionButton{CallID: c.ID, Verb: verbs.Delete, Who: "the conversation with " + who, Op: r.Op, Ctl: r.Ctl})
 	}
 	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).
 		DataSet("call-id", c.ID).DataSet("seq", c.Seq).DataSet("category", string(r.Reason.Category)).
@@ -84,7 +84,7 @@ func (r *EndedRow) Render() app.UI {
 			app.P().Class("reason").Body(
 				app.Span().Class("cat cat-"+string(r.Reason.Category)).Text(r.Reason.Category.Label()),
 				app.Text(" "+r.Reason.Text+" "),
-				app.Code().Class("raw").Title("resultInfo code/subcode").Text(raw),
+				app.Code().Class("raw").Title("resultInfo code/subcode, or terminationReason").Text(raw),
 			),
 			app.If(c.Result != nil && c.Result.Message != "" && c.Result.Message != r.Reason.Text,
 				app.P().Class("graph-message").Text("Graph said: "+resultMessage(c)),
@@ -104,9 +104,5 @@ func resultMessage(c calls.Call) string {
 }
 
 func (r *EndedRow) onDetails(ctx app.Context, e app.Event) { r.Ctl.Select(ctx, r.Call.ID) }
-
-func (r *EndedRow) onDelete(ctx app.Context, e app.Event) {
-	r.Ctl.Request(ctx, r.Call.ID, verbDelete)
-}
 
 func (r *EndedRow) onDismiss(ctx app.Context, e app.Event) { r.Ctl.Dismiss(ctx, r.Call.ID) }

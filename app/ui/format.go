@@ -104,36 +104,30 @@ func modality(m string) (glyph, words string) {
 	}
 }
 
-// endedBy says who ended a call when a person or Switchboard did.
+// endedBy says who ended a call when a person or Switchboard did:
+// "hung up by alice", "transferred by alice to +14255550100".
 func endedBy(c calls.Call) string {
 	switch {
 	case c.Reconciled:
 		return "ended by Switchboard: Graph no longer knew this call"
 	case c.EndedBy == "" || !c.Ended():
 		return ""
-	case c.EndAction == calls.VerbReject:
-		return "rejected by " + c.EndedBy
-	case c.EndAction == calls.VerbHangUp:
-		return "hung up by " + c.EndedBy
-	default:
+	case c.EndAction == "":
 		return "ended by " + c.EndedBy
 	}
+	s := c.EndAction.Done() + " by " + c.EndedBy
+	if c.EndTarget != "" {
+		s += " to " + c.EndTarget
+	}
+	return s
 }
 
-// verbWords is an action in words, for buttons and messages.
-func verbWords(verb string) string {
-	switch verb {
-	case calls.VerbAnswer:
-		return "answer"
-	case calls.VerbReject:
-		return "reject"
-	case calls.VerbHangUp:
-		return "hang up"
-	case verbDelete:
-		return "delete"
-	default:
-		return verb
+// capitalise puts the first letter of s in upper case.
+func capitalise(s string) string {
+	if s == "" {
+		return s
 	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // count formats n with thousands separators.

@@ -11,6 +11,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/verbs"
 )
 
 // Tunables of the page.
@@ -27,16 +28,11 @@ const (
 	auditLimit = 100
 )
 
-// verbDelete is the admin's deletion of an ended conversation.
-const verbDelete = "delete"
-
 // API is the REST API the page calls. *console.Client is the real one.
 type API interface {
 	Me(ctx context.Context) (console.User, error)
-	Reject(ctx context.Context, id, reason string) error
-	Answer(ctx context.Context, id string) error
-	HangUp(ctx context.Context, id string) error
-	DeleteRecord(ctx context.Context, id string) error
+	// Act sends an action the way the action contract says.
+	Act(ctx context.Context, a console.Act) error
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
 	Logout(ctx context.Context) (string, error)
@@ -74,17 +70,20 @@ func browserEnv() (*Env, error) {
 
 // Op is the state of the action last taken on one call from this console.
 type Op struct {
-	// Verb is the action (answer, reject, hangup, delete).
-	Verb string
+	// Verb is the action.
+	Verb verbs.Verb
+	// Participant is the participant an action on one participant acts on.
+	Participant string
 	// InFlight is set while the request is out; its button is disabled.
 	InFlight bool
 	// Error says in words why it failed; empty when it did not.
 	Error string
 }
 
-// dialog is the confirmation open for one call, if any.
+// dialog is the confirmation open for one call, if any: a reason for
+// reject, a target for redirect and transfer, a yes for hang up and delete.
 type dialog struct {
-	Verb   string // reject (choose a reason), hangup or delete (confirm)
+	Verb   verbs.Verb
 	CallID string
 }
 
@@ -122,6 +121,9 @@ type Page struct {
 	ops    map[string]Op
 	dialog dialog
 	detail detail
+	// recent are the targets this browser redirected or transferred to
+	// lately, most recent first.
+	recent []string
 
 	auditOpen  bool
 	audit      []console.AuditEntry
@@ -168,6 +170,7 @@ func (p *Page) OnMount(ctx app.Context) {
 	}
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
+	p.recent = loadRecentTargets(ctx)
 	p.loadUser(ctx)
 	if p.env.FeedURL != "" {
 		p.startFeed(ctx)

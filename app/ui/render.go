@@ -75,7 +75,8 @@ func (p *Page) renderDetail(canAct bool) app.UI {
 	}
 	return &DetailPanel{
 		CallID: p.detail.CallID, Call: c, Found: found, Reason: r, Now: now,
-		Events: p.detail.Events, Loading: p.detail.Loading, Error: p.detail.Error, Ctl: p,
+		Events: p.detail.Events, Loading: p.detail.Loading, Error: p.detail.Error,
+		CanAct: canAct, Op: p.ops[p.detail.CallID], Ctl: p,
 	}
 }
 
@@ -87,7 +88,7 @@ func (p *Page) renderDialog() app.UI {
 	if !ok {
 		c.ID = p.dialog.CallID
 	}
-	return &Dialog{Verb: p.dialog.Verb, Call: c, Now: p.now, Ctl: p}
+	return &Dialog{Verb: p.dialog.Verb, Call: c, Now: p.now, Recent: p.recent, Ctl: p}
 }
 
 func staleNotice(s console.Status) app.UI {

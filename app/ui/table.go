@@ -7,6 +7,7 @@ import (
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"switchboard/app/calls"
+	"switchboard/app/verbs"
 )
 
 // LiveTable shows one page of the live calls. It mounts at most Limit rows
@@ -119,7 +120,7 @@ func (r *Row) Render() app.UI {
 			),
 			app.Td().Class("c-actions").DataSet("label", "Actions").Body(
 				app.Div().Class("actions").Body(r.buttons()...),
-				renderOpError(c.ID, r.Op, r.onDismiss),
+				renderOpError(c.ID, rowOp(r.Op), r.onDismiss),
 			),
 		)
 }
@@ -130,30 +131,23 @@ func (r *Row) buttons() []app.UI {
 	out := []app.UI{
 		actionButton(c.ID, "details", "Details", "Show details of the call from "+who, false, r.onDetails),
 	}
-	if !r.CanAct || c.Ended() {
-		return out
+	role := verbs.Viewer
+	if r.CanAct {
+		role = verbs.Supervisor
 	}
-	busy := r.Op.InFlight
-	if needsAnswer(c) {
-		out = append(out,
-			actionButton(c.ID, calls.VerbAnswer, busyText(r.Op, calls.VerbAnswer, "Answer"), "Answer the call from "+who, busy, r.onAnswer),
-			actionButton(c.ID, calls.VerbReject, busyText(r.Op, calls.VerbReject, "Reject…"), "Reject the call from "+who, busy, r.onReject),
-		)
+	for _, s := range verbs.Offer(role, c.Facts()) {
+		out = append(out, &ActionButton{CallID: c.ID, Verb: s.Verb, Who: "the call from " + who, Op: rowOp(r.Op), Ctl: r.Ctl})
 	}
-	return append(out,
-		actionButton(c.ID, calls.VerbHangUp, busyText(r.Op, calls.VerbHangUp, "Hang up…"), "Hang up the call from "+who, busy, r.onHangUp))
+	return out
 }
 
-func (r *Row) onAnswer(ctx app.Context, e app.Event) {
-	r.Ctl.Request(ctx, r.Call.ID, calls.VerbAnswer)
-}
-
-func (r *Row) onReject(ctx app.Context, e app.Event) {
-	r.Ctl.Request(ctx, r.Call.ID, calls.VerbReject)
-}
-
-func (r *Row) onHangUp(ctx app.Context, e app.Event) {
-	r.Ctl.Request(ctx, r.Call.ID, calls.VerbHangUp)
+// rowOp is the operation a row's buttons show: one on a participant shows
+// in the details instead, but still keeps the row's buttons disabled.
+func rowOp(op Op) Op {
+	if op.Participant != "" {
+		return Op{InFlight: op.InFlight}
+	}
+	return op
 }
 
 func (r *Row) onDetails(ctx app.Context, e app.Event) {
@@ -176,23 +170,6 @@ func actionButton(id, action, text, label string, disabled bool, h app.EventHand
 		Disabled(disabled).
 		OnClick(h).
 		Text(text)
-}
-
-// busyText is a button's text, which says so while its request is out.
-func busyText(op Op, verb, idle string) string {
-	if op.InFlight && op.Verb == verb {
-		switch verb {
-		case calls.VerbAnswer:
-			return "Answering…"
-		case calls.VerbReject:
-			return "Rejecting…"
-		case calls.VerbHangUp:
-			return "Hanging up…"
-		case verbDelete:
-			return "Deleting…"
-		}
-	}
-	return idle
 }
 
 // renderOpError shows why the last action on a call failed, in words.

@@ -13,6 +13,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/verbs"
 )
 
 func TestRowButtonsByRoleAndState(t *testing.T) {
@@ -25,9 +26,9 @@ func TestRowButtonsByRoleAndState(t *testing.T) {
 		canAct bool
 		want   []string // data-action values of the row's buttons
 	}{
-		{"incoming, supervisor", incoming, true, []string{"details", "answer", "reject", "hangup"}},
+		{"incoming, supervisor", incoming, true, []string{"details", "answer", "reject", "redirect", "hangup"}},
 		{"incoming, viewer", incoming, false, []string{"details"}},
-		{"established, supervisor", established, true, []string{"details", "hangup"}},
+		{"established, supervisor", established, true, []string{"details", "transfer", "hangup"}},
 		{"established, viewer", established, false, []string{"details"}},
 		{"terminating, supervisor", terminating, true, []string{"details", "hangup"}},
 	}
@@ -84,14 +85,14 @@ func TestRowShowsTheCall(t *testing.T) {
 
 func TestRowInFlightAndError(t *testing.T) {
 	c := call("c1", calls.Established, t0.Add(-time.Minute))
-	busy := &Row{Call: c, Now: t0, CanAct: true, Op: Op{Verb: calls.VerbHangUp, InFlight: true}}
+	busy := &Row{Call: c, Now: t0, CanAct: true, Op: Op{Verb: verbs.HangUp, InFlight: true}}
 	d := app.NewClientTester(busy)
 	defer d.Close()
 	b := find(busy, map[string]string{"data-action": "hangup"})
 	if len(b) != 1 || b[0].attrs["disabled"] != "true" || !strings.Contains(app.HTMLString(busy), "Hanging up…") {
 		t.Errorf("an in-flight hang up is not disabled: %v\n%s", b, app.HTMLString(busy))
 	}
-	failed := &Row{Call: c, Now: t0, CanAct: true, Op: Op{Verb: calls.VerbHangUp, Error: "Could not hang up: Graph refused: call not found"}}
+	failed := &Row{Call: c, Now: t0, CanAct: true, Op: Op{Verb: verbs.HangUp, Error: "Could not hang up: Graph refused: call not found"}}
 	d2 := app.NewClientTester(failed)
 	defer d2.Close()
 	html := app.HTMLString(failed)
@@ -102,9 +103,9 @@ func TestRowInFlightAndError(t *testing.T) {
 
 func TestEndedRowDecodesWhyTheCallEnded(t *testing.T) {
 	hungUp := endedCall("h1", 200, 5001)
-	hungUp.EndedBy, hungUp.EndAction = "alice", calls.VerbHangUp
+	hungUp.EndedBy, hungUp.EndAction = "alice", verbs.HangUp
 	rejected := endedCall("r1", 200, 7000)
-	rejected.EndedBy, rejected.EndAction = "bob", calls.VerbReject
+	rejected.EndedBy, rejected.EndAction = "bob", verbs.Reject
 	ghost := endedCall("g1", 404, 8522)
 	ghost.Reconciled = true
 	marked := endedCall("m1", 408, 8537)
@@ -332,7 +333,7 @@ func TestActionInFlightDisablesItsButton(t *testing.T) {
 	// Run the handler and render before the answer comes back.
 	f.disp.Dispatch(app.Dispatch{Mode: app.Next, Source: btn.ui, Function: func(ctx app.Context) {
 		h(ctx, app.Event{Value: app.Null()})
-		if op := f.page.ops["x1"]; !op.InFlight || op.Verb != calls.VerbAnswer {
+		if op := f.page.ops["x1"]; !op.InFlight || op.Verb != verbs.Answer {
 			t.Errorf("op right after the click = %+v, want answer in flight", op)
 		}
 		h(ctx, app.Event{Value: app.Null()}) // a second click while in flight
@@ -353,12 +354,12 @@ func TestDetailPanelShowsTheWholeCall(t *testing.T) {
 	c.Targets = append(c.Targets, calls.Party{Kind: "phone", ID: "+4930123", Phone: "+4930123"})
 	f.api.events["d1"] = []console.EventEntry{
 		{Seq: 3, Event: calls.Event{Kind: calls.KindNotification, CallID: "d1", At: t0, Change: &calls.Change{ChangeType: "created", State: calls.Incoming}}},
-		{Seq: 4, Event: calls.Event{Kind: calls.KindAction, CallID: "d1", At: t0, Action: &calls.Action{Verb: calls.VerbAnswer, Actor: "alice", Status: 202}}},
+		{Seq: 4, Event: calls.Event{Kind: calls.KindAction, CallID: "d1", At: t0, Action: &calls.Action{Verb: verbs.Answer, Actor: "alice", Status: 202}}},
 	}
 	f.snapshot(c)
 	click(t, f.disp, f.page, map[string]string{"data-action": "details", "data-call-id": "d1"})
 	html := app.HTMLString(find(f.page, map[string]string{"id": "detail"})[0].ui)
-	for _, want := range []string{"chain-9", "meet-7", "me-3", "+4930123", "Front desk", "created · incoming", "answer by alice: accepted"} {
+	for _, want := range []string{"chain-9", "meet-7", "me-3", "+4930123", "Front desk", "incoming call", "answer by alice: accepted"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("detail lacks %q:\n%s", want, html)
 		}

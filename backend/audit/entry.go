@@ -11,6 +11,8 @@ package audit
 import (
 	"context"
 	"time"
+
+	"switchboard/app/verbs"
 )
 
 // Entry is one line of the audit trail.
@@ -20,7 +22,8 @@ type Entry struct {
 	// Actor is who did it: a user's name, "apikey:<name>" for the recording
 	// platform's API, or "switchboard" for automatic actions.
 	Actor string `json:"actor"`
-	// Action is what was done: one of the Action* constants.
+	// Action is what was done: one of the Action* constants. An action on
+	// a call is named by its verb (package verbs).
 	Action string `json:"action"`
 	// Target is what it was done to, usually a call id; empty for logins.
 	Target string `json:"target,omitempty"`
@@ -34,15 +37,19 @@ type Entry struct {
 	Count int `json:"count,omitempty"`
 }
 
-// The actions an Entry records.
+// The actions an Entry records. Actions on calls are the action
+// contract's verbs.
 const (
 	ActionLogin       = "login"
 	ActionLoginFailed = "login_failed"
 	ActionLogout      = "logout"
-	ActionAnswer      = "answer"
-	ActionReject      = "reject"
-	ActionHangUp      = "hangup"
-	ActionDelete      = "delete"
+	ActionAnswer      = string(verbs.Answer)
+	ActionReject      = string(verbs.Reject)
+	ActionRedirect    = string(verbs.Redirect)
+	ActionTransfer    = string(verbs.Transfer)
+	ActionHangUp      = string(verbs.HangUp)
+	ActionMute        = string(verbs.Mute)
+	ActionDelete      = string(verbs.Delete)
 	ActionMark        = "mark_for_deletion"
 	ActionToken       = "token"
 	// ActionRefused is a request refused before it was checked, because

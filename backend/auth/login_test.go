@@ -36,7 +36,7 @@ func TestLoginFlow(t *testing.T) {
 	var me Me
 	decodeJSON(t, body, &me)
 	if res.StatusCode != 200 || me.Name != "alice" || me.Role != Supervisor || me.Email != "alice@example.com" ||
-		strings.Join(me.Permissions, ",") != "view,answer,reject,hangup" || me.LogoutURL != "/auth/logout" {
+		strings.Join(me.Permissions, ",") != "view,answer,reject,redirect,transfer,hangup,mute" || me.LogoutURL != "/auth/logout" {
 		t.Errorf("/api/me: status %d, %+v", res.StatusCode, me)
 	}
 	res, body = e.do(b, "GET", "/calls")

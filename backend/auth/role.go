@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"switchboard/app/verbs"
 )
 
 // Role is what a user may do in Switchboard. Each role includes the ones
@@ -42,19 +44,18 @@ func (r Role) Allows(need Role) bool {
 	return r.rank() > 0 && need.rank() > 0 && r.rank() >= need.rank()
 }
 
-// Permissions lists, for the console, what role r may do: "view",
-// "answer", "reject", "hangup", "delete", "audit". The server checks again
+// Permissions lists, for the console, what role r may do: "view", the
+// actions of the action contract the role may take (package verbs:
+// "answer", "reject", … "delete"), and "audit". The server checks again
 // on every request; this only spares users buttons that would fail.
 func (r Role) Permissions() []string {
 	var p []string
 	if r.Allows(Viewer) {
 		p = append(p, "view")
 	}
-	if r.Allows(Supervisor) {
-		p = append(p, "answer", "reject", "hangup")
-	}
+	p = append(p, verbs.Permissions(verbs.Role(r))...)
 	if r.Allows(Admin) {
-		p = append(p, "delete", "audit")
+		p = append(p, "audit")
 	}
 	return p
 }

@@ -29,8 +29,8 @@ func TestPermissions(t *testing.T) {
 	tests := map[Role]string{
 		"":         "",
 		Viewer:     "view",
-		Supervisor: "view answer reject hangup",
-		Admin:      "view answer reject hangup delete audit",
+		Supervisor: "view answer reject redirect transfer hangup mute",
+		Admin:      "view answer reject redirect transfer hangup mute delete audit",
 	}
 	for r, want := range tests {
 		if got := strings.Join(r.Permissions(), " "); got != want {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -35,7 +36,7 @@ func (c *Client) Answer(ctx context.Context, callID string, modalities []string)
 		AcceptedModalities: accepted,
 		MediaConfig:        mediaConfig{ODataType: "#microsoft.graph.serviceHostedMediaConfig"},
 	}
-	return c.post(ctx, name, callID, "answer", body)
+	return c.post(ctx, name, callID, c.action("answer"), body)
 }
 
 // Reject rejects an incoming call. The reason is "none", "busy" or
@@ -53,7 +54,7 @@ func (c *Client) Reject(ctx context.Context, callID, reason string) error {
 	default:
 		return fmt.Errorf("graph: %s call %s: reason %q is not one of none, busy, forbidden", name, callID, reason)
 	}
-	return c.post(ctx, name, callID, "reject", rejectBody{Reason: r, CallbackURI: c.callbackURI})
+	return c.post(ctx, name, callID, c.action("reject"), rejectBody{Reason: r, CallbackURI: c.callbackURI})
 }
 
 // Redirect hands an incoming call over to one or more targets, instead of
@@ -76,7 +77,52 @@ func (c *Client) Redirect(ctx context.Context, callID string, targets ...Target)
 		}
 		body.Targets = append(body.Targets, p)
 	}
-	return c.post(ctx, name, callID, "redirect", body)
+	return c.post(ctx, name, callID, c.action("redirect"), body)
+}
+
+// Transfer hands an established call over to target (POST …/transfer, 202).
+// Graph then notifies transferring, transferAccepted and, once the target
+// took the call, deleted with 0/7015 (or a terminationReason such as
+// AppTransferred); a transfer that fails returns the call to established
+// with 500/7000 (500/7700 for a consultative transfer).
+//
+// Transfer is not retried after a network failure: Graph may have acted.
+func (c *Client) Transfer(ctx context.Context, callID string, target Target) error {
+	const name = "transfer"
+	if err := checkCallID(name, callID); err != nil {
+		return err
+	}
+	p, err := target.participant()
+	if err != nil {
+		return fmt.Errorf("graph: %s call %s: target: %w", name, callID, err)
+	}
+	p.EndpointType = "default"
+	return c.post(ctx, name, callID, c.action("transfer"), transferBody{TransferTarget: p})
+}
+
+// MuteParticipant mutes one participant of a group call (POST
+// …/participants/{participantId}/mute, 200 with a muteParticipantOperation).
+// Graph then sends every participant a roster update showing the
+// participant muted. Graph supports it for group calls only.
+func (c *Client) MuteParticipant(ctx context.Context, callID, participantID string) error {
+	const name = "mute"
+	if err := checkCallID(name, callID); err != nil {
+		return err
+	}
+	if err := checkCallID(name, participantID); err != nil {
+		return fmt.Errorf("graph: %s call %s: participant: %w", name, callID, err)
+	}
+	action := "participants/" + url.PathEscape(participantID) + "/" + c.action("mute")
+	return c.post(ctx, name, callID, action, muteBody{ClientContext: newUUID()})
+}
+
+// action is an action's path segment, qualified when the Client is
+// configured to (microsoft.graph.answer).
+func (c *Client) action(name string) string {
+	if c.qualified {
+		return "microsoft.graph." + name
+	}
+	return name
 }
 
 // HangUp ends the bot's leg of a call (DELETE /communications/calls/{id}).
@@ -100,7 +146,7 @@ func (c *Client) KeepAlive(ctx context.Context, callID string) error {
 		return err
 	}
 	_, err := c.do(ctx, &op{name: name, method: http.MethodPost, callID: callID,
-		action: "keepAlive", idempotent: true})
+		action: c.action("keepAlive"), idempotent: true})
 	return err
 }
 
@@ -168,7 +214,7 @@ func canonicalModalities(ms []string) ([]string, error) {
 	return out, nil
 }
 
-// TargetKind says what kind of identity a redirect Target is.
+// TargetKind says what kind of identity a redirect or transfer Target is.
 type TargetKind string
 
 // The kinds of redirect targets.
@@ -178,7 +224,7 @@ const (
 	TargetPhone       TargetKind = "phone"       // a phone number, in E.164 form (+14255550100)
 )
 
-// Target is a party a call is redirected to.
+// Target is a party a call is redirected or transferred to.
 type Target struct {
 	Kind        TargetKind
 	ID          string // object id, application id, or phone number
@@ -238,8 +284,15 @@ type (
 		CallbackURI string                  `json:"callbackUri,omitempty"`
 	}
 	invitationParticipant struct {
-		ODataType string      `json:"@odata.type"`
-		Identity  identitySet `json:"identity"`
+		ODataType    string      `json:"@odata.type"`
+		EndpointType string      `json:"endpointType,omitempty"`
+		Identity     identitySet `json:"identity"`
+	}
+	transferBody struct {
+		TransferTarget invitationParticipant `json:"transferTarget"`
+	}
+	muteBody struct {
+		ClientContext string `json:"clientContext"`
 	}
 	identitySet struct {
 		ODataType   string    `json:"@odata.type"`

@@ -1,6 +1,7 @@
 // Package graph is Switchboard's client for the Microsoft Graph calls API: it
-// answers, rejects, redirects, hangs up and keeps alive a calling bot's calls,
-// and reads a call back to tell whether it still exists.
+// answers, rejects, redirects, transfers, hangs up and keeps alive a calling
+// bot's calls, mutes participants of group calls, reads a call back to tell
+// whether it still exists, and looks users up by sign-in name.
 //
 // A Client signs every request with an application token obtained with the
 // OAuth 2.0 client credentials grant, cached and refreshed as it expires. It
@@ -73,6 +74,11 @@ type Config struct {
 	// answer a call; it is also sent with reject and redirect when set.
 	CallbackURI string
 
+	// QualifiedActions names actions the way Microsoft's C# SDK does,
+	// …/{id}/microsoft.graph.answer instead of …/{id}/answer. Graph
+	// accepts both.
+	QualifiedActions bool
+
 	// RetryBudget is the total time one operation may spend waiting
 	// between attempts (default 10s). A retry whose wait would overrun
 	// the budget, or the context's deadline, is not made.
@@ -93,8 +99,8 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Observe, if set, is called after every HTTP attempt to Graph with
-	// the operation ("answer", "reject", "redirect", "hangup",
-	// "keepalive" or "get"), the response status (0 when no response
+	// the operation ("answer", "reject", "redirect", "transfer", "mute",
+	// "hangup", "keepalive", "get" or "user"), the response status (0 when no response
 	// arrived) and the attempt's duration. It suits metrics.
 	Observe func(op string, status int, d time.Duration)
 
@@ -109,6 +115,7 @@ type Client struct {
 	base        string // service root without a trailing slash
 	tokenURL    string
 	callbackURI string
+	qualified   bool
 	tokens      oauth2.TokenSource
 	http        *http.Client
 	retryBudget time.Duration
@@ -131,6 +138,7 @@ func New(cfg Config) (*Client, error) {
 		base:        strings.TrimRight(cfg.BaseURL, "/"),
 		tokenURL:    cfg.TokenURL,
 		callbackURI: cfg.CallbackURI,
+		qualified:   cfg.QualifiedActions,
 		tokens:      newTokenSource(cfg),
 		http:        cfg.HTTPClient,
 		retryBudget: cfg.RetryBudget,

@@ -3,7 +3,9 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -18,6 +20,9 @@ import (
 const callID = "57dab8b1-894c-409a-b240-bd8beae78896"
 
 var uuidPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+// anyClientContext stands for a body holding a fresh clientContext.
+const anyClientContext = "{clientContext}"
 
 func TestOperationsSendWhatGraphDocuments(t *testing.T) {
 	ops := []struct {
@@ -77,6 +82,46 @@ func TestOperationsSendWhatGraphDocuments(t *testing.T) {
 				"callbackUri":"https://bot.contoso.com/api/calls"}`,
 		},
 		{
+			name: "transfer to a user, as the v1.0 reference shows it",
+			do: func(ctx context.Context, c *graph.Client) error {
+				return c.Transfer(ctx, callID, graph.Target{Kind: graph.TargetUser, ID: "550fae72-0000-4000-8000-000000000001", DisplayName: "Heidi"})
+			},
+			reply:  reply{status: http.StatusAccepted},
+			method: http.MethodPost, path: "/communications/calls/" + callID + "/transfer",
+			wantBody: `{"transferTarget":{"@odata.type":"#microsoft.graph.invitationParticipantInfo","endpointType":"default",
+				"identity":{"@odata.type":"#microsoft.graph.identitySet",
+					"user":{"@odata.type":"#microsoft.graph.identity","id":"550fae72-0000-4000-8000-000000000001","displayName":"Heidi"}}}}`,
+		},
+		{
+			name: "transfer to a phone number",
+			do: func(ctx context.Context, c *graph.Client) error {
+				return c.Transfer(ctx, callID, graph.Target{Kind: graph.TargetPhone, ID: "+12345678901"})
+			},
+			reply:  reply{status: http.StatusAccepted},
+			method: http.MethodPost, path: "/communications/calls/" + callID + "/transfer",
+			wantBody: `{"transferTarget":{"@odata.type":"#microsoft.graph.invitationParticipantInfo","endpointType":"default",
+				"identity":{"@odata.type":"#microsoft.graph.identitySet","phone":{"@odata.type":"#microsoft.graph.identity","id":"+12345678901"}}}}`,
+		},
+		{
+			name:   "mute a participant",
+			do:     func(ctx context.Context, c *graph.Client) error { return c.MuteParticipant(ctx, callID, "part/1") },
+			reply:  reply{status: http.StatusOK, body: `{"@odata.type":"#microsoft.graph.muteParticipantOperation","id":"op-1","status":"completed"}`},
+			method: http.MethodPost, path: "/communications/calls/" + callID + "/participants/part%2F1/mute",
+			wantBody: anyClientContext,
+		},
+		{
+			name: "look a user up by sign-in name",
+			do: func(ctx context.Context, c *graph.Client) error {
+				u, err := c.User(ctx, "ada@contoso.com")
+				if err == nil && (u.ID != "user-ada" || u.DisplayName != "Ada") {
+					err = fmt.Errorf("user = %+v", u)
+				}
+				return err
+			},
+			reply:  reply{status: http.StatusOK, body: `{"id":"user-ada","displayName":"Ada","userPrincipalName":"ada@contoso.com"}`},
+			method: http.MethodGet, path: "/users/ada@contoso.com?$select=id,displayName,userPrincipalName",
+		},
+		{
 			name:   "hang up",
 			do:     func(ctx context.Context, c *graph.Client) error { return c.HangUp(ctx, callID) },
 			reply:  reply{status: http.StatusNoContent},
@@ -114,9 +159,14 @@ func TestOperationsSendWhatGraphDocuments(t *testing.T) {
 					t.Errorf("request = %s %s, want %s %s", r.method, r.uri, tc.method, want)
 				}
 				checkHeaders(t, r, tc.wantBody != "")
+				var cc struct{ ClientContext string }
 				switch {
 				case tc.wantBody == "" && len(r.body) != 0:
 					t.Errorf("body = %q, want none", r.body)
+				case tc.wantBody == anyClientContext:
+					if json.Unmarshal(r.body, &cc) != nil || !uuidPattern.MatchString(cc.ClientContext) {
+						t.Errorf("body = %s, want a clientContext", r.body)
+					}
 				case tc.wantBody != "" && !jsonEqual(t, r.body, tc.wantBody):
 					t.Errorf("body = %s\nwant %s", r.body, tc.wantBody)
 				}
@@ -672,6 +722,14 @@ func TestBadInputMakesNoRequest(t *testing.T) {
 			func(ctx context.Context, c *graph.Client) error {
 				return c.Redirect(ctx, callID, graph.Target{Kind: "fax", ID: "1"})
 			}, `kind "fax"`},
+		{"transfer to a bad phone number", nil,
+			func(ctx context.Context, c *graph.Client) error {
+				return c.Transfer(ctx, callID, graph.Target{Kind: graph.TargetPhone, ID: "4255550100"})
+			}, "E.164"},
+		{"mute without a participant", nil,
+			func(ctx context.Context, c *graph.Client) error { return c.MuteParticipant(ctx, callID, "") }, "participant"},
+		{"user without a name", nil,
+			func(ctx context.Context, c *graph.Client) error { _, err := c.User(ctx, ""); return err }, "empty"},
 		{"redirect target without id", nil,
 			func(ctx context.Context, c *graph.Client) error {
 				return c.Redirect(ctx, callID, graph.Target{Kind: graph.TargetUser})
@@ -782,5 +840,43 @@ func TestObserveSeesEveryAttempt(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("observation %d = %v, want %v", i, got[i], want[i])
 		}
+	}
+}
+
+func TestQualifiedActions(t *testing.T) {
+	f := newFakeGraph(t, reply{status: http.StatusAccepted}, reply{status: http.StatusAccepted}, reply{status: http.StatusOK}, reply{status: http.StatusOK})
+	cfg := f.config("v1.0")
+	cfg.QualifiedActions = true
+	c, err := graph.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	for _, err := range []error{
+		c.Transfer(ctx, callID, graph.Target{Kind: graph.TargetPhone, ID: "+12345678901"}),
+		c.Redirect(ctx, callID, graph.Target{Kind: graph.TargetPhone, ID: "+12345678901"}),
+		c.MuteParticipant(ctx, callID, "p1"),
+		c.KeepAlive(ctx, callID),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"POST /v1.0/communications/calls/" + callID + "/microsoft.graph.transfer",
+		"POST /v1.0/communications/calls/" + callID + "/microsoft.graph.redirect",
+		"POST /v1.0/communications/calls/" + callID + "/participants/p1/microsoft.graph.mute",
+		"POST /v1.0/communications/calls/" + callID + "/microsoft.graph.keepAlive",
+	}
+	if got := methodsAndURIs(f.seen()); got != strings.Join(want, "; ") {
+		t.Fatalf("requests = %s, want %s", got, strings.Join(want, "; "))
+	}
+}
+
+func TestUserNotFound(t *testing.T) {
+	f := newFakeGraph(t, reply{status: http.StatusNotFound, body: `{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist."}}`})
+	_, err := f.client("v1.0").User(t.Context(), "x@contoso.com")
+	if !graph.IsNotFound(err) || !strings.Contains(err.Error(), "graph: user of x@contoso.com: 404") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -23,8 +23,8 @@ const maxErrorSnippet = 200
 // success. It carries what Graph says about the failure, so that logs and
 // support cases can quote it.
 type Error struct {
-	Op     string // the operation: "answer", "reject", "redirect", "hangup", "keepalive" or "get"
-	CallID string // the call acted upon
+	Op     string // the operation: "answer", "reject", "redirect", "transfer", "mute", "hangup", "keepalive", "get" or "user"
+	CallID string // the call acted upon (for "user", the user looked up)
 
 	Status  int    // the HTTP status code
 	Code    string // Graph's error code, such as "8522"; empty if the body had none
@@ -44,7 +44,11 @@ type Error struct {
 // "graph: reject call 57dab8b1…: 404 Call not found (8522, request-id 1f2e…)".
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "graph: %s call %s: %d ", e.Op, e.CallID, e.Status)
+	what := "call"
+	if e.Op == opUser {
+		what = "of"
+	}
+	fmt.Fprintf(&b, "graph: %s %s %s: %d ", e.Op, what, e.CallID, e.Status)
 	if e.Message != "" {
 		b.WriteString(e.Message)
 	} else {

@@ -26,7 +26,8 @@ type op struct {
 	name       string // "answer", "reject", …: for errors, logs and Observe
 	method     string
 	callID     string
-	action     string // path segment after the call id; empty for the call itself
+	action     string // path after the call id, already escaped; empty for the call itself
+	path       string // a path under the service root instead of the call's, already escaped
 	body       []byte // JSON to send; nil for none
 	idempotent bool
 }
@@ -34,6 +35,9 @@ type op struct {
 // url returns the operation's URL under base, with the call id escaped so
 // that no id can reach another path.
 func (o *op) url(base string) string {
+	if o.path != "" {
+		return base + o.path
+	}
 	u := base + "/communications/calls/" + url.PathEscape(o.callID)
 	if o.action != "" {
 		u += "/" + o.action

@@ -27,10 +27,14 @@ func (s *Sim) routeGraph(mux *http.ServeMux) {
 		for _, calls := range []string{"communications", "app"} {
 			prefix := "/" + version + "/" + calls + "/"
 			mux.Handle(prefix, s.graphAPI(unknownSegment))
+			mux.Handle("POST "+prefix+"calls", s.graphAPI(s.createCall))
 			mux.Handle("GET "+prefix+"calls/{id}", s.graphAPI(s.getCall))
 			mux.Handle("DELETE "+prefix+"calls/{id}", s.graphAPI(s.deleteCall))
 			mux.Handle("POST "+prefix+"calls/{id}/{action}", s.graphAPI(s.postAction))
+			mux.Handle("POST "+prefix+"calls/{id}/participants/{action}", s.graphAPI(s.postParticipantsAction))
+			mux.Handle("POST "+prefix+"calls/{id}/participants/{participant}/{action}", s.graphAPI(s.postParticipantAction))
 		}
+		mux.Handle("GET /"+version+"/users/{user}", s.graphAPI(s.getUser))
 	}
 }
 
@@ -74,6 +78,10 @@ func (s *Sim) admit(w http.ResponseWriter, r *http.Request, body []byte, h apiHa
 }
 
 func writeResponse(w http.ResponseWriter, status int, resp any) {
+	if l, ok := resp.(located); ok {
+		w.Header().Set("Location", l.location)
+		resp = l.body
+	}
 	if resp == nil {
 		w.WriteHeader(status)
 		return
@@ -172,18 +180,46 @@ func (s *Sim) postAction(r *http.Request, body []byte) (int, any, error) {
 		err = s.postReject(id, body)
 	case "redirect":
 		err = s.postRedirect(id, body)
+	case "transfer":
+		err = s.postTransfer(id, body)
 	case "keepalive":
 		if err := s.keepAlive(id); err != nil {
 			return 0, nil, err
 		}
 		return http.StatusOK, nil, nil
 	default:
+		if _, ok := mediaOperations[action]; ok {
+			return s.postOperation(id, action, body)
+		}
 		return 0, nil, badRequest("Resource not found for the segment '%s'.", segment)
 	}
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, nil, nil
+}
+
+// postParticipantsAction is POST …/participants/{action}: invite.
+func (s *Sim) postParticipantsAction(r *http.Request, body []byte) (int, any, error) {
+	segment := r.PathValue("action")
+	switch strings.ToLower(strings.TrimPrefix(segment, "microsoft.graph.")) {
+	case "invite":
+		return s.invite(r.PathValue("id"), body)
+	default:
+		return 0, nil, badRequest("Resource not found for the segment '%s'.", segment)
+	}
+}
+
+// postParticipantAction is POST …/participants/{participantId}/{action}:
+// mute, plain or qualified.
+func (s *Sim) postParticipantAction(r *http.Request, body []byte) (int, any, error) {
+	segment := r.PathValue("action")
+	switch strings.ToLower(strings.TrimPrefix(segment, "microsoft.graph.")) {
+	case "mute":
+		return s.muteParticipant(r.PathValue("id"), r.PathValue("participant"), body)
+	default:
+		return 0, nil, badRequest("Resource not found for the segment '%s'.", segment)
+	}
 }
 
 // decodeBody unmarshals a JSON request body into v; an empty body is {}.

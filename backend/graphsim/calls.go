@@ -44,6 +44,8 @@ type member struct {
 	party         Party
 	participantID string
 	sourceID      string
+	muted         bool
+	recording     string // recordingInfo's recordingStatus; "" for none
 }
 
 // call is one simulated call. Every field is guarded by Sim.mu.
@@ -54,6 +56,12 @@ type call struct {
 	out      *outbox
 	roster   []member
 	sources  int // media source ids handed out
+
+	botMuted     bool                      // the bot muted itself
+	botRecording string                    // the bot's recording status (updateRecordingStatus)
+	tones        bool                      // the bot subscribed to tones
+	toneSeq      int                       // tones notified
+	ops          map[string]*wireOperation // operations running, by id
 
 	establishedOnce bool
 	established     chan struct{} // closed when the call first becomes established
@@ -127,6 +135,7 @@ func (s *Sim) newCallLocked(spec CallSpec, direction string) (*call, error) {
 		callback:    s.cfg.CallbackURL,
 		rng:         mrand.New(mrand.NewPCG(uint64(s.cfg.Seed), callStream(spec.ID))),
 		out:         &outbox{},
+		ops:         make(map[string]*wireOperation),
 		established: make(chan struct{}),
 		ended:       make(chan struct{}),
 	}
@@ -226,7 +235,23 @@ func (s *Sim) startOutgoing(spec CallSpec, establish bool) (string, <-chan struc
 		return spec.ID, s.establishLocked(c), nil
 	}
 	c.info.State = stateEstablishing
-	return spec.ID, s.emit(c, newEnvelope("updated", spec.ID, "", s.fullResource(c))), nil
+	return spec.ID, s.emit(c, newEnvelope("updated", spec.ID, "", s.setupResource(c))), nil
+}
+
+// setupResource is the call resource of the establishing and established
+// notifications. Graph tells an outgoing call's parties to the bot that
+// placed it in its answer to the request, not in these notifications:
+// real ones carry the state and the chain id, and "direction" once
+// established. With PlainWire the whole resource is sent.
+func (s *Sim) setupResource(c *call) wireCall {
+	if s.cfg.PlainWire || c.info.Direction != directionOutgoing {
+		return s.fullResource(c)
+	}
+	w := wireCall{ODataType: odataCall, ODataID: callPath(c.info.ID), State: c.info.State, CallChainID: c.info.Spec.ChainID}
+	if c.info.State == stateEstablished {
+		w.Direction = directionOutgoing
+	}
+	return w
 }
 
 // establishLocked moves an incoming call, a new outgoing call or an
@@ -237,15 +262,20 @@ func (s *Sim) establishLocked(c *call) <-chan struct{} {
 	var notes []envelope
 	if c.info.State != stateEstablishing {
 		c.info.State = stateEstablishing
-		notes = append(notes, newEnvelope("updated", c.info.ID, "", s.fullResource(c)))
+		notes = append(notes, newEnvelope("updated", c.info.ID, "", s.setupResource(c)))
 	}
 	c.info.State = stateEstablished
-	notes = append(notes, newEnvelope("updated", c.info.ID, "", s.fullResource(c)))
+	notes = append(notes, newEnvelope("updated", c.info.ID, "", s.setupResource(c)))
 	if len(notes) == 2 && s.chance(c, quirkReorder) {
 		notes[0], notes[1] = notes[1], notes[0]
 	}
 	if c.info.Spec.Group {
 		notes = append(notes, s.rosterEnvelope(c))
+	}
+	if !s.cfg.PlainWire {
+		// Real traffic follows established with the media state.
+		notes = append(notes, newEnvelope("updated", c.info.ID, "", wireCall{ODataType: odataCall, ODataID: callPath(c.info.ID),
+			State: stateEstablished, MediaState: &wireMediaState{ODataType: odataMediaState, Audio: "active"}}))
 	}
 	if !c.establishedOnce {
 		c.establishedOnce = true
@@ -328,10 +358,16 @@ func (s *Sim) redirect(id string, targets []Party, callbackURI string) (<-chan s
 		return nil, err
 	}
 	c.info.RedirectTargets = slices.Clone(targets)
+	c.stopTimer() // redirecting: the incoming deadline no longer applies
+	done := make(chan struct{})
 	s.setStateLocked(c, stateRedirecting, nil)
-	s.finishLocked(c, nil)
 	s.log.Info("call redirected", "call", id, "targets", len(targets))
-	return s.emit(c, newEnvelope("deleted", id, "", s.stateResource(c, nil))), nil
+	s.laterLocked(c, func(c *call) {
+		s.finishLocked(c, nil)
+		end := s.emit(c, newEnvelope("deleted", c.info.ID, "", s.fullResource(c)))
+		go func() { <-end; close(done) }()
+	})
+	return done, nil
 }
 
 // hangUp is Graph's DELETE: terminating, then deleted with 200/5001.
@@ -396,13 +432,10 @@ func (s *Sim) transfer(id string, succeed bool, failure Result) (<-chan struct{}
 	}
 	s.setStateLocked(c, stateTransferring, nil)
 	if !succeed {
-		s.log.Info("call transfer failed", "call", id, "code", failure.Code, "subcode", failure.Subcode)
-		c.info.Result = &failure
-		return s.setStateLocked(c, stateEstablished, &failure), nil
+		return s.failTransferLocked(c, failure), nil
 	}
 	s.setStateLocked(c, stateTransferAccepted, nil)
-	s.log.Info("call transferred", "call", id)
-	return s.endLocked(c, resultTransferred), nil
+	return s.completeTransferLocked(c), nil
 }
 
 // remoteHangUp ends a live call in any state with r, as when the other side
@@ -434,10 +467,7 @@ func (s *Sim) changeRoster(id string, join []Party, leave int) (<-chan struct{},
 	for _, p := range join {
 		c.roster = append(c.roster, c.newMember(p))
 	}
-	c.info.Participants = c.info.Participants[:0]
-	for _, m := range c.roster {
-		c.info.Participants = append(c.info.Participants, m.party)
-	}
+	s.syncRosterLocked(c)
 	return s.emit(c, s.rosterEnvelope(c)), nil
 }
 
@@ -506,7 +536,7 @@ func (s *Sim) stateResource(c *call, r *Result) wireCall {
 
 // rosterEnvelope is the participants notification of c: the bot, then its roster.
 func (s *Sim) rosterEnvelope(c *call) envelope {
-	bot := member{party: s.bot, participantID: c.info.MyParticipantID, sourceID: "0"}
+	bot := member{party: s.bot, participantID: c.info.MyParticipantID, sourceID: "0", muted: c.botMuted, recording: c.botRecording}
 	roster := []wireParticipant{wireParticipantOf(bot)}
 	for _, m := range c.roster {
 		roster = append(roster, wireParticipantOf(m))
@@ -530,4 +560,44 @@ func (s *Sim) encodeResult(c *call, r Result) *wireResult {
 // chance draws a quirk of probability p from c's stream; never with PlainWire.
 func (s *Sim) chance(c *call, p float64) bool {
 	return !s.cfg.PlainWire && c.rng.Float64() < p
+}
+
+// muteMember makes one unmuted member of an established group call mute
+// themselves, and notifies the roster.
+func (s *Sim) muteMember(id string) (<-chan struct{}, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.lookupLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	if !c.info.Spec.Group || !c.establishedOnce {
+		return nil, wrongState(c.info.State, "a mute", "an established group call")
+	}
+	for i := range c.roster {
+		if !c.roster[i].muted {
+			c.roster[i].muted = true
+			s.syncRosterLocked(c)
+			return s.emit(c, s.rosterEnvelope(c)), nil
+		}
+	}
+	return nil, wrongState(c.info.State, "a mute", "a group call with someone unmuted")
+}
+
+// pressTone makes the other side of an established call press key.
+func (s *Sim) pressTone(id, key string) (<-chan struct{}, error) {
+	tone, ok := toneOf(key)
+	if !ok {
+		return nil, badRequest("'%s' is not a DTMF key", key)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := s.lookupLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.info.State != stateEstablished && c.info.State != stateHold {
+		return nil, wrongState(c.info.State, "a tone", stateEstablished, stateHold)
+	}
+	return s.pressToneLocked(c, tone), nil
 }

@@ -79,6 +79,12 @@ func (s *Sim) SetRoster(ctx context.Context, id string, join []Party, leave int)
 	return wait(ctx, "roster change", id)(s.changeRoster(id, join, leave))
 }
 
+// MuteSomeone makes one unmuted member of an established group call mute
+// themselves: a roster update shows them muted.
+func (s *Sim) MuteSomeone(ctx context.Context, id string) error {
+	return wait(ctx, "mute", id)(s.muteMember(id))
+}
+
 // wait returns a function that waits for an operation's deliveries, naming
 // the operation in errors.
 func wait(ctx context.Context, op, id string) func(<-chan struct{}, error) error {

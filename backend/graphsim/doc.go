@@ -7,10 +7,17 @@
 //
 //   - the identity platform: a client-credentials token endpoint,
 //     POST /{tenant}/oauth2/v2.0/token, like login.microsoftonline.com;
-//   - Graph: /v1.0 and /beta /communications/calls/{id} (GET, DELETE) and its
-//     actions answer, reject, redirect and keepAlive, also in the qualified
-//     form the C# SDK sends (…/microsoft.graph.answer); the deprecated
-//     /app/calls/{id} paths are served too;
+//   - Graph: /v1.0 and /beta POST /communications/calls (the bot places a
+//     call: 201, then establishing and established), /communications/calls/{id}
+//     (GET, DELETE) and its
+//     actions answer, reject, redirect, transfer and keepAlive; the media
+//     operations playPrompt, recordResponse (record), subscribeToTone,
+//     cancelMediaProcessing, updateRecordingStatus, sendDtmfTones, mute,
+//     unmute and changeScreenSharingRole; participants/invite and
+//     participants/{id}/mute; all also in the qualified form the C# SDK
+//     sends (…/microsoft.graph.answer); the deprecated /app/calls/{id}
+//     paths are served too. GET /users/{id | userPrincipalName} reads the
+//     tenant's directory (Users), the people the traffic is made of;
 //   - the notification service: it POSTs commsNotifications to the bot's
 //     callback URL with a Bearer JWT signed RS256 by its own key, published
 //     at GET /v1/.well-known/OpenIdConfiguration (also
@@ -60,11 +67,27 @@
 // updated(terminating), deleted(terminated, 200/5001 "The conversation has
 // ended."); reject gives a bare deleted, exactly like the reject example,
 // without resultInfo (Graph's example has none and the reason is the bot's
-// own). Redirect gives updated(redirecting) then deleted(terminated). Group
-// calls also get participants notifications: resourceUrl
-// …/participants and an array of participant objects as resourceData.
+// own). Redirect gives updated(redirecting) then deleted(terminated) with
+// the whole call and no resultInfo. Transfer gives updated(transferring),
+// then updated(transferAccepted) and deleted(terminated) with 0/7015 and
+// terminationReason AppTransferred when the target is reachable (a phone
+// number, an application, a user of the directory; SetUnreachable says
+// otherwise), or updated(established) with 500/7000 (500/7700 for a
+// consultative transfer) when not; a transfer from a group call needs a
+// transferee. Group calls also get participants notifications: resourceUrl
+// …/participants and an array of participant objects (the whole roster)
+// as resourceData; participant: mute (200 with a completed
+// muteParticipantOperation) sends the roster with the participant muted.
+// Operations answer 200 with the operation and a Location header, and
+// notify their end as a deleted notification of …/operations/{id}: a
+// recording reaches its maximum length (200/8515), cancelMediaProcessing
+// fails what runs with 400/8508. Actions through the API unfold over
+// Config.StepDelay between steps, as Graph's do.
 //
-// Unless Config.PlainWire is set, deliveries carry the quirks real bots see,
+// Unless Config.PlainWire is set, deliveries carry the quirks real bots see
+// (an outgoing call's establishing and established notifications carry
+// only its state and chain id, and established is followed by the media
+// state),
 // drawn deterministically from Config.Seed and the call id: resultInfo
 // code/subcode sometimes as JSON numbers and sometimes as strings, sometimes
 // spelled subCode; messages with a "DiagCode: 500#7117.@" suffix; a

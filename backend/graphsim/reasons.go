@@ -10,7 +10,7 @@ type reasonKey struct{ code, subcode int }
 // page), plus the ones the design brief adds for transfers and failed joins.
 var reasonMessages = map[reasonKey]string{
 	{0, 0}:        "",
-	{0, 7015}:     "Call ended as the transfer completed successfully.",
+	{0, 7015}:     "GracefulTransferCompleted",
 	{200, 4097}:   "Call ended by the other participant in the call.",
 	{200, 4521}:   "Call ended by the other participant in peer-to-peer call.",
 	{200, 5000}:   "Removed from the conversation by another participant.",
@@ -46,6 +46,11 @@ var reasonMessages = map[reasonKey]string{
 	{500, 7000}:   "Call transfer failed.",
 	{500, 7117}:   "Server Internal Error.",
 	{500, 7700}:   "Call transfer failed.",
+
+	// Operation outcomes (playPrompt, recordResponse, cancelMediaProcessing).
+	{200, 0}:    "Action completed successfully.",
+	{200, 8515}: "Action completed, max record duration reached.",
+	{400, 8508}: "Action failed, the operation was cancelled.",
 }
 
 // Results the simulator produces itself.
@@ -54,6 +59,12 @@ var (
 	resultIncomingTimeout = reasonResult(408, 1106)
 	resultKeepAlive       = reasonResult(408, 8537)
 	resultTransferred     = reasonResult(0, 7015)
+
+	resultTransferFailed             = reasonResult(500, 7000)
+	resultConsultativeTransferFailed = reasonResult(500, 7700)
+	resultOperationDone              = reasonResult(200, 0)
+	resultOperationCancelled         = reasonResult(400, 8508)
+	resultRecordMaxLength            = reasonResult(200, 8515)
 )
 
 // reasonResult is the Result Graph gives for code/subcode, with the

@@ -63,6 +63,10 @@ type Config struct {
 	// RetryBackoff is the wait before the first retry of a failed
 	// delivery; it doubles for each further retry. Default 250ms.
 	RetryBackoff time.Duration
+	// StepDelay is the time between the steps of an action requested
+	// through the API (a transfer's transferring, transferAccepted and
+	// deleted; an operation's start and end). Default 300ms.
+	StepDelay time.Duration
 	// Logger receives the simulator's logs. Nil discards them.
 	Logger *slog.Logger
 }
@@ -73,6 +77,7 @@ const (
 	DefaultKeepAliveTimeout   = 45 * time.Minute
 	DefaultThrottleRetryAfter = time.Second
 	DefaultRetryBackoff       = 250 * time.Millisecond
+	DefaultStepDelay          = 300 * time.Millisecond
 	DefaultBotName            = "Calling Bot"
 )
 
@@ -105,7 +110,7 @@ func (c Config) withDefaults() (Config, error) {
 		value time.Duration
 	}{
 		{"IncomingTimeout", c.IncomingTimeout}, {"KeepAliveTimeout", c.KeepAliveTimeout},
-		{"ThrottleRetryAfter", c.ThrottleRetryAfter}, {"RetryBackoff", c.RetryBackoff},
+		{"ThrottleRetryAfter", c.ThrottleRetryAfter}, {"RetryBackoff", c.RetryBackoff}, {"StepDelay", c.StepDelay},
 	} {
 		if f.value < 0 {
 			errs = append(errs, fmt.Errorf("%s %v is negative", f.name, f.value))
@@ -123,6 +128,7 @@ func (c Config) withDefaults() (Config, error) {
 	c.KeepAliveTimeout = orDefault(c.KeepAliveTimeout, DefaultKeepAliveTimeout)
 	c.ThrottleRetryAfter = orDefault(c.ThrottleRetryAfter, DefaultThrottleRetryAfter)
 	c.RetryBackoff = orDefault(c.RetryBackoff, DefaultRetryBackoff)
+	c.StepDelay = orDefault(c.StepDelay, DefaultStepDelay)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -174,8 +180,12 @@ type Sim struct {
 	lastPrune time.Time
 	ids       *mrand.Rand // ids of scripted calls
 	requests  []Request
-	apiCount  int
-	throttle  throttle
+	// directory holds the tenant's users by lower-case id and UPN.
+	directory map[string]DirectoryUser
+	// unreachable holds the (lower-case) ids transfers to fail.
+	unreachable map[string]bool
+	apiCount    int
+	throttle    throttle
 }
 
 // throttle is the state of test-driven throttling (ThrottleNext).
@@ -204,18 +214,27 @@ func New(cfg Config) (*Sim, error) {
 	base, stop := context.WithCancel(context.Background())
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = 64
-	return &Sim{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		keys:      keys,
-		client:    &http.Client{Transport: transport},
-		bot:       Party{Kind: PartyApplication, ID: cfg.AppID, DisplayName: cfg.BotName},
-		base:      base,
-		stop:      stop,
-		publicURL: cfg.PublicURL,
-		calls:     make(map[string]*call),
-		ids:       mrand.New(mrand.NewPCG(uint64(cfg.Seed), streamScripted)),
-	}, nil
+	s := &Sim{
+		cfg:         cfg,
+		log:         cfg.Logger,
+		keys:        keys,
+		client:      &http.Client{Transport: transport},
+		bot:         Party{Kind: PartyApplication, ID: cfg.AppID, DisplayName: cfg.BotName},
+		base:        base,
+		stop:        stop,
+		publicURL:   cfg.PublicURL,
+		calls:       make(map[string]*call),
+		ids:         mrand.New(mrand.NewPCG(uint64(cfg.Seed), streamScripted)),
+		directory:   make(map[string]DirectoryUser),
+		unreachable: make(map[string]bool),
+	}
+	// The traffic's people are the directory: calls come from them, and
+	// supervisors redirect and transfer calls to them.
+	s.gen = newGenerator(cfg.Seed, cfg.Rate, s.bot)
+	for _, p := range s.gen.people {
+		s.addUserLocked(DirectoryUser{ID: p.ID, DisplayName: p.DisplayName, UPN: upnOf(p.DisplayName)})
+	}
+	return s, nil
 }
 
 // Streams of the seeded random number generators, so that the generator,
@@ -364,8 +383,9 @@ func (s *Sim) throttled() (time.Duration, bool) {
 	return 0, false
 }
 
-// Handler serves the token endpoint, the Graph API under /v1.0 and /beta,
-// and the OpenID configuration and keys of notification tokens.
+// Handler serves the token endpoint, the Graph API under /v1.0 and /beta
+// (calls, and the users of the directory), and the OpenID configuration
+// and keys of notification tokens.
 func (s *Sim) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", s.serveToken)

@@ -141,6 +141,14 @@ type CallInfo struct {
 	RejectReason string
 	// RedirectTargets are where the bot redirected the call.
 	RedirectTargets []Party
+	// TransferTargets are where the bot asked to transfer the call, in order.
+	TransferTargets []Party
+	// Muted are the members of the roster muted (by participant: mute).
+	Muted []Party
+	// Operations are the operations that ended, as "kind:status", in order.
+	Operations []string
+	// Tones are the DTMF tones notified, as Graph names them, in order.
+	Tones []string
 	// Participants is the current roster of a group call, besides the bot.
 	Participants []Party
 	// KeepAlives counts the keepAlive requests the call received.
@@ -157,7 +165,11 @@ func (c CallInfo) clone() CallInfo {
 		c.Result = &r
 	}
 	c.RedirectTargets = slices.Clone(c.RedirectTargets)
+	c.TransferTargets = slices.Clone(c.TransferTargets)
 	c.Participants = slices.Clone(c.Participants)
+	c.Muted = slices.Clone(c.Muted)
+	c.Operations = slices.Clone(c.Operations)
+	c.Tones = slices.Clone(c.Tones)
 	return c
 }
 

@@ -168,6 +168,10 @@ func (s *Sim) playStep(id string, st step) error {
 		_, err = s.changeRoster(id, st.Join, st.Leave)
 	case stepHangUp:
 		_, err = s.remoteHangUp(id, st.Result)
+	case stepTone:
+		_, err = s.pressTone(id, st.Key)
+	case stepMute:
+		_, err = s.muteMember(id)
 	default:
 		err = fmt.Errorf("unknown step kind %d", st.Kind)
 	}
@@ -197,6 +201,8 @@ const (
 	stepTransfer                 // transfer, succeeding or failing
 	stepRoster                   // group call roster change
 	stepHangUp                   // the call ends remotely
+	stepTone                     // the caller presses a key
+	stepMute                     // a member of a group call mutes themselves
 )
 
 // step is one event of a script.
@@ -208,6 +214,7 @@ type step struct {
 	Result  Result        // stepHangUp: why it ends; stepTransfer: why it fails
 	Join    []Party       // stepRoster
 	Leave   int           // stepRoster
+	Key     string        // stepTone
 	at      time.Duration // offset since establishment, while building
 }
 
@@ -349,6 +356,13 @@ func (g *generator) script(ends []weightedReason) []step {
 			free = back
 		}
 	}
+	if ends[0] == endsPSTN[0] && g.rng.Float64() < 0.35 {
+		// A caller finding their way through the bot's menu.
+		for range 1 + g.rng.IntN(3) {
+			key := string("0123456789*#"[g.rng.IntN(12)])
+			steps = append(steps, step{Kind: stepTone, Key: key, at: g.within(life, 0.02, 0.3)})
+		}
+	}
 	if g.rng.Float64() < 0.08 {
 		at := max(g.within(life, 0.65, 0.95), free+time.Second)
 		if at >= life {
@@ -370,6 +384,9 @@ func (g *generator) script(ends []weightedReason) []step {
 func (g *generator) groupScript() []step {
 	life := g.life()
 	var steps []step
+	if g.rng.Float64() < 0.4 {
+		steps = append(steps, step{Kind: stepMute, at: g.within(life, 0.1, 0.8)})
+	}
 	for range g.rng.IntN(maxRosterUp) {
 		st := step{Kind: stepRoster, at: g.within(life, 0.05, 0.9)}
 		if g.rng.Float64() < 0.6 {

@@ -21,6 +21,7 @@ const (
 	odataMediaStream      = "#microsoft.graph.mediaStream"
 	odataChatInfo         = "#microsoft.graph.chatInfo"
 	odataJoinMeetingIDMtg = "#microsoft.graph.joinMeetingIdMeetingInfo"
+	odataMediaState       = "#microsoft.graph.callMediaState"
 )
 
 // envelope is the body of every notification POST.
@@ -78,6 +79,25 @@ type wireCall struct {
 	MyParticipantID     string                `json:"myParticipantId,omitempty"`
 	TenantID            string                `json:"tenantId,omitempty"`
 	ResultInfo          *wireResult           `json:"resultInfo,omitempty"`
+	TerminationReason   string                `json:"terminationReason,omitempty"`
+	ToneInfo            *wireTone             `json:"toneInfo,omitempty"`
+	MediaState          *wireMediaState       `json:"mediaState,omitempty"`
+}
+
+type wireTone struct {
+	ODataType  string `json:"@odata.type"`
+	SequenceID int    `json:"sequenceId"`
+	Tone       string `json:"tone"`
+}
+
+type wireMediaState struct {
+	ODataType string `json:"@odata.type"`
+	Audio     string `json:"audio"`
+}
+
+type wireRecordingInfo struct {
+	ODataType       string `json:"@odata.type"`
+	RecordingStatus string `json:"recordingStatus"`
 }
 
 // wireParticipantInfo is a participantInfo (the source) or an
@@ -90,10 +110,11 @@ type wireParticipantInfo struct {
 }
 
 type wireIdentitySet struct {
-	ODataType   string        `json:"@odata.type,omitempty"`
-	User        *wireIdentity `json:"user,omitempty"`
-	Phone       *wireIdentity `json:"phone,omitempty"`
-	Application *wireIdentity `json:"application,omitempty"`
+	ODataType           string        `json:"@odata.type,omitempty"`
+	User                *wireIdentity `json:"user,omitempty"`
+	Phone               *wireIdentity `json:"phone,omitempty"`
+	Application         *wireIdentity `json:"application,omitempty"`
+	ApplicationInstance *wireIdentity `json:"applicationInstance,omitempty"`
 }
 
 type wireIdentity struct {
@@ -115,12 +136,13 @@ type wireMeetingInfo struct {
 }
 
 type wireParticipant struct {
-	ODataType    string              `json:"@odata.type"`
-	ID           string              `json:"id"`
-	Info         wireParticipantInfo `json:"info"`
-	IsMuted      bool                `json:"isMuted"`
-	IsInLobby    bool                `json:"isInLobby"`
-	MediaStreams []wireMediaStream   `json:"mediaStreams"`
+	ODataType     string              `json:"@odata.type"`
+	ID            string              `json:"id"`
+	Info          wireParticipantInfo `json:"info"`
+	IsMuted       bool                `json:"isMuted"`
+	IsInLobby     bool                `json:"isInLobby"`
+	MediaStreams  []wireMediaStream   `json:"mediaStreams"`
+	RecordingInfo *wireRecordingInfo  `json:"recordingInfo,omitempty"`
 }
 
 type wireMediaStream struct {
@@ -191,6 +213,8 @@ func partyOf(set wireIdentitySet) (p Party, ok bool) {
 		return Party{Kind: PartyPhone, ID: set.Phone.ID, DisplayName: set.Phone.DisplayName}, set.Phone.ID != ""
 	case set.Application != nil:
 		return Party{Kind: PartyApplication, ID: set.Application.ID, DisplayName: set.Application.DisplayName}, set.Application.ID != ""
+	case set.ApplicationInstance != nil:
+		return Party{Kind: PartyApplication, ID: set.ApplicationInstance.ID, DisplayName: set.ApplicationInstance.DisplayName}, set.ApplicationInstance.ID != ""
 	}
 	return Party{}, false
 }
@@ -205,16 +229,22 @@ func participantInfo(odataType string, p Party) wireParticipantInfo {
 }
 
 func wireParticipantOf(m member) wireParticipant {
-	return wireParticipant{
+	w := wireParticipant{
 		ODataType: odataParticipant,
 		ID:        m.participantID,
 		Info:      participantInfo(odataParticipantInfo, m.party),
+		IsMuted:   m.muted,
 		MediaStreams: []wireMediaStream{{
-			ODataType: odataMediaStream,
-			MediaType: "audio",
-			Label:     "main-audio",
-			SourceID:  m.sourceID,
-			Direction: "sendReceive",
+			ODataType:   odataMediaStream,
+			MediaType:   "audio",
+			Label:       "main-audio",
+			SourceID:    m.sourceID,
+			Direction:   "sendReceive",
+			ServerMuted: m.muted,
 		}},
 	}
+	if m.recording != "" {
+		w.RecordingInfo = &wireRecordingInfo{ODataType: "#microsoft.graph.recordingInfo", RecordingStatus: m.recording}
+	}
+	return w
 }

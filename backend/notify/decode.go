@@ -3,10 +3,20 @@
 // deliveries have, normalises each notification into a calls.Event, and
 // answers 202 only once the events are safe in the durable log.
 //
-// Decoding is lenient where Graph is inconsistent (resultInfo codes as
-// numbers or strings, subcode spelled subCode, the legacy resource path) and
-// strict where a mistake would lose information (an envelope that is not
-// commsNotifications, a notification without a call id).
+// Decoding is lenient where Graph (and Graph's own reference pages) are
+// inconsistent: the envelope's @odata.type with or without its leading '#',
+// resultInfo codes as numbers or strings, subcode spelled subCode, the
+// legacy resource path, call ids in upper case or without dashes,
+// participants with a null id, roster updates under …/operations, and the
+// comments and trailing commas of documentation examples. It is strict
+// where a mistake would lose information: an envelope that is not
+// commsNotifications, a notification without a call id, a call resource
+// whose fields have the wrong types.
+//
+// Every notification about a call is kept: the call itself (state, parties,
+// result, terminationReason, tones, media state), its roster, and the
+// outcomes of its operations. Operations never end a call, even when Graph
+// notifies them as deleted.
 package notify
 
 import (
@@ -16,14 +26,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
+	"net/url"
 	"strings"
 
 	"switchboard/app/calls"
 )
 
-// EnvelopeType is the @odata.type of the body Graph posts for calls.
+// EnvelopeType is the @odata.type of the body Graph posts for calls. Earlier
+// reference pages spell it without the leading '#'; both are accepted.
 const EnvelopeType = "#microsoft.graph.commsNotifications"
 
 // Item is one decoded notification about one call.
@@ -59,15 +69,24 @@ type notification struct {
 	ResourceData json.RawMessage `json:"resourceData"`
 }
 
+// isEnvelopeType reports whether t names commsNotifications, with or
+// without the leading '#', in any case.
+func isEnvelopeType(t string) bool {
+	return strings.EqualFold(strings.TrimPrefix(strings.TrimSpace(t), "#"), strings.TrimPrefix(EnvelopeType, "#"))
+}
+
 // Decode parses a commsNotifications body. Notifications about resources
-// other than calls and their participants (operations, for example) are
-// skipped, not refused.
+// other than calls, their participants and their operations (content
+// sharing sessions, for example) are skipped, not refused.
 func Decode(body []byte) ([]Item, error) {
 	var env envelope
 	if err := strictObject(body, &env); err != nil {
-		return nil, badf("body is not a JSON object: %v", err)
+		relaxed, changed := relax(body)
+		if !changed || strictObject(relaxed, &env) != nil {
+			return nil, badf("body is not a JSON object: %v", err)
+		}
 	}
-	if env.ODataType != "" && !strings.EqualFold(env.ODataType, EnvelopeType) {
+	if env.ODataType != "" && !isEnvelopeType(env.ODataType) {
 		return nil, badf("body is %q, not %s", env.ODataType, EnvelopeType)
 	}
 	if env.Value == nil {
@@ -107,7 +126,8 @@ func decodeNotification(raw json.RawMessage) (Item, bool, error) {
 	if err := strictObject(raw, &n); err != nil {
 		return Item{}, false, fmt.Errorf("not a JSON object: %v", err)
 	}
-	switch n.ChangeType {
+	changeType := strings.ToLower(strings.TrimSpace(n.ChangeType))
+	switch changeType {
 	case "created", "updated", "deleted":
 	case "":
 		return Item{}, false, errors.New("changeType is missing")
@@ -121,22 +141,29 @@ func decodeNotification(raw json.RawMessage) (Item, bool, error) {
 	if path == "" {
 		return Item{}, false, errors.New("resourceUrl (or resource) is missing")
 	}
-	id, sub, err := parseResource(path)
+	res, err := parseResource(path)
 	if err != nil {
 		return Item{}, false, err
 	}
 	sum := sha256.Sum256(raw)
-	item := Item{CallID: id, ID: hex.EncodeToString(sum[:16])}
-	item.Change.ChangeType = n.ChangeType
-	switch sub {
-	case "":
+	item := Item{CallID: res.callID, ID: hex.EncodeToString(sum[:16])}
+	item.Change.ChangeType = changeType
+	switch {
+	case res.sub == "":
 		item.Change.Resource = calls.ResourceCall
 		err = decodeCall(n.ResourceData, &item.Change)
-	case "participants":
+	case res.sub == "participants":
 		item.Change.Resource = calls.ResourceParticipants
-		item.Change.Participants, err = countParticipants(n.ResourceData)
+		err = decodeRoster(n.ResourceData, changeType, res.rest, &item.Change)
+	case res.sub == "operations" && isArray(n.ResourceData):
+		// Some reference pages notify roster updates under …/operations/participants.
+		item.Change.Resource = calls.ResourceParticipants
+		err = decodeRoster(n.ResourceData, changeType, "", &item.Change)
+	case res.sub == "operations":
+		item.Change.Resource = calls.ResourceOperation
+		item.Change.Operation, err = decodeOperation(n.ResourceData, changeType, res.rest)
 	default:
-		return Item{}, false, nil // operations and other sub-resources
+		return Item{}, false, nil // content sharing sessions, audio routing groups…
 	}
 	if err != nil {
 		return Item{}, false, err
@@ -144,61 +171,63 @@ func decodeNotification(raw json.RawMessage) (Item, bool, error) {
 	return item, true, nil
 }
 
-// parseResource extracts the call id and sub-resource from
-// /communications/calls/{id}[/sub/...] or the legacy /app/calls/{id}.
-func parseResource(path string) (id, sub string, err error) {
-	p := strings.Trim(path, "/")
+// resource is a parsed resource path.
+type resource struct {
+	callID string
+	// sub is the sub-resource after the call id: "", "participants",
+	// "operations", …; rest is the segment after it (a participant or
+	// operation id), if any.
+	sub, rest string
+}
+
+// parseResource reads /communications/calls/{id}[/sub[/rest]], the legacy
+// /app/calls/{id} and /applications/{appId}/calls/{id}, optionally under
+// /v1.0 or /beta, or a whole URL of one of those.
+func parseResource(path string) (resource, error) {
+	p := strings.TrimSpace(path)
+	if strings.Contains(p, "://") {
+		if u, err := url.Parse(p); err == nil {
+			p = u.Path
+		}
+	}
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
 		p = p[:i]
 	}
-	parts := strings.Split(p, "/")
+	parts := strings.Split(strings.Trim(p, "/"), "/")
 	for len(parts) > 0 && (parts[0] == "v1.0" || parts[0] == "beta") {
 		parts = parts[1:]
 	}
+	if len(parts) >= 4 && parts[0] == "applications" && parts[2] == "calls" {
+		parts = append([]string{"app"}, parts[2:]...)
+	}
 	if len(parts) < 3 || (parts[0] != "communications" && parts[0] != "app") || parts[1] != "calls" {
-		return "", "", fmt.Errorf("resource %q is not a call (/communications/calls/{id})", path)
+		return resource{}, fmt.Errorf("resource %q is not a call (/communications/calls/{id})", path)
 	}
-	id = parts[2]
-	if id == "" || len(id) > 256 || strings.ContainsAny(id, " \t\r\n") {
-		return "", "", fmt.Errorf("resource %q has no valid call id", path)
+	id := parts[2]
+	if unescaped, err := url.PathUnescape(id); err == nil {
+		id = unescaped
 	}
+	if id == "" || len(id) > 256 || strings.ContainsAny(id, " \t\r\n") || id == "." || id == ".." {
+		return resource{}, fmt.Errorf("resource %q has no valid call id", path)
+	}
+	r := resource{callID: calls.CanonicalID(id)}
 	if len(parts) > 3 {
-		sub = parts[3]
+		r.sub = strings.ToLower(parts[3])
 	}
-	return id, sub, nil
+	if len(parts) > 4 {
+		r.rest = parts[4]
+	}
+	return r, nil
 }
 
-func countParticipants(data json.RawMessage) (int, error) {
+// isArray reports whether data is a JSON array.
+func isArray(data json.RawMessage) bool {
 	data = bytes.TrimSpace(data)
-	if len(data) == 0 || string(data) == "null" {
-		return -1, nil
-	}
-	var list []json.RawMessage
-	if data[0] == '[' {
-		if err := json.Unmarshal(data, &list); err != nil {
-			return 0, fmt.Errorf("participants resourceData: %v", err)
-		}
-		return len(list), nil
-	}
-	// A single participant object: the roster size is unknown.
-	return -1, nil
+	return len(data) > 0 && data[0] == '['
 }
 
-// diagCode finds "DiagCode: 500#7117" in resultInfo messages.
-var diagCode = regexp.MustCompile(`DiagCode:\s*(\d+)#(\d+)`)
-
-// codeNumber accepts a JSON number or a string holding one. Anything else
-// is taken as "no code" rather than refusing the notification: the message
-// still tells the supervisor something.
-type codeNumber struct {
-	n   int
-	set bool
-}
-
-func (c *codeNumber) UnmarshalJSON(b []byte) error {
-	n, err := strconv.Atoi(strings.Trim(string(b), `"`))
-	if err == nil {
-		c.n, c.set = n, true
-	}
-	return nil
+// isNull reports whether data is absent or JSON null.
+func isNull(data json.RawMessage) bool {
+	data = bytes.TrimSpace(data)
+	return len(data) == 0 || string(data) == "null"
 }

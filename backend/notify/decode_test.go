@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -102,22 +104,33 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
-func TestDecodeSkipsOperationsAndKeepsIDsStable(t *testing.T) {
-	body := `{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/a/operations/op1","resourceData":{"status":"completed"}},` +
+func TestDecodeKeepsOperationsSkipsOtherResourcesAndKeepsIDsStable(t *testing.T) {
+	body := `{"value":[{"changeType":"deleted","resourceUrl":"/communications/calls/a/operations/op1","resourceData":{"status":"completed"}},` +
+		`{"changeType":"updated","resourceUrl":"/communications/calls/a/contentSharingSessions/s1","resourceData":{"id":"s1"}},` +
 		`{"changeType":"updated","resourceUrl":"/communications/calls/a","resourceData":{"state":"hold"}}]}`
 	a, err := Decode([]byte(body))
-	if err != nil || len(a) != 1 || a[0].Change.State != calls.Hold {
+	if err != nil || len(a) != 2 || a[1].Change.State != calls.Hold {
 		t.Fatalf("decode: %+v %v", a, err)
 	}
+	if op := a[0].Change; op.Resource != calls.ResourceOperation || op.Operation == nil || op.Operation.ID != "op1" || !op.Operation.Deleted || op.State != "" {
+		t.Fatalf("operation decoded as %+v", op)
+	}
 	b, _ := Decode([]byte(body))
-	if a[0].ID != b[0].ID || a[0].ID == "" {
+	if a[0].ID != b[0].ID || a[0].ID == "" || a[0].ID == a[1].ID {
 		t.Fatalf("redelivery ids differ: %q %q", a[0].ID, b[0].ID)
 	}
 }
 
 func FuzzDecode(f *testing.F) {
 	for _, s := range []string{seedIncoming, seedTerminating, seedTerminated, seedRejected,
-		`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/a/participants","resourceData":[{}]}]}`} {
+		`{"value":[{"changeType":"updated","resourceUrl":"/communications/calls/a/participants","resourceData":[{}]}]}`,
+		env(v1Note("created", idIn, incomingTrailingComma)),
+		env(v1Note("updated", idGroup+"/participants", rosterMutedWithComment)),
+		env(v1Note("updated", idGroup+"/participants", rosterDelta)),
+		env(opNote("deleted", idUpper, "0C0C0C0C00004000800000000000000C", opRecordMaxLength)),
+		envelopeWith("", legacyNote("updated", "/app/calls/"+idUpper+"/operations/0F", opTransferRunning)),
+		env(opNote("deleted", idGroup, "participants", opInviteDone)),
+	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -132,6 +145,9 @@ func FuzzDecode(f *testing.F) {
 			if it.CallID == "" || it.ID == "" {
 				t.Fatalf("item without id: %+v", it)
 			}
+			if it.Change.Resource == calls.ResourceOperation && (it.Change.State != "" || it.Change.Operation == nil) {
+				t.Fatalf("an operation carries a call state: %+v", it.Change)
+			}
 			switch it.Change.ChangeType {
 			case "created", "updated", "deleted":
 			default:
@@ -139,4 +155,53 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzRelax checks that relaxing never breaks a body that was valid JSON
+// and never reaches into strings.
+func FuzzRelax(f *testing.F) {
+	for _, s := range []string{`{"a": 1, // c
+}`, `{"s": "// not a comment, /* nor this */", "t": [1,2,],}`, `{"x": /* c */ 1}`, `{"u": "\\\"// x"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, changed := relax(in)
+		if json.Valid(in) {
+			var a, b any
+			if json.Unmarshal(in, &a) != nil {
+				return
+			}
+			if err := json.Unmarshal(out, &b); err != nil {
+				t.Fatalf("relaxing valid JSON %q gave invalid %q: %v", in, out, err)
+			}
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("relaxing valid JSON %q changed its value: %q", in, out)
+			}
+		}
+		if !changed && string(out) != string(in) {
+			t.Fatalf("unchanged, yet %q became %q", in, out)
+		}
+	})
+}
+
+// BenchmarkDecode measures the webhook's decoding of the shapes it meets
+// most: a call update, a captured group roster, and a documentation
+// example that needs relaxing.
+func BenchmarkDecode(b *testing.B) {
+	for _, bb := range []struct{ name, body string }{
+		{"call", seedTerminated},
+		{"roster", env(callNote("updated", idGroup+"/participants", rosterCaptured))},
+		{"relaxed", env(v1Note("updated", idGroup+"/participants", rosterMutedWithComment))},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			body := []byte(bb.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Decode(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

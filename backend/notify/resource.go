@@ -1,10 +1,12 @@
 package notify
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"regexp"
 	"strconv"
+	"strings"
 
 	"switchboard/app/calls"
 )
@@ -20,11 +22,17 @@ type callResource struct {
 	CallChainID         string            `json:"callChainId"`
 	MyParticipantID     string            `json:"myParticipantId"`
 	MeetingInfo         *meetingInfo      `json:"meetingInfo"`
+	ChatInfo            *chatInfo         `json:"chatInfo"`
 	ResultInfo          *resultInfo       `json:"resultInfo"`
+	TerminationReason   string            `json:"terminationReason"`
+	ToneInfo            *toneInfo         `json:"toneInfo"`
+	MediaState          *mediaState       `json:"mediaState"`
 }
 
 type participantInfo struct {
 	Identity map[string]json.RawMessage `json:"identity"`
+	// ParticipantID is the participant's id, which rosters carry here too.
+	ParticipantID string `json:"participantId"`
 }
 
 type identity struct {
@@ -36,11 +44,25 @@ type meetingInfo struct {
 	JoinMeetingID string `json:"joinMeetingId"`
 }
 
+type chatInfo struct {
+	ThreadID string `json:"threadId"`
+}
+
+type toneInfo struct {
+	Tone       string `json:"tone"`
+	SequenceID number `json:"sequenceId"`
+}
+
+type mediaState struct {
+	Audio string `json:"audio"`
+	Video string `json:"video"`
+}
+
 type resultInfo struct {
-	Code    codeNumber `json:"code"`
-	Subcode codeNumber `json:"subcode"`
-	SubCode codeNumber `json:"subCode"`
-	Message string     `json:"message"`
+	Code    number `json:"code"`
+	Subcode number `json:"subcode"`
+	SubCode number `json:"subCode"`
+	Message string `json:"message"`
 }
 
 // identityKinds are the identitySet members in the order a supervisor would
@@ -57,8 +79,7 @@ func DecodeCall(data []byte) (calls.Change, error) {
 }
 
 func decodeCall(data json.RawMessage, ch *calls.Change) error {
-	data = bytes.TrimSpace(data)
-	if len(data) == 0 || string(data) == "null" {
+	if isNull(data) {
 		return nil // a deleted notification may carry no data
 	}
 	var r callResource
@@ -71,17 +92,32 @@ func decodeCall(data json.RawMessage, ch *calls.Change) error {
 	ch.ChainID = r.CallChainID
 	ch.MyParticipantID = r.MyParticipantID
 	ch.Modalities = r.RequestedModalities
+	ch.TerminationReason = r.TerminationReason
 	if r.MeetingInfo != nil {
 		ch.MeetingID = r.MeetingInfo.JoinMeetingID
 	}
+	if r.ChatInfo != nil {
+		ch.ThreadID = r.ChatInfo.ThreadID
+	}
 	if r.Source != nil {
-		p := r.Source.party()
-		ch.Source = &p
+		// Captured traffic has "source": {} on outgoing calls: that says
+		// nothing about who calls, so it is left out.
+		if p := r.Source.party(); p != (calls.Party{}) {
+			ch.Source = &p
+		}
 	}
 	for _, t := range r.Targets {
-		ch.Targets = append(ch.Targets, t.party())
+		if p := t.party(); p != (calls.Party{}) {
+			ch.Targets = append(ch.Targets, p)
+		}
 	}
 	ch.Result = r.ResultInfo.result()
+	if t := r.ToneInfo; t != nil && t.Tone != "" {
+		ch.Tone = &calls.Tone{Tone: t.Tone, Sequence: int(t.SequenceID.n)}
+	}
+	if m := r.MediaState; m != nil && (m.Audio != "" || m.Video != "") {
+		ch.MediaState = &calls.MediaState{Audio: m.Audio, Video: m.Video}
+	}
 	return nil
 }
 
@@ -105,17 +141,24 @@ func (p participantInfo) party() calls.Party {
 	return calls.Party{}
 }
 
+// diagCode finds "DiagCode: 500#7117" in resultInfo messages.
+var diagCode = regexp.MustCompile(`DiagCode:\s*(\d+)#(\d+)`)
+
 // result turns resultInfo into a Result, reading DiagCode from the message
-// when the codes themselves are missing.
+// when the codes themselves are missing. A subcode Graph wrote as words
+// (early pages send "subCode": "transferring") is kept as the message.
 func (r *resultInfo) result() *calls.Result {
 	if r == nil {
 		return nil
 	}
 	sub := r.Subcode
-	if !sub.set {
+	if !sub.set && sub.word == "" {
 		sub = r.SubCode
 	}
-	res := calls.Result{Code: r.Code.n, Subcode: sub.n, Message: r.Message}
+	res := calls.Result{Code: int(r.Code.n), Subcode: int(sub.n), Message: r.Message}
+	if res.Message == "" && sub.word != "" {
+		res.Message = sub.word
+	}
 	if !r.Code.set && !sub.set {
 		if m := diagCode.FindStringSubmatch(r.Message); m != nil {
 			res.Code, _ = strconv.Atoi(m[1])
@@ -123,4 +166,38 @@ func (r *resultInfo) result() *calls.Result {
 		}
 	}
 	return &res
+}
+
+// number accepts a JSON number or a string holding one. Anything else is
+// taken as "no number" rather than refusing the notification (a string is
+// kept as word): the rest still tells the supervisor something.
+type number struct {
+	n    int64
+	set  bool
+	word string
+}
+
+func (c *number) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if unq, err := strconv.Unquote(s); err == nil {
+		s = strings.TrimSpace(unq)
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		c.n, c.set = clamp(n), true
+		return nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) && f == math.Trunc(f) && math.Abs(f) < 1<<40 {
+		c.n, c.set = int64(f), true
+		return nil
+	}
+	if s != "null" && len(s) <= 64 && !strings.ContainsAny(s, "{}[]") {
+		c.word = s
+	}
+	return nil
+}
+
+// clamp keeps a code within what an int holds on every platform the
+// console runs on.
+func clamp(n int64) int64 {
+	return max(min(n, math.MaxInt32), math.MinInt32)
 }

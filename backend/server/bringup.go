@@ -134,7 +134,10 @@ func (s *Server) wire(ctx context.Context) error {
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
-		OnCallStarted: func(ctx context.Context, c calls.Call) { s.verba.CallStarted(ctx, c) }})
+		OnCallStarted: func(ctx context.Context, c calls.Call) {
+			s.verba.CallStarted(ctx, c)
+			s.keeper.Enrich(c) // a call whose first notification lacks its parties is read at once
+		}})
 	lim := s.cfg.Limits
 	s.floods = audit.NewFloods(s.audit, audit.FloodOptions{Window: lim.AuditWindow, Logger: s.log})
 	vs, err := verba.New(ctx, verba.Config{Keys: s.cfg.VerbaKeys, Users: s.cfg.VerbaUsers, Store: records{view: view, log: s.events, archive: s.archive},

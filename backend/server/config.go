@@ -68,6 +68,9 @@ type Config struct {
 	AuditMaxBytes int64
 	// KeepAliveEvery, QuietAfter, UpkeepTick and AutoAnswerAfter tune upkeep.
 	KeepAliveEvery, QuietAfter, UpkeepTick, AutoAnswerAfter time.Duration
+	// StartupCheckRate is how many live calls a starting replica checks
+	// with Graph per second (0: upkeep's default; negative: none).
+	StartupCheckRate float64
 
 	// OIDCIssuer, OIDCClientID and OIDCClientSecret register the console
 	// with the supervisors' identity provider; OIDCScopes adds scopes.
@@ -195,5 +198,5 @@ func (c Config) CallbackURL() string {
 // Upkeep returns upkeep's options.
 func (c Config) Upkeep(m *metrics.Metrics, log *slog.Logger) upkeep.Options {
 	return upkeep.Options{Tick: c.UpkeepTick, KeepAliveEvery: c.KeepAliveEvery, QuietAfter: c.QuietAfter,
-		AutoAnswerAfter: c.AutoAnswerAfter, Metrics: m, Logger: log}
+		AutoAnswerAfter: c.AutoAnswerAfter, StartupRate: c.StartupCheckRate, Metrics: m, Logger: log}
 }

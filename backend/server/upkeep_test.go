@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/app/verbs"
 	"switchboard/backend/graphsim"
 	"switchboard/backend/server"
 	"switchboard/backend/upkeep"
@@ -51,10 +52,10 @@ func TestKeepAliveAndAutoAnswer(t *testing.T) {
 	}
 	// Graph's established notification and the recorded answer race: wait for both.
 	c := feed.until(id, func(c calls.Call) bool { return c.State == calls.Established && c.LastAction != nil })
-	if c.LastAction.Verb != calls.VerbAnswer || c.LastAction.Actor != upkeep.Actor {
+	if c.LastAction.Verb != verbs.Answer || c.LastAction.Actor != upkeep.Actor {
 		t.Fatalf("answered by %+v, want switchboard's auto-answer", c.LastAction)
 	}
-	c = feed.until(id, func(c calls.Call) bool { return c.LastAction != nil && c.LastAction.Verb == calls.VerbKeepAlive })
+	c = feed.until(id, func(c calls.Call) bool { return c.LastAction != nil && c.LastAction.Verb == verbs.KeepAlive })
 	if !c.LastAction.OK() {
 		t.Fatalf("keepAlive failed: %+v", c.LastAction)
 	}

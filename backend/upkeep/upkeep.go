@@ -9,6 +9,12 @@
 //     it with a reason saying Switchboard reconciled it.
 //   - auto-answer (demo only): incoming calls nobody acted on are answered
 //     after AutoAnswerAfter.
+//   - enrichment: a call whose first notification left out its parties (an
+//     outgoing call's first notifications carry only its state) is read
+//     with GET at once, and what Graph says is recorded (Enrich).
+//   - start-up check: a replica that starts asks Graph about every call it
+//     holds as live, at a bounded rate, so calls that ended while no
+//     replica listened end within a minute, not when they turn quiet.
 //
 // Every replica runs upkeep; a lease in a key-value bucket makes sure one
 // replica, not all, acts on a given call in a given round.
@@ -22,11 +28,13 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/app/calls"
+	"switchboard/app/verbs"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/graph"
 	"switchboard/backend/metrics"
@@ -72,9 +80,21 @@ type Options struct {
 	// AutoAnswerAfter answers incoming calls nobody acted on after this
 	// long; zero (the default outside the demo) never answers.
 	AutoAnswerAfter time.Duration
-	Now             func() time.Time
-	Metrics         *metrics.Metrics
-	Logger          *slog.Logger
+	// EnrichWorkers bounds the reads of new calls made at once (default 4);
+	// EnrichQueue bounds the calls waiting (default 1024; more are left to
+	// the quiet check); EnrichBudget bounds the time one read may take,
+	// retries included (default 30s).
+	EnrichWorkers int
+	EnrichQueue   int
+	EnrichBudget  time.Duration
+	// StartupRate is how many live calls a starting replica checks with
+	// Graph per second (default 25), StartupWorkers how many at once
+	// (default 4). Negative StartupRate turns the start-up check off.
+	StartupRate    float64
+	StartupWorkers int
+	Now            func() time.Time
+	Metrics        *metrics.Metrics
+	Logger         *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -94,6 +114,21 @@ func (o Options) withDefaults() Options {
 	if o.IncomingGrace <= 0 {
 		o.IncomingGrace = 15 * time.Second
 	}
+	if o.EnrichWorkers <= 0 {
+		o.EnrichWorkers = 4
+	}
+	if o.EnrichQueue <= 0 {
+		o.EnrichQueue = 1024
+	}
+	if o.EnrichBudget <= 0 {
+		o.EnrichBudget = 30 * time.Second
+	}
+	if o.StartupRate == 0 {
+		o.StartupRate = 25
+	}
+	if o.StartupWorkers <= 0 {
+		o.StartupWorkers = 4
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -110,6 +145,8 @@ type Keeper struct {
 	log    Appender
 	leases jetstream.KeyValue
 	opts   Options
+	// enrich holds the ids of new calls to read, for Run's workers.
+	enrich chan string
 }
 
 // New binds (creating if needed) the lease bucket and returns a Keeper.
@@ -127,11 +164,19 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, g Graph, v V
 	if err != nil {
 		return nil, fmt.Errorf("upkeep: lease bucket: %w", err)
 	}
-	return &Keeper{graph: g, view: v, log: log, leases: kv, opts: opts}, nil
+	return &Keeper{graph: g, view: v, log: log, leases: kv, opts: opts, enrich: make(chan string, opts.EnrichQueue)}, nil
 }
 
-// Run looks after the calls every Tick until ctx ends.
+// Run checks the live calls once the view has caught up, reads new calls
+// as Enrich queues them, and looks after the calls every Tick, until ctx
+// ends.
 func (k *Keeper) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range k.opts.EnrichWorkers {
+		wg.Go(func() { k.enrichLoop(ctx) })
+	}
+	wg.Go(func() { k.Startup(ctx) })
 	t := time.NewTicker(k.opts.Tick)
 	defer t.Stop()
 	for {
@@ -191,7 +236,7 @@ func (k *Keeper) keepAlive(ctx context.Context, c calls.Call, now time.Time) {
 		k.end(ctx, c, "keepAlive")
 		return
 	}
-	k.recordAction(ctx, c.ID, calls.Action{Verb: calls.VerbKeepAlive, Status: 200}, err)
+	k.recordAction(ctx, c.ID, calls.Action{Verb: verbs.KeepAlive, Status: 200}, err)
 }
 
 func (k *Keeper) autoAnswer(ctx context.Context, c calls.Call) {
@@ -199,13 +244,21 @@ func (k *Keeper) autoAnswer(ctx context.Context, c calls.Call) {
 		return
 	}
 	err := k.graph.Answer(ctx, c.ID, []string{"audio"})
-	k.recordAction(ctx, c.ID, calls.Action{Verb: calls.VerbAnswer, Status: 202}, err)
+	k.recordAction(ctx, c.ID, calls.Action{Verb: verbs.Answer, Status: 202}, err)
 }
 
 func (k *Keeper) reconcile(ctx context.Context, c calls.Call, now time.Time) {
 	if !k.lease(ctx, "reconcile", c.ID, round(now, k.opts.QuietAfter)) {
 		return
 	}
+	k.check(ctx, c, true)
+}
+
+// check asks Graph about c: a 404 ends it as a ghost; otherwise what Graph
+// says is recorded as a reconciled event, unless always is false and it
+// tells nothing the call does not show already (a start-up check of a call
+// that is fine leaves no trace).
+func (k *Keeper) check(ctx context.Context, c calls.Call, always bool) {
 	body, err := k.graph.Get(ctx, c.ID)
 	switch {
 	case graph.IsNotFound(err):
@@ -219,7 +272,11 @@ func (k *Keeper) reconcile(ctx context.Context, c calls.Call, now time.Time) {
 			return
 		}
 		ch.ChangeType = "updated"
-		k.append(ctx, calls.Event{Kind: calls.KindReconciled, CallID: c.ID, At: k.opts.Now().UTC(), Change: &ch})
+		ev := calls.Event{Kind: calls.KindReconciled, CallID: c.ID, At: k.opts.Now().UTC(), Change: &ch}
+		if _, changed := calls.Apply(c, c.Seq+1, ev); !changed && !always {
+			return
+		}
+		k.append(ctx, ev)
 	}
 }
 
@@ -250,7 +307,7 @@ func (k *Keeper) recordAction(ctx context.Context, callID string, act calls.Acti
 		outcome = "failed"
 		k.opts.Logger.Warn("upkeep: action failed", "call", callID, "verb", act.Verb, "err", err)
 	}
-	k.opts.Metrics.Action(act.Verb, outcome)
+	k.opts.Metrics.Action(string(act.Verb), outcome)
 	k.append(ctx, calls.Event{Kind: calls.KindAction, CallID: callID, At: act.At, Action: &act})
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
+	"switchboard/app/verbs"
 )
 
 // fullCall is a call with every field a console can see set, including
@@ -20,8 +21,8 @@ func fullCall(id, subject string) calls.Call {
 		Targets:    []calls.Party{{Kind: "application", ID: "bot", DisplayName: "Calling Bot"}},
 		Modalities: []string{"audio"}, Subject: subject, ChainID: "chain", MeetingID: "m1", MyParticipantID: "p1", Participants: 3,
 		Result:    &calls.Result{Code: 200, Subcode: 5001, Message: `The "conversation" has ended.`},
-		StartedAt: at, AnsweredAt: at, EndedAt: at, UpdatedAt: at, EndedBy: "alice", EndAction: calls.VerbHangUp,
-		LastAction: &calls.Action{Verb: calls.VerbHangUp, Actor: "alice", Status: 204, At: at},
+		StartedAt: at, AnsweredAt: at, EndedAt: at, UpdatedAt: at, EndedBy: "alice", EndAction: verbs.HangUp,
+		LastAction: &calls.Action{Verb: verbs.HangUp, Actor: "alice", Status: 204, At: at},
 		Seq:        42,
 	}
 }
