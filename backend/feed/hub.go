@@ -30,9 +30,12 @@ import (
 	"switchboard/backend/metrics"
 )
 
-// Snapshotter gives the hub the whole live view at a sequence.
+// Snapshotter gives the hub the whole live view at a sequence, with a
+// version that changes whenever the view's calls do (0: never the same).
+// Snapshots of one version hold the same calls, so the hub encodes them
+// once for every console that asks meanwhile.
 type Snapshotter interface {
-	Snapshot() feedwire.Message
+	VersionedSnapshot() (feedwire.Message, uint64)
 }
 
 // resumeWait is how long a client resuming from a sequence this replica has
@@ -126,6 +129,12 @@ type Hub struct {
 	// moved is closed and replaced each time head moves, to wake resumes
 	// waiting for this replica to reach their sequence.
 	moved chan struct{}
+
+	// snapMu guards the last snapshot's encoded calls, shared by every
+	// console that connects while the view stays the same.
+	snapMu      sync.Mutex
+	snapVersion uint64
+	snapCalls   []byte
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time
@@ -291,13 +300,12 @@ func (h *Hub) subscribe(ctx context.Context, c *client, since uint64, resume boo
 		h.waitHead(ctx, since)
 	}
 	for attempt := 0; attempt < 2; attempt++ {
-		var snap *feedwire.Message
+		var snap *snapshot
 		if !resume || !h.canResume(since) {
 			if reason := h.refusal(c); reason != "" {
 				return reason
 			}
-			s := h.view.Snapshot()
-			snap = &s
+			snap = h.snapshot()
 		}
 		if reason, retry := h.register(c, since, snap, false); !retry {
 			return reason
@@ -363,7 +371,7 @@ func (h *Hub) refusalLocked(c *client) string {
 // is nil, or a snapshot taken under the lock when locked is set; then the
 // ring's changes after it. retry asks for another snapshot: the ring moved
 // past the one taken.
-func (h *Hub) register(c *client, since uint64, snap *feedwire.Message, locked bool) (reason string, retry bool) {
+func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (reason string, retry bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if reason := h.refusalLocked(c); reason != "" {
@@ -374,8 +382,7 @@ func (h *Hub) register(c *client, since uint64, snap *feedwire.Message, locked b
 	case locked && resumable:
 		snap = nil
 	case locked:
-		s := h.view.Snapshot()
-		snap = &s
+		snap = h.snapshot()
 	case snap == nil && !resumable:
 		return "", true // the ring moved on meanwhile: take a snapshot
 	case snap != nil && (snap.Seq < h.base || h.missed(snap.Seq) >= h.opts.QueueLimit):
@@ -385,9 +392,8 @@ func (h *Hub) register(c *client, since uint64, snap *feedwire.Message, locked b
 		c.after = since
 		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
-		snap.Epoch = h.opts.Epoch
 		c.after = snap.Seq
-		c.push(encode(*snap).data)
+		c.push(snap.frame(h.opts.Epoch))
 	}
 	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
 		c.enqueue(e)

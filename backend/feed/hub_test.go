@@ -24,10 +24,10 @@ type fixedView struct {
 	seq uint64
 }
 
-func (v *fixedView) Snapshot() feedwire.Message {
+func (v *fixedView) VersionedSnapshot() (feedwire.Message, uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: v.seq, Now: time.Now()}
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: v.seq, Now: time.Now()}, 0
 }
 
 func serveHub(t *testing.T, opts Options) (*Hub, string) {
@@ -415,13 +415,20 @@ func TestAStormOfFeedsDoesNotDelayOthers(t *testing.T) {
 	}
 }
 
-// bigView is a view of n calls, for snapshots that cost something.
-type bigView struct{ n int }
+// bigView is a view of n calls that does not change, for snapshots that
+// cost something to encode.
+type bigView struct {
+	n    int
+	once sync.Once
+	list []calls.Call
+}
 
-func (v *bigView) Snapshot() feedwire.Message {
-	list := make([]calls.Call, v.n)
-	for i := range list {
-		list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
-	}
-	return feedwire.Message{Type: feedwire.TypeSnapshot, Calls: list, Now: time.Now()}
+func (v *bigView) VersionedSnapshot() (feedwire.Message, uint64) {
+	v.once.Do(func() {
+		v.list = make([]calls.Call, v.n)
+		for i := range v.list {
+			v.list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
+		}
+	})
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Calls: v.list, Now: time.Now()}, 1
 }

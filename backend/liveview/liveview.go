@@ -101,6 +101,13 @@ type View struct {
 	calls  map[string]calls.Call
 	live   int // calls not ended
 	seq    uint64
+	// version counts the view's changes (events applied, calls pruned);
+	// snap caches the sorted list of one version.
+	version uint64
+	snap    struct {
+		version uint64
+		list    []calls.Call
+	}
 	caught bool // replayed everything that was in the log at start
 	ready  chan struct{}
 	kick   chan struct{} // caught up: seek the writer lease now
@@ -142,6 +149,7 @@ func (v *View) Run(ctx context.Context) error {
 	}
 	v.mu.Lock()
 	v.calls, v.seq = loaded, applied
+	v.version++
 	v.live = countLive(loaded)
 	v.mu.Unlock()
 	v.opts.Metrics.Live(v.live)
@@ -295,6 +303,7 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.seq = rec.Seq
+	v.version++
 	if ev.Kind == calls.KindErased {
 		delete(v.dirty, ev.CallID)
 		delete(v.toArch, ev.CallID)

@@ -13,15 +13,34 @@ import (
 // (oldest first), then the ended ones (most recently ended first), at the
 // view's sequence and the server's clock.
 func (v *View) Snapshot() feedwire.Message {
+	m, _ := v.VersionedSnapshot()
+	return m
+}
+
+// VersionedSnapshot is Snapshot with the view's version: two snapshots of
+// one version hold the same calls (in the same slice, which nobody may
+// change), so whoever encodes them can encode them once. The list is built
+// once per version, however many consoles connect.
+func (v *View) VersionedSnapshot() (feedwire.Message, uint64) {
 	v.mu.RLock()
+	version, seq := v.version, v.seq
+	if v.snap.list != nil && v.snap.version == version {
+		list := v.snap.list
+		v.mu.RUnlock()
+		return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: seq, Now: v.opts.Now().UTC(), Calls: list}, version
+	}
 	list := make([]calls.Call, 0, len(v.calls))
 	for _, c := range v.calls {
 		list = append(list, c)
 	}
-	seq := v.seq
 	v.mu.RUnlock()
 	Sort(list)
-	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: seq, Now: v.opts.Now().UTC(), Calls: list}
+	v.mu.Lock()
+	if v.version == version {
+		v.snap.list, v.snap.version = list, version
+	}
+	v.mu.Unlock()
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: seq, Now: v.opts.Now().UTC(), Calls: list}, version
 }
 
 // Sort orders calls as a snapshot lists them: live calls by start time, then
@@ -109,6 +128,7 @@ func (v *View) prune() {
 	Sort(ended)
 	for i, c := range ended {
 		if i >= v.opts.MaxEnded || c.EndedAt.Before(cutoff) {
+			v.version++
 			v.removeLocked(c)
 			delete(v.dirty, c.ID)
 			v.gone[c.ID] = struct{}{}

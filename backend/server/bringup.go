@@ -129,7 +129,7 @@ func (s *Server) open(ctx context.Context) error {
 // wire builds the view, the feed, upkeep and the HTTP routes.
 func (s *Server) wire(ctx context.Context) error {
 	var view *liveview.View
-	hub := feed.NewHub(snapshotter(func() feedwire.Message { return view.Snapshot() }),
+	hub := feed.NewHub(snapshotter(func() (feedwire.Message, uint64) { return view.VersionedSnapshot() }),
 		feed.Options{Epoch: s.events.Epoch(), Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
@@ -292,9 +292,9 @@ func (s *Server) setHeaders() {
 }
 
 // snapshotter adapts the view to the hub, which is built first.
-type snapshotter func() feedwire.Message
+type snapshotter func() (feedwire.Message, uint64)
 
-func (f snapshotter) Snapshot() feedwire.Message { return f() }
+func (f snapshotter) VersionedSnapshot() (feedwire.Message, uint64) { return f() }
 
 func (s *Server) eraseMarked(ctx context.Context, callID string) {
 	if err := s.events.Erase(ctx, callID); err != nil {
