@@ -97,10 +97,10 @@ type View struct {
 	pub   Publisher
 	opts  Options
 
-	mu     sync.RWMutex
-	calls  map[string]calls.Call
-	live   int // calls not ended
-	seq    uint64
+	mu    sync.RWMutex
+	calls map[string]calls.Call
+	live  int // calls not ended
+	seq   uint64
 	// version counts the view's changes (events applied, calls pruned);
 	// snap caches the sorted list of one version.
 	version uint64
