@@ -52,6 +52,10 @@ type Options struct {
 	MaxBytes int64
 	// StateMaxBytes bounds the saved live view (default 512 MiB).
 	StateMaxBytes int64
+	// WriterLeaseTTL is how long the state writer's lease lasts without a
+	// renewal (default 10s): how soon a replica takes over from a writer
+	// that died.
+	WriterLeaseTTL time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -66,6 +70,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.StateMaxBytes <= 0 {
 		o.StateMaxBytes = 512 << 20
+	}
+	if o.WriterLeaseTTL <= 0 {
+		o.WriterLeaseTTL = 10 * time.Second
 	}
 	return o
 }
@@ -111,6 +118,7 @@ type Log struct {
 	state   jetstream.KeyValue
 	writer  jetstream.KeyValue
 	created time.Time
+	ttl     time.Duration // of the writer lease
 }
 
 // Epoch names this incarnation of the stream: the time it was created. A
@@ -159,14 +167,14 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		Storage:     jetstream.FileStorage,
 		Replicas:    opts.Replicas,
 		History:     1,
-		TTL:         writerLeaseTTL,
+		TTL:         opts.WriterLeaseTTL,
 		MaxBytes:    1 << 20,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", WriterBucket, err)
 	}
 	info := stream.CachedInfo()
-	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created}, nil
+	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created, ttl: opts.WriterLeaseTTL}, nil
 }
 
 // token turns a call id into a subject token and key part: call ids are

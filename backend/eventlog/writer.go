@@ -10,10 +10,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// writerLeaseTTL is how long the state writer's lease lasts without being
-// renewed: a writer that died is replaced this long after its last renewal.
-const writerLeaseTTL = 10 * time.Second
-
 // writerKey is the one key of the writer bucket.
 const writerKey = "state"
 
@@ -41,8 +37,11 @@ type WriterLease struct {
 // WriterLease returns the lease handle of a replica named owner (unique per
 // process).
 func (l *Log) WriterLease(owner string) *WriterLease {
-	return &WriterLease{kv: l.writer, owner: owner, ttl: writerLeaseTTL, now: time.Now}
+	return &WriterLease{kv: l.writer, owner: owner, ttl: l.ttl, now: time.Now}
 }
+
+// TTL is how long the lease lasts without a renewal; renew it well within.
+func (w *WriterLease) TTL() time.Duration { return w.ttl }
 
 // Held reports whether this replica holds the lease now.
 func (w *WriterLease) Held() bool {

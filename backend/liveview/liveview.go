@@ -237,7 +237,8 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 	defer prune.Stop()
 	save := time.NewTicker(v.opts.SaveEvery)
 	defer save.Stop()
-	leaseTick := time.NewTicker(writerRenewEvery)
+	// The lease is renewed (or sought) three times in its life.
+	leaseTick := time.NewTicker(v.lease.TTL() / 3)
 	defer leaseTick.Stop()
 	for {
 		select {

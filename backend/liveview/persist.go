@@ -7,10 +7,6 @@ import (
 	"switchboard/app/calls"
 )
 
-// writerRenewEvery is how often the writer lease is renewed (or sought by
-// a replica that does not hold it). The lease lasts 10s.
-const writerRenewEvery = 3 * time.Second
-
 // saveTimeout bounds one save, so an outage does not hold the view's loop.
 const saveTimeout = 2 * time.Second
 
