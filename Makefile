@@ -67,5 +67,10 @@ cluster-stop:
 	$(GO) build -trimpath -o $(BIN)/swcluster ./cmd/swcluster
 	$(BIN)/swcluster down
 
+## chaos: drive a cluster of its own through node, leader, replica and
+##   whole-cluster faults under traffic; writes docs/reliability.md (about 6 minutes)
+chaos: server nats-server
+	$(GO) run ./cmd/swchaos --out docs/reliability.md
+
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz

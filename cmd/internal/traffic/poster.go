@@ -289,12 +289,23 @@ func (p *Poster) postOnce(ctx context.Context, url string, body []byte) (int, er
 	return resp.StatusCode, nil
 }
 
-// Drain stops starting calls and waits until every call under way has
-// sent its last notification (or been abandoned), at most timeout, so the
-// event log goes quiet. Resume starts calls again.
-func (p *Poster) Drain(ctx context.Context, timeout time.Duration) error {
+// Pause stops starting calls; the calls under way go on to their end.
+// Resume starts calls again.
+func (p *Poster) Pause() {
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.draining = true
+	if p.resume == nil {
+		p.resume = make(chan struct{})
+	}
+}
+
+// Drain pauses the poster and waits until every call under way has sent
+// its last notification (or been abandoned), at most timeout, so the
+// event log goes quiet.
+func (p *Poster) Drain(ctx context.Context, timeout time.Duration) error {
+	p.Pause()
+	p.mu.Lock()
 	lanes := p.Lanes
 	p.mu.Unlock()
 	deadline := time.Now().Add(timeout)
