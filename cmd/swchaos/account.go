@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,12 +30,19 @@ type result struct {
 	PerReplica []traffic.Stretch
 	// NotReady are each replica's /readyz windows; RefusedWhileReady
 	// counts, per replica, the refused attempts during which /readyz said
-	// ready before and after; ReplicaRefusals all refused attempts.
+	// ready before and after, and ReadyRefusing is the longest span of such
+	// refusals (attempts less than a second apart); ReplicaRefusals counts
+	// all refused attempts.
 	NotReady          [][]readiness.Window
 	RefusedWhileReady []int
+	ReadyRefusing     []time.Duration
 	ReplicaRefusals   []int
-	Consoles          []consoleResult
-	Exits             []exit
+	// History are the history reads of the check; HistoryWrong how many
+	// did not answer the call's whole history.
+	History      []historyRead
+	HistoryWrong int
+	Consoles     []consoleResult
+	Exits        []exit
 	// Agree says whether both replicas held the same view at the check.
 	Agree string
 }
@@ -69,8 +77,9 @@ type phaseInput struct {
 	Samples  [][]readiness.Sample
 	Consoles []consoleInput
 	// Views are the replicas' views at the check (nil: unreadable).
-	Views []*serverView
-	Exits []exit
+	Views   []*serverView
+	Exits   []exit
+	History []historyRead
 }
 
 // consoleInput is one console's record.
@@ -118,7 +127,9 @@ func account(in phaseInput) *result {
 	r.PerReplica = make([]traffic.Stretch, replicas)
 	r.NotReady = make([][]readiness.Window, replicas)
 	r.RefusedWhileReady = make([]int, replicas)
+	r.ReadyRefusing = make([]time.Duration, replicas)
 	r.ReplicaRefusals = make([]int, replicas)
+	spans := make([]spanner, replicas)
 	for _, a := range in.Attempts {
 		if !within(a.Start, in.From, in.To) {
 			continue
@@ -133,7 +144,17 @@ func account(in phaseInput) *result {
 			r.ReplicaRefusals[a.Target]++
 			if readiness.ReadyThroughout(in.Samples[a.Target], a.Start, a.Start.Add(a.Took)) {
 				r.RefusedWhileReady[a.Target]++
+				spans[a.Target].add(a.Start, a.Start.Add(a.Took))
 			}
+		}
+	}
+	for i := range spans {
+		r.ReadyRefusing[i] = spans[i].longest()
+	}
+	r.History = in.History
+	for _, h := range in.History {
+		if h.Wrong() {
+			r.HistoryWrong++
 		}
 	}
 	r.Overall = traffic.Longest(traffic.Unavailable(in.Attempts, -1, in.From, in.To))
@@ -231,4 +252,30 @@ func agree(views []*serverView) string {
 		}
 	}
 	return "yes"
+}
+
+// spanner collects intervals and finds the longest span they make when
+// those starting less than a second after the previous one ended are
+// merged.
+type spanner struct {
+	spans []span
+}
+
+type span struct{ from, to time.Time }
+
+func (s *spanner) add(from, to time.Time) { s.spans = append(s.spans, span{from, to}) }
+
+func (s *spanner) longest() time.Duration {
+	slices.SortFunc(s.spans, func(a, b span) int { return a.from.Compare(b.from) })
+	var best time.Duration
+	var cur span
+	for i, sp := range s.spans {
+		if i == 0 || sp.from.Sub(cur.to) >= time.Second {
+			cur = sp
+		} else if sp.to.After(cur.to) {
+			cur.to = sp.to
+		}
+		best = max(best, cur.to.Sub(cur.from))
+	}
+	return best
 }

@@ -48,12 +48,13 @@ func chaos(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 	rep.Consoles = len(e.consoles)
 	var runErr error
 	stored := map[int][]uint64{}
+	logged := map[string]int{} // events in the log, by call
 	var after uint64
 	for _, f := range faults(o) {
 		if !slices.Contains(o.Only, f.Name) {
 			continue
 		}
-		p, last, err := runPhase(ctx, e, f, stored, after)
+		p, last, err := runPhase(ctx, e, f, stored, logged, after)
 		after = last
 		rep.Phases = append(rep.Phases, p)
 		if err != nil {
@@ -76,7 +77,7 @@ func chaos(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 
 // runPhase injects one fault while traffic flows, lets everything settle,
 // reads the event log after seq after and accounts for the phase.
-func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, after uint64) (*phase, uint64, error) {
+func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, logged map[string]int, after uint64) (*phase, uint64, error) {
 	p := &phase{Fault: f, Start: time.Now()}
 	e.log.Info("phase", "fault", f.Name, "what", f.What)
 	e.poster.Resume()
@@ -104,8 +105,13 @@ func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, aft
 		last = after
 	}
 	storedNotifications(entries, e.poster.Gen, stored)
+	for _, en := range entries {
+		logged[en.Event.CallID]++
+	}
 	p.End = time.Now()
-	p.Result = account(e.input(p.Start, p.End, stored, views))
+	in := e.input(p.Start, p.End, stored, views)
+	in.History = e.readHistories(qctx, in.Records, p.Start, p.End, logged)
+	p.Result = account(in)
 	r := p.Result
 	e.log.Info("phase done", "fault", f.Name, "sent", r.Sent, "accepted", r.Accepted, "stored", r.Stored,
 		"exits", len(r.Exits), "unavailable", r.Overall.Duration().Round(100*time.Millisecond))

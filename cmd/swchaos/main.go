@@ -92,7 +92,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.Rate, "rate", 20, "notifications posted per second")
 	fs.IntVar(&o.Consoles, "consoles", 3, "consoles per replica")
 	fs.StringVar(&o.Note, "note", "", "a sentence for the report about the conditions of the run")
-	fs.DurationVar(&o.Baseline, "baseline", 30*time.Second, "how long the baseline (no fault) runs")
+	fs.DurationVar(&o.Baseline, "baseline", time.Minute, "how long the baseline (no fault) runs")
 	fs.DurationVar(&o.Before, "before", 10*time.Second, "traffic before each fault")
 	fs.DurationVar(&o.After, "after", 10*time.Second, "traffic after each recovery")
 	fs.DurationVar(&o.LeaderDown, "leader-down", 10*time.Second, "how long a killed leader stays down")

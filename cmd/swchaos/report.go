@@ -79,6 +79,7 @@ func (p *phase) checks() []check {
 	}
 	out := []check{
 		{"0 replica exits", len(r.Exits) == 0},
+		{"history reads answer the call's whole history", r.HistoryWrong == 0},
 		{"every accepted notification stored exactly once", r.AcceptedLost == 0 && r.StoredTwice == 0},
 		{"0 lost, 0 doubled, 0 reordered on consoles", unknown == 0 && lost == 0 && doubled == 0 && reordered == 0},
 		{"/readyz not 200 whenever a notification is refused", ready == 0},
@@ -102,8 +103,14 @@ func verdict(ok bool) string {
 	return "**not met**"
 }
 
-// secs writes a duration in seconds with one decimal.
-func secs(d time.Duration) string { return fmt.Sprintf("%.1f s", d.Seconds()) }
+// secs writes a duration in seconds with one decimal, or in milliseconds
+// below a tenth of a second.
+func secs(d time.Duration) string {
+	if d > 0 && d < 100*time.Millisecond {
+		return fmt.Sprintf("%d ms", max(d.Milliseconds(), 1))
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
 
 // Markdown renders the report.
 func (r *report) Markdown() string {
@@ -167,16 +174,12 @@ func (r *report) writeSummary(w writef) {
 	for i, p := range r.Phases {
 		res := p.Result
 		lost, doubled, reordered := consoleTotals(res)
-		ready := 0
-		for _, n := range res.RefusedWhileReady {
-			ready += n
-		}
 		goal := p.Fault.GoalText
 		if p.Fault.HasGoal && p.Fault.Name == "cluster-restart" {
 			goal = fmt.Sprintf("≤ %s (outage %s + 15 s)", secs(p.Fault.Goal(p)), secs(p.Outage))
 		}
-		w("| %d. %s | %d | %d / %d | %s / %d / %d | %s | %s | %d | %s |\n", i+1, p.Fault.Title, len(res.Exits),
-			res.AcceptedLost, res.StoredTwice, lost, doubled, reordered, stretch(res.Overall), goal, ready, verdict(met(p.checks())))
+		w("| %d. %s | %d | %d / %d | %s / %d / %d | %s | %s | %s | %s |\n", i+1, p.Fault.Title, len(res.Exits),
+			res.AcceptedLost, res.StoredTwice, lost, doubled, reordered, stretch(res.Overall), goal, readyRefusals(res), verdict(met(p.checks())))
 	}
 	w("\n")
 }
@@ -194,6 +197,21 @@ func consoleTotals(r *result) (lost string, doubled, reordered int) {
 		reordered += c.OutOfOrder
 	}
 	return fmt.Sprint(n), doubled, reordered
+}
+
+// readyRefusals sums the refusals while /readyz said ready, with the
+// longest span they covered on one replica.
+func readyRefusals(r *result) string {
+	n := 0
+	var longest time.Duration
+	for i, k := range r.RefusedWhileReady {
+		n += k
+		longest = max(longest, r.ReadyRefusing[i])
+	}
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d over %s", n, secs(longest))
 }
 
 func stretch(s traffic.Stretch) string {
@@ -235,8 +253,12 @@ func (r *report) writePhase(w writef, n int, p *phase) {
 	w(".\n\n")
 	w("**`/readyz` not 200**\n\n")
 	for i, ws := range res.NotReady {
-		w("- %s: %s; refused attempts: %d, of which while `/readyz` said ready before and after: %d\n",
+		w("- %s: %s; refused attempts: %d, of which while `/readyz` said ready before and after: %d",
 			replicaName(i), windowsText(p, ws), res.ReplicaRefusals[i], res.RefusedWhileReady[i])
+		if res.RefusedWhileReady[i] > 0 {
+			w(" (over %s at the longest)", secs(res.ReadyRefusing[i]))
+		}
+		w("\n")
 	}
 	w("\n**Consoles** (delivered and lost count this phase's stored notifications in the console's view at the check)\n\n")
 	w("| Console | Reconnects to | Delivered | Lost | Doubled | Out of order | Feeds opened | Failed attempts | Stale snapshots | Gaps | Signed in again | Other messages | Calls differing from the server's view |\n")
@@ -259,10 +281,36 @@ func (r *report) writePhase(w writef, n int, p *phase) {
 		}
 	}
 	w("\n**Both replicas' views equal at the check**: %s.\n", res.Agree)
+	w("\n**History**: %s\n", historyText(res))
 	for _, n := range p.Notes {
 		w("\n*%s*\n", n)
 	}
 	w("\n")
+}
+
+// historyText says how the history reads of the check went.
+func historyText(r *result) string {
+	if len(r.History) == 0 {
+		return "no call's history was read."
+	}
+	calls := map[string]bool{}
+	for _, h := range r.History {
+		calls[h.CallID] = true
+	}
+	out := fmt.Sprintf("%d calls' histories read from each replica (%d reads): %d wrong.", len(calls), len(r.History), r.HistoryWrong)
+	shown := 0
+	for _, h := range r.History {
+		if !h.Wrong() || shown == 3 {
+			continue
+		}
+		shown++
+		if h.Got < 0 {
+			out += fmt.Sprintf(" %s gave no history of %s (%s).", replicaName(h.Replica), h.CallID, h.Err)
+		} else {
+			out += fmt.Sprintf(" %s answered %d events for %s, which has %d.", replicaName(h.Replica), h.Got, h.CallID, h.Want)
+		}
+	}
+	return out
 }
 
 func upperFirst(s string) string {
@@ -356,5 +404,6 @@ func (r *report) writeMethod(w writef) {
 	w("- **Webhook unavailable**: the longest stretch during which every attempt failed, from the start of the first failed attempt to the start of the next accepted one; ")
 	w("\"no replica accepting\" looks at both replicas' attempts together, as Graph behind a load balancer sees it.\n")
 	w("- **Refusals while `/readyz` said ready**: refused attempts (any answer but 202, or none) with a 200 from that replica's `/readyz` at the last poll before the attempt, at the first poll after its answer, and at every poll between.\n")
+	w("- **History**: at each check, the histories (`GET /api/calls/{id}/events`) of up to %d of the phase's calls are read from each replica and their length compared with the event log's.\n", historySample)
 	w("- **Replica exits**: a replica process that ended without being told to. The tool starts it again after 1 s (doubling to at most 8 s), as a process supervisor would, so that the run goes on; every exit is counted.\n")
 }

@@ -100,9 +100,9 @@ func (s *supervisor) all() []exit {
 }
 
 // lastError is the message (and error) of the last line at level ERROR
-// of a JSON log, or the last line when none is.
+// of a JSON log; else a panic's first line; else the last line.
 func lastError(tail string) string {
-	var last, lastLine string
+	var last, lastLine, panicLine string
 	sc := bufio.NewScanner(strings.NewReader(tail))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -111,6 +111,9 @@ func lastError(tail string) string {
 			continue
 		}
 		lastLine = line
+		if strings.HasPrefix(line, "panic:") && panicLine == "" {
+			panicLine = line
+		}
 		var l struct {
 			Level, Msg, Err, Error string
 		}
@@ -120,6 +123,9 @@ func lastError(tail string) string {
 				last += ": " + e
 			}
 		}
+	}
+	if last == "" {
+		last = panicLine
 	}
 	if last == "" {
 		last = lastLine
