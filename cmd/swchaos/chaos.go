@@ -56,7 +56,9 @@ func chaos(ctx context.Context, o options, log *slog.Logger) (*report, error) {
 		}
 		p, last, err := runPhase(ctx, e, f, stored, logged, after)
 		after = last
-		rep.Phases = append(rep.Phases, p)
+		if p.Result != nil {
+			rep.Phases = append(rep.Phases, p)
+		}
 		if err != nil {
 			runErr = fmt.Errorf("%s: %w", f.Name, err)
 			break
@@ -83,15 +85,13 @@ func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, log
 	e.poster.Resume()
 	p.mark("traffic flows")
 	injectErr := f.inject(ctx, e, p)
+	if ctx.Err() != nil {
+		return p, after, ctx.Err() // interrupted: stop at once
+	}
 	if injectErr != nil {
 		p.note("the fault was not run to the end: " + injectErr.Error())
 	}
-	qctx := context.WithoutCancel(ctx) // settle and read even when interrupted, within bounds
-	if ctx.Err() != nil {
-		var cancel context.CancelFunc
-		qctx, cancel = context.WithTimeout(qctx, 30*time.Second)
-		defer cancel()
-	}
+	qctx := ctx
 	p.mark("traffic paused for the check")
 	views, err := e.quiesce(qctx, p)
 	if err != nil {
@@ -115,9 +115,6 @@ func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, log
 	r := p.Result
 	e.log.Info("phase done", "fault", f.Name, "sent", r.Sent, "accepted", r.Accepted, "stored", r.Stored,
 		"exits", len(r.Exits), "unavailable", r.Overall.Duration().Round(100*time.Millisecond))
-	if injectErr == nil && ctx.Err() != nil {
-		injectErr = ctx.Err()
-	}
 	return p, last, injectErr
 }
 

@@ -130,6 +130,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 	rep, err := chaos(ctx, o, log)
+	if ctx.Err() != nil {
+		log.Warn("interrupted: every process was stopped; no report was written")
+		return ctx.Err()
+	}
 	if rep != nil {
 		rep.Command = commandLine(args)
 		if werr := writeReport(o.Out, rep, stdout); werr != nil {
