@@ -68,7 +68,7 @@ cluster-stop:
 	$(BIN)/swcluster down
 
 ## chaos: drive a cluster of its own through node, leader, replica and
-##   whole-cluster faults under traffic; writes docs/reliability.md (about 6 minutes)
+##   whole-cluster faults under traffic; writes docs/reliability.md (about 4 minutes)
 chaos: server nats-server
 	$(GO) run ./cmd/swchaos --out docs/reliability.md
 

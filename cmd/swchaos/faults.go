@@ -35,7 +35,7 @@ func faults(o options) []fault {
 			Goal: func(*phase) time.Duration { return 10 * time.Second }, GoalText: "≤ 10 s", HasGoal: true,
 			inject: func(ctx context.Context, e *env, p *phase) error { return killLeader(ctx, e, p, o) }},
 		{Name: "replica-kill", Title: "Replica killed",
-			What: "kill -9 a replica and start it again at once, while its consoles race to reconnect to it and to the other replica",
+			What: fmt.Sprintf("kill -9 a replica and start it again %s, while its consoles race to reconnect to it and to the other replica", after(o.ReplicaDown)),
 			Goal: func(*phase) time.Duration { return 0 }, GoalText: "none set (the other replica takes the notifications)",
 			inject: func(ctx context.Context, e *env, p *phase) error { return killReplica(ctx, e, p, o) }},
 		{Name: "leader-freeze", Title: "Leader node frozen",
@@ -47,6 +47,14 @@ func faults(o options) []fault {
 			Goal: func(p *phase) time.Duration { return p.Outage + 15*time.Second }, GoalText: "≤ outage + 15 s", HasGoal: true,
 			inject: func(ctx context.Context, e *env, p *phase) error { return restartCluster(ctx, e, p, o) }},
 	}
+}
+
+// after says when something happens again after d.
+func after(d time.Duration) string {
+	if d <= 0 {
+		return "at once (as a supervisor would)"
+	}
+	return d.String() + " later"
 }
 
 func faultNames() []string {
@@ -124,7 +132,7 @@ func killReplica(ctx context.Context, e *env, p *phase, o options) error {
 		return err
 	}
 	p.FaultAt = time.Now()
-	if err := sleep(ctx, time.Second); err != nil {
+	if err := sleep(ctx, o.ReplicaDown); err != nil {
 		return err
 	}
 	p.mark("start " + r.Part.Name)

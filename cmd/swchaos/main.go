@@ -16,8 +16,9 @@
 //   - baseline: no fault;
 //   - leader-kill: kill -9 the node leading the event log's stream, and
 //     start it again 10 s later;
-//   - replica-kill: kill -9 a replica and start it again at once, while
-//     its consoles race to reconnect to it and to the other replica;
+//   - replica-kill: kill -9 a replica and start it again at once, as a
+//     supervisor would, while its consoles race to reconnect to it and to
+//     the other replica;
 //   - leader-freeze: SIGSTOP the leading node for 20 s, then SIGCONT;
 //   - cluster-restart: stop all three nodes, start them again 15 s later.
 //
@@ -76,7 +77,7 @@ type options struct {
 	Consoles           int
 	Note               string
 	// The fault's timings.
-	Baseline, Before, After, LeaderDown, Freeze, Outage time.Duration
+	Baseline, Before, After, LeaderDown, ReplicaDown, Freeze, Outage time.Duration
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -96,6 +97,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.Before, "before", 10*time.Second, "traffic before each fault")
 	fs.DurationVar(&o.After, "after", 10*time.Second, "traffic after each recovery")
 	fs.DurationVar(&o.LeaderDown, "leader-down", 10*time.Second, "how long a killed leader stays down")
+	fs.DurationVar(&o.ReplicaDown, "replica-down", 0, "how long a killed replica stays down (0: started again at once)")
 	fs.DurationVar(&o.Freeze, "freeze", 20*time.Second, "how long the leader stays frozen")
 	fs.DurationVar(&o.Outage, "outage", 15*time.Second, "how long the whole cluster stays stopped")
 	if err := fs.Parse(args); err != nil {

@@ -261,7 +261,7 @@ func (r *report) writePhase(w writef, n int, p *phase) {
 		w("\n")
 	}
 	w("\n**Consoles** (delivered and lost count this phase's stored notifications in the console's view at the check)\n\n")
-	w("| Console | Reconnects to | Delivered | Lost | Doubled | Out of order | Feeds opened | Failed attempts | Stale snapshots | Gaps | Signed in again | Other messages | Calls differing from the server's view |\n")
+	w("| Console | Policy | Delivered | Lost | Doubled | Out of order | Feeds opened | Failed attempts | Stale snapshots | Gaps | Signed in again | Other messages | Calls differing from the server's view |\n")
 	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range res.Consoles {
 		lost, delivered, differs := fmt.Sprint(c.Lost), fmt.Sprint(c.Delivered), fmt.Sprint(c.Differs)
