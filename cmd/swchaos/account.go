@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"switchboard/cmd/internal/feedwatch"
+	"switchboard/cmd/internal/localcluster"
 	"switchboard/cmd/internal/readiness"
 	"switchboard/cmd/internal/traffic"
 )
@@ -42,7 +43,7 @@ type result struct {
 	History      []historyRead
 	HistoryWrong int
 	Consoles     []consoleResult
-	Exits        []exit
+	Exits        []localcluster.Failure
 	// Agree says whether both replicas held the same view at the check.
 	Agree string
 }
@@ -78,7 +79,7 @@ type phaseInput struct {
 	Consoles []consoleInput
 	// Views are the replicas' views at the check (nil: unreadable).
 	Views   []*serverView
-	Exits   []exit
+	Exits   []localcluster.Failure
 	History []historyRead
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchboard/cmd/internal/feedwatch"
+	"switchboard/cmd/internal/localcluster"
 	"switchboard/cmd/internal/readiness"
 	"switchboard/cmd/internal/traffic"
 )
@@ -81,7 +82,7 @@ func TestAccount(t *testing.T) {
 			{Name: "b/1", Policy: "random", Home: 1, Calls: behind},
 		},
 		Views:   []*serverView{view, other},
-		Exits:   []exit{{Part: "replica-b", At: ts(3)}, {Part: "replica-a", At: ts(0.2)}},
+		Exits:   []localcluster.Failure{{Part: "replica-b", At: ts(3)}, {Part: "replica-a", At: ts(0.2)}},
 		History: []historyRead{{CallID: callID(1), Got: 4, Want: 4}, {Replica: 1, CallID: callID(1), Got: 0, Want: 4}},
 	}
 	r := account(in)

@@ -121,7 +121,7 @@ func runPhase(ctx context.Context, e *env, f fault, stored map[int][]uint64, log
 // input gathers what the accounting of [from, to) reads.
 func (e *env) input(from, to time.Time, stored map[int][]uint64, views []*serverView) phaseInput {
 	in := phaseInput{From: from, To: to, Records: e.poster.Records(), Attempts: e.poster.Attempts(),
-		Stored: stored, Views: views, Exits: e.exits.all()}
+		Stored: stored, Views: views, Exits: e.exits.Failures()}
 	for _, p := range e.pollers {
 		in.Samples = append(in.Samples, p.Samples())
 	}

@@ -36,7 +36,7 @@ type env struct {
 	poster   *traffic.Poster
 	pollers  []*readiness.Poller
 	consoles []*feedwatch.Console
-	exits    *supervisor
+	exits    *localcluster.Supervisor
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -69,11 +69,9 @@ func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *
 		return nil, err
 	}
 	e := &env{o: o, log: log, plan: plan, http: &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 5 * time.Second}}
-	e.exits = &supervisor{log: log}
-	if e.cluster, err = localcluster.NewCluster(plan, false, e.exits.exited, log); err != nil {
+	if e.cluster, err = localcluster.NewCluster(plan, false, nil, log); err != nil {
 		return nil, err
 	}
-	e.exits.cluster = e.cluster
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.cancel = cancel
 	defer func() {
@@ -85,7 +83,7 @@ func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *
 	if err := e.cluster.Start(ctx); err != nil {
 		return e, err
 	}
-	e.exits.start(runCtx)
+	e.exits = localcluster.Supervise(runCtx, e.cluster, log)
 	if e.nc, e.js, err = plan.Connect("swchaos"); err != nil {
 		return e, err
 	}
@@ -198,7 +196,7 @@ func (e *env) stop() error {
 	}
 	e.wg.Wait()
 	if e.exits != nil {
-		e.exits.stop()
+		e.exits.Stop()
 	}
 	if e.nc != nil {
 		e.nc.Close()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"switchboard/cmd/internal/localcluster"
 	"switchboard/cmd/internal/machine"
 	"switchboard/cmd/internal/readiness"
 	"switchboard/cmd/internal/traffic"
@@ -30,7 +31,7 @@ func testReport() *report {
 			NotReady:          [][]readiness.Window{{{From: ts(110.2), To: ts(126.6), Reasons: []string{"not connected to NATS"}}}, nil},
 			RefusedWhileReady: []int{183, 0}, ReadyRefusing: []time.Duration{4700 * time.Millisecond, 0}, ReplicaRefusals: []int{205, 205},
 			Consoles: []consoleResult{{Name: "replica-a/1", Policy: "sticky", Delivered: 280, Lost: 11, Stale: 2, Differs: 3}},
-			Exits:    []exit{{Part: "replica-b", At: ts(116), Status: "exit status 1", Reason: "save call: context deadline exceeded"}},
+			Exits:    []localcluster.Failure{{Part: "replica-b", At: ts(116), Status: "exit status 1", Reason: "save call: context deadline exceeded"}},
 			History:  []historyRead{{Replica: 1, CallID: "c9", Got: 0, Want: 4}}, HistoryWrong: 1, Agree: "no (sequences 12 and 10)"}}
 	return &report{Started: time.Date(2026, 11, 30, 21, 0, 0, 0, time.UTC), Finished: time.Date(2026, 11, 30, 21, 6, 0, 0, time.UTC),
 		Command: "go run ./cmd/swchaos --out docs/reliability.md", Options: o, NATSVersion: "v2.15.2", Consoles: 6,
@@ -82,21 +83,5 @@ func TestParseOptions(t *testing.T) {
 	}
 	if got := commandLine([]string{"--out", "docs/reliability.md", "--note", "a shared machine"}); got != `go run ./cmd/swchaos --out docs/reliability.md --note "a shared machine"` {
 		t.Errorf("commandLine = %s", got)
-	}
-}
-
-func TestLastError(t *testing.T) {
-	tail := `{"time":"t","level":"INFO","msg":"Switchboard is listening"}
-{"time":"t","level":"ERROR","msg":"server: background task stopped","err":"eventlog: save call.x: still conflicting after 3 attempts"}
-{"time":"t","level":"INFO","msg":"Switchboard is shutting down","err":"eventlog: save"}
-switchboard: eventlog: save call.x: still conflicting after 3 attempts`
-	if got := lastError(tail); got != "server: background task stopped: eventlog: save call.x: still conflicting after 3 attempts" {
-		t.Fatalf("lastError = %q", got)
-	}
-	if got := lastError("panic: boom\n\ngoroutine 1 [running]:\nmain.main()"); got != "panic: boom" {
-		t.Fatalf("lastError without JSON = %q", got)
-	}
-	if got := lastError("--- starting\nswitchboard: listen on :1: address in use"); got != "switchboard: listen on :1: address in use" {
-		t.Fatalf("lastError of plain lines = %q", got)
 	}
 }

@@ -140,7 +140,8 @@ func NewPlan(o Options) (*Plan, error) {
 	if o.ClusterName == "" {
 		o.ClusterName = "switchboard-local"
 	}
-	pick := portPicker(o.Ports)
+	pick, release := portPicker(o.Ports)
+	defer release()
 	p := &Plan{Options: o}
 	for i := range o.Nodes {
 		n := NodeAddr{Name: "n" + strconv.Itoa(i+1)}
@@ -170,10 +171,17 @@ func NewPlan(o Options) (*Plan, error) {
 }
 
 // portPicker returns a function giving base+i on 127.0.0.1, or a free
-// loopback port when the ports are not fixed.
-func portPicker(ports Ports) func(base, i int) (string, error) {
+// loopback port when the ports are not fixed. Free ports stay taken until
+// release, so that one plan never gets the same port twice.
+func portPicker(ports Ports) (pick func(base, i int) (string, error), release func()) {
 	fixed := ports != Ports{}
-	return func(base, i int) (string, error) {
+	var held []net.Listener
+	release = func() {
+		for _, ln := range held {
+			ln.Close()
+		}
+	}
+	pick = func(base, i int) (string, error) {
 		if fixed {
 			return net.JoinHostPort("127.0.0.1", strconv.Itoa(base+i)), nil
 		}
@@ -181,9 +189,10 @@ func portPicker(ports Ports) func(base, i int) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("localcluster: find a free loopback port: %w", err)
 		}
-		defer ln.Close()
+		held = append(held, ln)
 		return ln.Addr().String(), nil
 	}
+	return pick, release
 }
 
 // NATSURL lists every node's client URL, comma-separated (--nats-url).

@@ -96,6 +96,12 @@ func (p *Process) wait(cmd *exec.Cmd, log *os.File, done chan struct{}) {
 	}
 }
 
+func (p *Process) setOnExit(f func(Exit)) {
+	p.mu.Lock()
+	p.OnExit = f
+	p.mu.Unlock()
+}
+
 // Pid is the current run's process id (0 before the first start).
 func (p *Process) Pid() int {
 	p.mu.Lock()

@@ -1,4 +1,4 @@
-package main
+package localcluster
 
 import (
 	"bufio"
@@ -8,53 +8,59 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"switchboard/cmd/internal/localcluster"
 )
 
-// exit is a part that ended by itself.
-type exit struct {
+// Failure is a part that ended by itself.
+type Failure struct {
 	Part string
 	At   time.Time
 	// Status is how the process ended; Reason the last error it logged.
 	Status, Reason string
 }
 
-// supervisor records every part that exits by itself and starts it
-// again, as a process supervisor would, waiting longer after each exit in
-// a row (1 s, doubling, at most 8 s).
-type supervisor struct {
-	cluster *localcluster.Cluster
+// Supervisor records every part of a cluster that exits by itself and
+// starts it again, as a process supervisor (systemd, Kubernetes) would,
+// waiting longer after each exit in a row (1 s, doubling, at most 8 s), so
+// that a long run goes on and counts every exit.
+type Supervisor struct {
+	cluster *Cluster
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	exits   []exit
-	ctx     context.Context
-	wg      sync.WaitGroup
-	stopped bool
-	streak  map[string]int
+	mu       sync.Mutex
+	failures []Failure
+	ctx      context.Context
+	wg       sync.WaitGroup
+	stopped  bool
+	streak   map[string]int
 }
 
-func (s *supervisor) start(ctx context.Context) {
-	s.mu.Lock()
-	s.ctx, s.streak = ctx, map[string]int{}
-	s.mu.Unlock()
+// Supervise watches every part of c from now on and restarts those that
+// exit by themselves until ctx ends or Stop.
+func Supervise(ctx context.Context, c *Cluster, log *slog.Logger) *Supervisor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Supervisor{cluster: c, log: log, ctx: ctx, streak: map[string]int{}}
+	for _, p := range c.Processes() {
+		p.setOnExit(s.exited)
+	}
+	return s
 }
 
-// exited hears of every run that ends (localcluster's OnExit).
-func (s *supervisor) exited(e localcluster.Exit) {
+// exited hears of every run that ends.
+func (s *Supervisor) exited(e Exit) {
 	if e.Expected {
 		return
 	}
-	x := exit{Part: e.Name, At: e.At, Status: "exited", Reason: lastError(e.Tail)}
+	x := Failure{Part: e.Name, At: e.At, Status: "exited", Reason: LastError(e.Tail)}
 	if e.Err != nil {
 		x.Status = e.Err.Error()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.exits = append(s.exits, x)
+	s.failures = append(s.failures, x)
 	s.log.Warn("a part exited by itself", "part", e.Name, "status", x.Status, "reason", x.Reason)
-	if s.stopped || s.ctx == nil {
+	if s.stopped {
 		return
 	}
 	s.streak[e.Name]++
@@ -64,7 +70,7 @@ func (s *supervisor) exited(e localcluster.Exit) {
 }
 
 // restart starts the part again after wait, unless the run ends first.
-func (s *supervisor) restart(ctx context.Context, name string, wait time.Duration) {
+func (s *Supervisor) restart(ctx context.Context, name string, wait time.Duration) {
 	select {
 	case <-ctx.Done():
 		return
@@ -84,24 +90,24 @@ func (s *supervisor) restart(ctx context.Context, name string, wait time.Duratio
 	s.mu.Unlock()
 }
 
-// stop ends the restarts and waits for those under way.
-func (s *supervisor) stop() {
+// Stop ends the restarts and waits for those under way.
+func (s *Supervisor) Stop() {
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
 	s.wg.Wait()
 }
 
-// all returns every exit so far.
-func (s *supervisor) all() []exit {
+// Failures returns every exit by itself so far, in order.
+func (s *Supervisor) Failures() []Failure {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]exit(nil), s.exits...)
+	return append([]Failure(nil), s.failures...)
 }
 
-// lastError is the message (and error) of the last line at level ERROR
+// LastError is the message (and error) of the last line at level ERROR
 // of a JSON log; else a panic's first line; else the last line.
-func lastError(tail string) string {
+func LastError(tail string) string {
 	var last, lastLine, panicLine string
 	sc := bufio.NewScanner(strings.NewReader(tail))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
