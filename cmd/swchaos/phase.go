@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -40,45 +38,13 @@ func (p *phase) mark(what string) { p.Timeline = append(p.Timeline, mark{At: tim
 
 func (p *phase) note(s string) { p.Notes = append(p.Notes, s) }
 
-// serverView is one replica's view, as GET /api/calls answers.
-type serverView struct {
-	Seq   uint64
-	Calls map[string]feedwatch.CallState
-}
+// serverView is one replica's view.
+type serverView = feedwatch.ServerView
 
-// readView asks a replica for its view.
+// readView asks replica i for its view, as the signed-in viewer.
 func (e *env) readView(ctx context.Context, i int) (serverView, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.plan.Replicas[i].LocalURL()+"/api/calls", nil)
-	if err != nil {
-		return serverView{}, err
-	}
 	client := &http.Client{Jar: e.viewer, Transport: e.http.Transport, Timeout: 5 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return serverView{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return serverView{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return serverView{}, fmt.Errorf("GET /api/calls answered %s", resp.Status)
-	}
-	var v struct {
-		Seq   uint64       `json:"seq"`
-		Calls []calls.Call `json:"calls"`
-	}
-	if err := json.Unmarshal(body, &v); err != nil {
-		return serverView{}, fmt.Errorf("GET /api/calls: %w", err)
-	}
-	out := serverView{Seq: v.Seq, Calls: make(map[string]feedwatch.CallState, len(v.Calls))}
-	for _, c := range v.Calls {
-		out.Calls[c.ID] = feedwatch.CallState{Seq: c.Seq, State: string(c.State)}
-	}
-	return out, nil
+	return feedwatch.ReadServerView(ctx, client, e.plan.Replicas[i].LocalURL())
 }
 
 // quiesce pauses the traffic until every call under way is done, then
