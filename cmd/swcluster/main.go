@@ -210,18 +210,20 @@ func printUp(ctx context.Context, w io.Writer, o options, plan *localcluster.Pla
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nOpen %s and %s and sign in as %s.\n", plan.Replicas[0].PublicURL, plan.Replicas[1].PublicURL, demoUsersLine(plan))
-	if leader, err := leaderOf(ctx, plan); err == nil {
+	leader := "n1"
+	if name, err := leaderOf(ctx, plan); err == nil {
+		leader = name
 		fmt.Fprintf(w, "The event log (stream %s) is led by %s.\n", eventlog.StreamName, leader)
 	}
 	fmt.Fprintf(w, `
 Try a fault and watch the consoles:
   bin/swcluster kill leader       kill -9 the node leading the event log (or: kill n1, n2, n3)
-  bin/swcluster start n2          start a killed node again
-  bin/swcluster freeze leader     SIGSTOP the leading node; bin/swcluster thaw n2 resumes it
+  bin/swcluster start %[1]s          start a killed node again
+  bin/swcluster freeze leader     SIGSTOP the leading node; bin/swcluster thaw %[1]s resumes it
   bin/swcluster kill replica-a    kill -9 a replica; bin/swcluster start replica-a brings it back
   bin/swcluster status            what runs and what is ready
 (kill -9 <pid> works too.) Stop everything with: make cluster-stop
-`)
+`, leader)
 }
 
 // demoUsersLine names the demo users the first replica printed.
