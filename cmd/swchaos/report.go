@@ -63,8 +63,9 @@ type check struct {
 // checks evaluates the goals of issue 8 on a phase.
 func (p *phase) checks() []check {
 	r := p.Result
-	var lost, doubled, reordered, unknown int
+	var lost, doubled, reordered, unknown, stale int
 	for _, c := range r.Consoles {
+		stale += c.Stale
 		if c.Lost < 0 {
 			unknown++
 			continue
@@ -82,6 +83,7 @@ func (p *phase) checks() []check {
 		{"history reads answer the call's whole history", r.HistoryWrong == 0},
 		{"every accepted notification stored exactly once", r.AcceptedLost == 0 && r.StoredTwice == 0},
 		{"0 lost, 0 doubled, 0 reordered on consoles", unknown == 0 && lost == 0 && doubled == 0 && reordered == 0},
+		{"no console served a snapshot older than its view", stale == 0},
 		{"/readyz not 200 whenever a notification is refused", ready == 0},
 	}
 	if p.Fault.HasGoal {
@@ -168,7 +170,7 @@ func (r *report) writeSummary(w writef) {
 	w("## Summary\n\n")
 	w("Goals of issue 8: 0 replica exits; every accepted notification stored exactly once; 0 lost, 0 doubled, 0 reordered on consoles; ")
 	w("webhook unavailability ≤ 10 s when a node or the leader is killed, ≤ 20 s for a 20 s freeze, ≤ outage + 15 s for a whole-cluster restart; ")
-	w("`/readyz` not 200 whenever a notification would be refused.\n\n")
+	w("`/readyz` not 200 whenever a notification would be refused; no snapshot served before the replica's view is loaded; history reads always right.\n\n")
 	w("| Fault | Replica exits | Accepted, not stored / stored twice | Consoles: lost / doubled / out of order | Webhook unavailable (longest, no replica accepting) | Goal | Refusals while `/readyz` said ready | Result |\n")
 	w("|---|---|---|---|---|---|---|---|\n")
 	for i, p := range r.Phases {
@@ -178,8 +180,8 @@ func (r *report) writeSummary(w writef) {
 		if p.Fault.HasGoal && p.Fault.Name == "cluster-restart" {
 			goal = fmt.Sprintf("≤ %s (outage %s + 15 s)", secs(p.Fault.Goal(p)), secs(p.Outage))
 		}
-		w("| %d. %s | %d | %d / %d | %s / %d / %d | %s | %s | %s | %s |\n", i+1, p.Fault.Title, len(res.Exits),
-			res.AcceptedLost, res.StoredTwice, lost, doubled, reordered, stretch(res.Overall), goal, readyRefusals(res), verdict(met(p.checks())))
+		w("| %d. %s | %d | %d / %d | %s / %d / %d%s | %s | %s | %s | %s |\n", i+1, p.Fault.Title, len(res.Exits),
+			res.AcceptedLost, res.StoredTwice, lost, doubled, reordered, staleText(res), stretch(res.Overall), goal, readyRefusals(res), verdict(met(p.checks())))
 	}
 	w("\n")
 }
@@ -197,6 +199,22 @@ func consoleTotals(r *result) (lost string, doubled, reordered int) {
 		reordered += c.OutOfOrder
 	}
 	return fmt.Sprint(n), doubled, reordered
+}
+
+// staleText mentions the stale snapshots consoles were served, if any.
+func staleText(r *result) string {
+	n := 0
+	for _, c := range r.Consoles {
+		n += c.Stale
+	}
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " (1 stale snapshot refused)"
+	default:
+		return fmt.Sprintf(" (%d stale snapshots refused)", n)
+	}
 }
 
 // readyRefusals sums the refusals while /readyz said ready, with the
@@ -400,7 +418,7 @@ func (r *report) writeMethod(w writef) {
 	w("- **Stored** counts the phase's notifications found in the event log (by the number in their subject); each must be there once, whichever replica took it and however often it was retried.\n")
 	w("- **Delivered / lost**: a stored notification is in a console's view when the console holds its call at that notification's sequence or later ")
 	w("(or at the sequence the server's own view holds the call, when the notification changed nothing). **Doubled**: a change the console already had arrived again; ")
-	w("**out of order**: a change arrived after a later one. **Calls differing**: calls missing, extra, or at another sequence or state than in the server's view at the check.\n")
+	w("**out of order**: a change arrived after a later one. **Stale snapshots**: snapshots at a lower sequence than the console held (a replica serving its view before loading it); the console keeps its rows and reconnects. **Calls differing**: calls missing, extra, or at another sequence or state than in the server's view at the check.\n")
 	w("- **Webhook unavailable**: the longest stretch during which every attempt failed, from the start of the first failed attempt to the start of the next accepted one; ")
 	w("\"no replica accepting\" looks at both replicas' attempts together, as Graph behind a load balancer sees it.\n")
 	w("- **Refusals while `/readyz` said ready**: refused attempts (any answer but 202, or none) with a 200 from that replica's `/readyz` at the last poll before the attempt, at the first poll after its answer, and at every poll between.\n")
