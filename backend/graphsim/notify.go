@@ -137,14 +137,15 @@ func retryable(status int, err error) bool {
 // replica starting with the next in turn when url is one of the webhook's
 // replicas, else url alone.
 func (s *Sim) targets(url string) []string {
-	n := len(s.replicas)
-	if n < 2 || !slices.Contains(s.replicas, url) {
+	replicas := s.cfg.CallbackURLs
+	n := len(replicas)
+	if n < 2 || !slices.Contains(replicas, url) {
 		return []string{url}
 	}
 	first := int((s.turn.Add(1) - 1) % uint64(n))
 	out := make([]string, 0, n)
 	for i := range n {
-		out = append(out, s.replicas[(first+i)%n])
+		out = append(out, replicas[(first+i)%n])
 	}
 	return out
 }

@@ -90,6 +90,7 @@ const (
 // withDefaults validates c and fills in the defaults.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
+	c.CallbackURLs = slices.Clone(c.CallbackURLs) // the caller's slice may change
 	if c.CallbackURL == "" && len(c.CallbackURLs) > 0 {
 		c.CallbackURL = c.CallbackURLs[0]
 	}
@@ -191,10 +192,9 @@ type Sim struct {
 	notifyToken tokenCache
 	client      *http.Client
 	bot         Party
-	// replicas are the webhook's replicas (Config.CallbackURLs); turn
-	// picks the one the next notification goes to first.
-	replicas []string
-	turn     atomic.Uint64
+	// turn picks the webhook replica (Config.CallbackURLs) the next
+	// notification goes to first.
+	turn atomic.Uint64
 
 	// base ends with Close: it bounds deliveries and timers.
 	base context.Context
@@ -246,7 +246,6 @@ func New(cfg Config) (*Sim, error) {
 		keys:      keys,
 		client:    &http.Client{Transport: transport},
 		bot:       Party{Kind: PartyApplication, ID: cfg.AppID, DisplayName: cfg.BotName},
-		replicas:  slices.Clone(cfg.CallbackURLs),
 		base:      base,
 		stop:      stop,
 		publicURL: cfg.PublicURL,
