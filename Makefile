@@ -8,7 +8,7 @@ BIN         := bin
 # `make run SEED=1` repeats a run exactly.
 SEED        ?= $(shell date +%s)
 
-.PHONY: all build wasm server run test lint unit chromium bench clean
+.PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos clean
 
 all: build
 
@@ -22,6 +22,11 @@ wasm:
 server:
 	$(GO) build -trimpath -o $(BIN)/switchboard ./cmd/switchboard
 	$(GO) build -trimpath -o $(BIN)/graphsim ./cmd/graphsim
+
+# nats-server at the go.mod's version, built from the module proxy like any
+# other dependency.
+nats-server:
+	$(GO) build -trimpath -o $(BIN)/nats-server github.com/nats-io/nats-server/v2
 
 ## run: the demo at http://localhost:8080 (embedded NATS, Graph simulator, demo users)
 run: build
@@ -49,6 +54,23 @@ chromium:
 ## bench: the load workloads W1–W3; writes docs/benchmarks.md
 bench: build
 	$(GO) run ./cmd/swbench --out docs/benchmarks.md
+
+## cluster: in the background, a 3-node NATS JetStream cluster, two replicas
+##   (http://localhost:8080 and :8081) and the Graph simulator feeding both;
+##   prints how to kill a node or a replica (state and logs in ./cluster)
+cluster: build nats-server
+	$(GO) build -trimpath -o $(BIN)/swcluster ./cmd/swcluster
+	$(BIN)/swcluster up
+
+## cluster-stop: stop everything make cluster started and remove ./cluster
+cluster-stop:
+	$(GO) build -trimpath -o $(BIN)/swcluster ./cmd/swcluster
+	$(BIN)/swcluster down
+
+## chaos: drive a cluster of its own through node, leader, replica and
+##   whole-cluster faults under traffic; writes docs/reliability.md (about 4 minutes)
+chaos: server nats-server
+	$(GO) run ./cmd/swchaos --out docs/reliability.md
 
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz

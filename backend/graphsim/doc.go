@@ -96,6 +96,9 @@
 // in order (one queue per call). A delivery that fails with a connection
 // error, a 5xx or a 429 is retried a few times with exponential backoff;
 // other answers (a 401 included) are final. Each POST has a 5 s timeout.
+// A bot running several replicas with no load balancer in front lists them
+// in Config.CallbackURLs: notifications then go to each replica in turn,
+// and one a replica cannot take goes at once to the next.
 //
 // # Timeouts
 //

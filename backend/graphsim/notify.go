@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -93,22 +94,25 @@ func (s *Sim) courier(o *outbox) {
 
 // deliver POSTs p, retrying connection errors, 5xx and 429 with exponential
 // backoff. Any other answer is final: a webhook refusing the token (401)
-// will not accept it later either.
+// will not accept it later either. A notification for the webhook's
+// replicas tries each of them, starting with the next in turn, before it
+// waits to retry.
 func (s *Sim) deliver(ctx context.Context, p parcel) {
+	targets := s.targets(p.url)
 	backoff := s.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
-		status, err := s.postOnce(ctx, p)
+		url, status, err := s.postAny(ctx, p, targets)
 		switch {
 		case err == nil && status < 300:
 			return
-		case err == nil && status != http.StatusTooManyRequests && status < 500:
-			s.log.Warn("notification refused", "call", p.callID, "url", p.url, "status", status)
+		case !retryable(status, err):
+			s.log.Warn("notification refused", "call", p.callID, "url", url, "status", status)
 			return
 		case ctx.Err() != nil:
 			s.log.Debug("notification dropped: the simulator is closing", "call", p.callID)
 			return
 		case attempt > maxDeliveryRetries:
-			s.log.Warn("notification not delivered", "call", p.callID, "url", p.url,
+			s.log.Warn("notification not delivered", "call", p.callID, "url", url,
 				"attempts", attempt, "status", status, "error", err)
 			return
 		}
@@ -122,15 +126,54 @@ func (s *Sim) deliver(ctx context.Context, p parcel) {
 	}
 }
 
-// postOnce makes one delivery attempt and returns the webhook's status.
-func (s *Sim) postOnce(ctx context.Context, p parcel) (int, error) {
+// retryable reports whether a delivery that got status or err may succeed
+// later, or at another replica: the webhook was down, failed (5xx) or
+// throttled (429).
+func retryable(status int, err error) bool {
+	return err != nil || status == http.StatusTooManyRequests || status >= 500
+}
+
+// targets are the URLs a notification for url is tried at, in order: every
+// replica starting with the next in turn when url is one of the webhook's
+// replicas, else url alone.
+func (s *Sim) targets(url string) []string {
+	replicas := s.cfg.CallbackURLs
+	n := len(replicas)
+	if n < 2 || !slices.Contains(replicas, url) {
+		return []string{url}
+	}
+	first := int((s.turn.Add(1) - 1) % uint64(n))
+	out := make([]string, 0, n)
+	for i := range n {
+		out = append(out, replicas[(first+i)%n])
+	}
+	return out
+}
+
+// postAny posts p to each target in turn until one takes it or refuses it
+// for good, and returns the last target tried and its answer.
+func (s *Sim) postAny(ctx context.Context, p parcel, targets []string) (url string, status int, err error) {
+	for _, url = range targets {
+		status, err = s.postOnce(ctx, p, url)
+		if !retryable(status, err) || ctx.Err() != nil {
+			return url, status, err
+		}
+		s.log.Debug("notification delivery failed, trying the next replica", "call", p.callID,
+			"url", url, "status", status, "error", err)
+	}
+	return url, status, err
+}
+
+// postOnce makes one delivery attempt of p to url and returns the
+// webhook's status.
+func (s *Sim) postOnce(ctx context.Context, p parcel, url string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, deliveryTimeout)
 	defer cancel()
 	tok, err := s.notificationToken(time.Now())
 	if err != nil {
 		return 0, fmt.Errorf("notification token: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(p.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(p.body))
 	if err != nil {
 		return 0, fmt.Errorf("notification request: %w", err)
 	}

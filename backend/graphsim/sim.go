@@ -14,15 +14,26 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
-// Config configures a Sim. CallbackURL, TenantID, ClientID, ClientSecret and
-// AppID are required; every other field has a default.
+// Config configures a Sim. CallbackURL (or CallbackURLs), TenantID,
+// ClientID, ClientSecret and AppID are required; every other field has a
+// default.
 type Config struct {
 	// CallbackURL is where notifications are POSTed: the bot's webhook,
-	// e.g. http://127.0.0.1:8080/api/graph/notifications.
+	// e.g. http://127.0.0.1:8080/api/graph/notifications. It defaults to
+	// the first of CallbackURLs.
 	CallbackURL string
+	// CallbackURLs are the webhook's replicas when the bot runs several
+	// with no load balancer in front of them. A notification for any of
+	// them (CallbackURL, or a callbackUri the bot gave that is one of them)
+	// goes to the next one in turn, and at once to the one after when a
+	// replica is down, answers 5xx or 429 — what a load balancer does — so
+	// the bot's replicas share the traffic and one down loses nothing.
+	// CallbackURL, when set, must be one of them.
+	CallbackURLs []string
 	// Rate is how many new calls per minute Run generates; 0 generates none.
 	Rate float64
 	// Seed makes traffic reproducible: the same seed gives the same
@@ -84,6 +95,11 @@ const (
 // withDefaults validates c and fills in the defaults.
 func (c Config) withDefaults() (Config, error) {
 	var errs []error
+	c.CallbackURLs = slices.Clone(c.CallbackURLs) // the caller's slice may change
+	if c.CallbackURL == "" && len(c.CallbackURLs) > 0 {
+		c.CallbackURL = c.CallbackURLs[0]
+	}
+	errs = append(errs, c.checkCallbackURLs()...)
 	for _, f := range []struct{ name, value string }{
 		{"CallbackURL", c.CallbackURL}, {"TenantID", c.TenantID}, {"ClientID", c.ClientID},
 		{"ClientSecret", c.ClientSecret}, {"AppID", c.AppID},
@@ -144,6 +160,23 @@ func orDefault[T comparable](v, def T) T {
 	return v
 }
 
+// checkCallbackURLs validates CallbackURLs and that CallbackURL is among them.
+func (c Config) checkCallbackURLs() []error {
+	var errs []error
+	for i, u := range c.CallbackURLs {
+		if err := checkHTTPURL(u); err != nil {
+			errs = append(errs, fmt.Errorf("CallbackURLs[%d]: %w", i, err))
+		}
+		if slices.Index(c.CallbackURLs, u) < i {
+			errs = append(errs, fmt.Errorf("CallbackURLs lists %q twice", u))
+		}
+	}
+	if len(c.CallbackURLs) > 0 && !slices.Contains(c.CallbackURLs, c.CallbackURL) {
+		errs = append(errs, fmt.Errorf("CallbackURL %q is not one of CallbackURLs", c.CallbackURL))
+	}
+	return errs
+}
+
 func checkHTTPURL(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -165,6 +198,9 @@ type Sim struct {
 	notifyToken tokenCache
 	client      *http.Client
 	bot         Party
+	// turn picks the webhook replica (Config.CallbackURLs) the next
+	// notification goes to first.
+	turn atomic.Uint64
 
 	// base ends with Close: it bounds deliveries and timers.
 	base context.Context

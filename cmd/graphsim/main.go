@@ -12,11 +12,18 @@
 //
 //	graphsim [flags]
 //
+// Several comma-separated --callback-url values are the bot's replicas:
+// notifications go to each in turn and skip one that is down, as through a
+// load balancer. POST /sim/notification-token hands out a bearer token like
+// the one on the simulator's notifications, for tools that post
+// notifications of their own to the bot.
+//
 // Logs are JSON on stderr. SIGINT or SIGTERM stop it gracefully.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -88,7 +95,8 @@ func parseOptions(args []string, getenv func(string) string, out io.Writer) (opt
 	fs.SetOutput(out)
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9090", "`address` to listen on")
 	fs.StringVar(&o.publicURL, "public-url", "", "the simulator's base `URL` as clients reach it (default http://<addr>)")
-	fs.StringVar(&o.callbackURL, "callback-url", "http://127.0.0.1:8080/api/graph/notifications", "the bot's notification webhook `URL`")
+	fs.StringVar(&o.callbackURL, "callback-url", "http://127.0.0.1:8080/api/graph/notifications",
+		"the bot's notification webhook `URL`; several, comma-separated, are the bot's replicas: each notification goes to the next in turn, and to the one after when a replica is down or answers 5xx or 429")
 	fs.Float64Var(&o.rate, "rate", 10, "generate `n` new calls per minute; 0 generates none")
 	fs.Int64Var(&o.seed, "seed", 1, "random `seed`: the same seed gives the same traffic")
 	fs.StringVar(&o.tenantID, "tenant-id", demoTenantID, "tenant `id` of the token endpoint and of notification tokens")
@@ -143,7 +151,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(publicU
 		public = "http://" + ln.Addr().String()
 	}
 	sim, err := graphsim.New(graphsim.Config{
-		CallbackURL: o.callbackURL, Rate: o.rate, Seed: o.seed,
+		CallbackURLs: o.callbackURLs(), Rate: o.rate, Seed: o.seed,
 		TenantID: o.tenantID, ClientID: o.clientID, ClientSecret: o.clientSecret, AppID: o.appID,
 		PublicURL: public, ThrottleEvery: o.throttleEvery, IncomingTimeout: o.incomingTimeout,
 		Logger: logger,
@@ -154,7 +162,7 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(publicU
 	defer sim.Close()
 
 	srv := &http.Server{
-		Handler:           sim.Handler(),
+		Handler:           handler(sim, logger),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -168,7 +176,8 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(publicU
 
 	logger.Info("graph simulator listening", "addr", ln.Addr().String(), "public_url", public,
 		"graph", sim.GraphURL(), "token_endpoint", sim.TokenURL(), "jwks", sim.JWKSURL(),
-		"callback_url", o.callbackURL, "rate_per_minute", o.rate, "seed", o.seed)
+		"notification_token", public+notificationTokenPath,
+		"callback_urls", o.callbackURLs(), "rate_per_minute", o.rate, "seed", o.seed)
 	if ready != nil {
 		ready(public)
 	}
@@ -190,4 +199,43 @@ func run(ctx context.Context, o options, logger *slog.Logger, ready func(publicU
 		failure = fmt.Errorf("shutdown: %w", err)
 	}
 	return failure
+}
+
+// callbackURLs is --callback-url split at commas.
+func (o options) callbackURLs() []string {
+	var urls []string
+	for u := range strings.SplitSeq(o.callbackURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
+// notificationTokenPath serves, on POST, a bearer token exactly like the
+// one on the simulator's own notifications: a load or fault-injection tool
+// posting notifications of its own to the bot's webhook signs them with it,
+// so they pass the webhook's verification like Graph's. The simulator
+// guards nothing (its credentials are public demo values); it listens on
+// loopback unless told otherwise.
+const notificationTokenPath = "/sim/notification-token"
+
+// handler serves the simulator's API and notificationTokenPath.
+func handler(sim *graphsim.Sim, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", sim.Handler())
+	mux.HandleFunc("POST "+notificationTokenPath, func(w http.ResponseWriter, _ *http.Request) {
+		tok, err := sim.NotificationToken()
+		if err != nil {
+			logger.Error("notification token", "error", err)
+			http.Error(w, "notification token: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(struct {
+			Token string `json:"token"`
+		}{tok})
+	})
+	return mux
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"switchboard/cmd/internal/machine"
 )
 
 // bench runs the workloads of one invocation.
@@ -29,7 +31,7 @@ func newBench(opts options, bin serverBinary, log *slog.Logger) *bench {
 // runAll runs the chosen workloads in order. A workload that fails is
 // recorded in the report and the next one still runs.
 func (b *bench) runAll(ctx context.Context) *report {
-	rep := &report{Started: time.Now().UTC(), Machine: readMachine(b.bin.Path), Options: b.opts, Server: b.bin}
+	rep := &report{Started: time.Now().UTC(), Machine: machine.Read(b.bin.Path), Options: b.opts, Server: b.bin}
 	for _, w := range b.opts.Only {
 		if ctx.Err() != nil {
 			rep.fail(w, ctx.Err())
@@ -53,7 +55,7 @@ func (b *bench) runAll(ctx context.Context) *report {
 		b.log.Info("workload done", "workload", w)
 	}
 	rep.Finished = time.Now().UTC()
-	rep.LoadAfter = loadAverage()
+	rep.LoadAfter = machine.LoadAverage()
 	return rep
 }
 

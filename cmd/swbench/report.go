@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"switchboard/cmd/internal/machine"
 )
 
 // report is everything one invocation measured.
@@ -17,7 +19,7 @@ type report struct {
 	Command string
 	// FileLimit is the bench's open files limit.
 	FileLimit uint64
-	Machine   machine
+	Machine   machine.Machine
 	Options   options
 	// LoadAfter is the load average when the workloads were done.
 	LoadAfter string
@@ -153,7 +155,7 @@ func (r *report) writeRun(w writef) {
 
 func orUnknown(s string) string {
 	if s == "" {
-		return unknown
+		return machine.Unknown
 	}
 	return s
 }

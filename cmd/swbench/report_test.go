@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/cmd/internal/machine"
 )
 
 func sampleReport() *report {
 	at := time.Date(2026, 11, 23, 16, 0, 0, 0, time.UTC)
 	return &report{
 		Started: at, Finished: at.Add(2 * time.Minute), Command: "go run ./cmd/swbench --out docs/benchmarks.md", FileLimit: 20000,
-		Machine: machine{CPUs: 2, CPUModel: "AMD EPYC", Memory: "23.5 GiB", OS: "Debian", GoBench: "go1.26.8", GoServer: "go1.26.8", LoadAverage: "1.0 1.0 1.0"},
+		Machine: machine.Machine{CPUs: 2, CPUModel: "AMD EPYC", Memory: "23.5 GiB", OS: "Debian", GoBench: "go1.26.8", GoServer: "go1.26.8", LoadAverage: "1.0 1.0 1.0"},
 		Options: options{Only: workloads(), Drain: time.Minute, DialParallel: 100, Note: "Taken on a shared machine."},
 		W1: &w1Result{Config: w1Config{Duration: 20 * time.Second, Clients: 10, Posters: 48, Lanes: 4}, Elapsed: 20 * time.Second,
 			Accepted: 120000, Rate: 6000, Webhook: latency{N: 120000, P50: 7 * time.Millisecond, P99: 30 * time.Millisecond, Max: 90 * time.Millisecond},

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"switchboard/cmd/internal/devlogin"
 )
 
 // serverBinary is the Switchboard server the workloads drive, and how to
@@ -146,11 +148,11 @@ func serverArgs(bin serverBinary, addr, dir string) []string {
 
 // signIn signs in as a demo user the server printed.
 func (s *server) signIn(ctx context.Context) error {
-	u, err := pickViewer(demoUsers(s.output.String()))
+	u, err := devlogin.PickViewer(devlogin.Users(s.output.String()))
 	if err != nil {
 		return fmt.Errorf("%w; its output:\n%s", err, s.output)
 	}
-	if s.Jar, err = signIn(ctx, s.URL, u); err != nil {
+	if s.Jar, err = devlogin.SignIn(ctx, s.URL, u); err != nil {
 		return err
 	}
 	s.log.Info("signed in", "user", u.Username, "roles", u.Roles)

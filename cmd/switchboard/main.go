@@ -100,6 +100,7 @@ func define(o *options) *flag.FlagSet {
 	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
 	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
+	fs.BoolVar(&c.DevIdentity, "dev-identity", false, "sign-in at the development identity provider (under /idp, with the demo users) without the rest of the demo: local clusters and tests, never production")
 	fs.StringVar(&c.WebDir, "web", "web", "directory of the console's static files and the built app.wasm")
 	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", "", "supervisors' OpenID provider (e.g. https://login.microsoftonline.com/<tenant>/v2.0)")
 	fs.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the console's client id at the OpenID provider")

@@ -1,4 +1,8 @@
-package main
+// Package machine describes the machine a measurement was taken on (CPU
+// model and count, memory, OS, load, the Go versions and the revision the
+// measured binary was built from), for the reports of the load and
+// fault-injection tools.
+package machine
 
 import (
 	"bufio"
@@ -11,13 +15,13 @@ import (
 	"strings"
 )
 
-// machine describes where the figures were taken.
-type machine struct {
+// Machine describes where the figures were taken.
+type Machine struct {
 	CPUs     int
 	CPUModel string
 	Memory   string
 	OS       string
-	// GoBench is the bench's Go version; GoServer the server binary's.
+	// GoBench is the measuring tool's Go version; GoServer the server binary's.
 	GoBench, GoServer string
 	// ServerRevision is the commit the server was built from, when the
 	// binary records it ("+ changes" when the tree was modified).
@@ -26,14 +30,15 @@ type machine struct {
 	LoadAverage string
 }
 
-// unknown stands for a fact the machine would not tell.
-const unknown = "unknown"
+// Unknown stands for a fact the machine would not tell.
+const Unknown = "unknown"
 
-// readMachine gathers the machine's description; what cannot be read is
-// "unknown", never an error: the report is still worth writing.
-func readMachine(serverPath string) machine {
-	m := machine{CPUs: runtime.NumCPU(), CPUModel: unknown, Memory: unknown, OS: runtime.GOOS + "/" + runtime.GOARCH,
-		GoBench: runtime.Version(), GoServer: unknown, LoadAverage: loadAverage()}
+// Read gathers the machine's description, with the Go version and VCS
+// revision of the binary at serverPath; what cannot be read is "unknown",
+// never an error: the report is still worth writing.
+func Read(serverPath string) Machine {
+	m := Machine{CPUs: runtime.NumCPU(), CPUModel: Unknown, Memory: Unknown, OS: runtime.GOOS + "/" + runtime.GOARCH,
+		GoBench: runtime.Version(), GoServer: Unknown, LoadAverage: LoadAverage()}
 	if v, ok := procField("/proc/cpuinfo", "model name", ":"); ok {
 		m.CPUModel = v
 	}
@@ -55,15 +60,15 @@ func readMachine(serverPath string) machine {
 	return m
 }
 
-// loadAverage reads the 1, 5 and 15 minute load averages.
-func loadAverage() string {
+// LoadAverage reads the 1, 5 and 15 minute load averages.
+func LoadAverage() string {
 	data, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return unknown
+		return Unknown
 	}
 	f := strings.Fields(string(data))
 	if len(f) < 3 {
-		return unknown
+		return Unknown
 	}
 	return strings.Join(f[:3], " ")
 }

@@ -1,4 +1,9 @@
-package main
+// Package devlogin signs in to a Switchboard server that runs the
+// development identity provider (--demo or --dev-identity), through the
+// provider's login form as a browser would, and reads the demo users the
+// server prints at start. The load and fault-injection tools use it to open
+// the live feed as a signed-in console does.
+package devlogin
 
 import (
 	"bufio"
@@ -16,21 +21,14 @@ import (
 	"time"
 )
 
-// A server built with sign-in lets only a signed-in user open the feed. The
-// bench then runs it with the development identity provider and signs in
-// once per workload, through the provider's login form as a browser would,
-// as one of the demo users the server prints when it starts. Every feed
-// client of the workload shares that session, like one supervisor with
-// many console tabs.
-
-// demoUser is a user of the development identity provider.
-type demoUser struct {
+// User is a user of the development identity provider.
+type User struct {
 	Username, Password, Roles string
 }
 
-// demoUsers reads the "demo user" lines of the server's JSON log.
-func demoUsers(log string) []demoUser {
-	var users []demoUser
+// Users reads the "demo user" lines of the server's JSON log.
+func Users(log string) []User {
+	var users []User
 	sc := bufio.NewScanner(strings.NewReader(log))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
@@ -41,16 +39,16 @@ func demoUsers(log string) []demoUser {
 			Roles    string `json:"roles"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "demo user" && line.Username != "" {
-			users = append(users, demoUser{Username: line.Username, Password: line.Password, Roles: line.Roles})
+			users = append(users, User{Username: line.Username, Password: line.Password, Roles: line.Roles})
 		}
 	}
 	return users
 }
 
-// pickViewer prefers a user who may only watch: the feed needs no more.
-func pickViewer(users []demoUser) (demoUser, error) {
+// PickViewer prefers a user who may only watch: the feed needs no more.
+func PickViewer(users []User) (User, error) {
 	if len(users) == 0 {
-		return demoUser{}, errors.New("the server printed no demo user to sign in with")
+		return User{}, errors.New("devlogin: the server printed no demo user to sign in with")
 	}
 	for _, u := range users {
 		if strings.Contains(strings.ToLower(u.Roles), "viewer") {
@@ -68,12 +66,12 @@ const callbackPath = "/auth/callback"
 // sign-in request it belongs to.
 var loginForm = regexp.MustCompile(`action="([^"]+)"[\s\S]*?name="authRequestID" value="([^"]+)"`)
 
-// signIn logs u in at the server at baseURL and returns the cookie jar
+// SignIn logs u in at the server at baseURL and returns the cookie jar
 // holding the session.
-func signIn(ctx context.Context, baseURL string, u demoUser) (http.CookieJar, error) {
+func SignIn(ctx context.Context, baseURL string, u User) (http.CookieJar, error) {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
+		return nil, fmt.Errorf("devlogin: sign in: %w", err)
 	}
 	c := &http.Client{Jar: jar, Transport: &http.Transport{Proxy: nil}, Timeout: 30 * time.Second,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -88,22 +86,22 @@ func signIn(ctx context.Context, baseURL string, u demoUser) (http.CookieJar, er
 	defer c.CloseIdleConnections()
 	page, at, err := fetch(ctx, c, http.MethodGet, baseURL+"/auth/login", nil)
 	if err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
+		return nil, fmt.Errorf("devlogin: sign in: %w", err)
 	}
 	m := loginForm.FindStringSubmatch(page)
 	if m == nil {
-		return nil, fmt.Errorf("sign in: no login form at %s", at)
+		return nil, fmt.Errorf("devlogin: sign in: no login form at %s", at)
 	}
 	action, err := at.Parse(html.UnescapeString(m[1]))
 	if err != nil {
-		return nil, fmt.Errorf("sign in: form action %q: %w", m[1], err)
+		return nil, fmt.Errorf("devlogin: sign in: form action %q: %w", m[1], err)
 	}
 	form := url.Values{"authRequestID": {html.UnescapeString(m[2])}, "username": {u.Username}, "password": {u.Password}}
 	if _, _, err := fetch(ctx, c, http.MethodPost, action.String(), form); err != nil {
-		return nil, fmt.Errorf("sign in as %s: %w", u.Username, err)
+		return nil, fmt.Errorf("devlogin: sign in as %s: %w", u.Username, err)
 	}
 	if _, _, err := fetch(ctx, c, http.MethodGet, baseURL+"/api/me", nil); err != nil {
-		return nil, fmt.Errorf("sign in as %s: no session afterwards: %w", u.Username, err)
+		return nil, fmt.Errorf("devlogin: sign in as %s: no session afterwards: %w", u.Username, err)
 	}
 	return jar, nil
 }
@@ -136,4 +134,10 @@ func fetch(ctx context.Context, c *http.Client, method, target string, form url.
 		return "", nil, fmt.Errorf("%s %s answered %s: %s", method, resp.Request.URL, resp.Status, firstLine(string(page)))
 	}
 	return string(page), resp.Request.URL, nil
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
