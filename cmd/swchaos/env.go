@@ -43,9 +43,10 @@ type env struct {
 }
 
 // replicaArgs keep upkeep off the tool's calls: nothing is auto-answered,
-// and a live call is checked with Graph (which does not know the tool's
-// calls) only after two quiet hours.
-var replicaArgs = []string{"--quiet-after", "2h"}
+// a live call is checked with Graph (which does not know the tool's calls)
+// only after two quiet hours, and a restarting replica does not check its
+// live calls (it would end every one as a ghost).
+var replicaArgs = []string{"--quiet-after", "2h", "--startup-check-rate", "-1"}
 
 // startEnv starts the cluster and everything around it, in dir.
 func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *env, err error) {

@@ -98,6 +98,7 @@ func define(o *options) *flag.FlagSet {
 	fs.Var(byteSize{&c.ArchiveMaxBytes}, "archive-max-bytes", "most disk the archive of ended calls takes; the oldest go first")
 	fs.Var(byteSize{&c.AuditMaxBytes}, "audit-max-bytes", "most disk the audit trail takes (kept 90 days otherwise); the oldest entries go first")
 	fs.DurationVar(&c.KeepAliveEvery, "keepalive-every", 15*time.Minute, "keepAlive period of established calls (Graph ends a call after 45m without)")
+	fs.Float64Var(&c.StartupCheckRate, "startup-check-rate", 0, "live calls per second a starting replica checks with Graph, to end ghosts (0: the default, 25; negative: none)")
 	fs.DurationVar(&c.QuietAfter, "quiet-after", 10*time.Minute, "check a live call with Graph after this long without news")
 	fs.DurationVar(&c.AutoAnswerAfter, "auto-answer-after", 0, "answer incoming calls nobody acted on after this long (0: never; the demo uses 5s)")
 	fs.BoolVar(&c.DevIdentity, "dev-identity", false, "sign-in at the development identity provider (under /idp, with the demo users) without the rest of the demo: local clusters and tests, never production")
