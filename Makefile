@@ -8,7 +8,7 @@ BIN         := bin
 # `make run SEED=1` repeats a run exactly.
 SEED        ?= $(shell date +%s)
 
-.PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos clean
+.PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos soak clean
 
 all: build
 
@@ -71,6 +71,12 @@ cluster-stop:
 ##   whole-cluster faults under traffic; writes docs/reliability.md (about 4 minutes)
 chaos: server nats-server
 	$(GO) run ./cmd/swchaos --out docs/reliability.md
+
+## soak: ten minutes of busy traffic with 50 consoles on a cluster of its own,
+##   memory, goroutines and disk sampled over time; writes its section of
+##   docs/reliability.md
+soak: server nats-server
+	$(GO) run ./cmd/swsoak --out docs/reliability.md
 
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz

@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"switchboard/cmd/internal/mdsection"
 	"time"
 
 	"switchboard/cmd/internal/machine"
@@ -47,6 +48,15 @@ func writeReport(path string, r *report, stdout io.Writer) error {
 	if path == "" {
 		_, err := io.WriteString(stdout, md)
 		return err
+	}
+	// The soak's section (make soak) shares the file: keep it.
+	others, err := mdsection.Others(path, "chaos")
+	if err != nil {
+		return err
+	}
+	md = mdsection.Wrap("chaos", md)
+	if others != "" {
+		md += "\n" + others
 	}
 	if err := os.WriteFile(path, []byte(md), 0o644); err != nil {
 		return fmt.Errorf("write the report: %w", err)
