@@ -210,29 +210,80 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		return false, err
 	}
 	if e.ID == "" {
-		if _, err := l.js.PublishMsg(ctx, msg); err != nil {
+		err := l.retry(ctx, func() error { _, err := l.js.PublishMsg(ctx, msg); return err }, false)
+		if err != nil {
 			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
 		}
 		return true, nil
 	}
 	for attempt := 0; attempt < 10; attempt++ {
-		last, err := l.latest(ctx, msg.Subject)
+		var last lastEvent
+		err := l.retry(ctx, func() (err error) { last, err = l.latest(ctx, msg.Subject); return err }, true)
 		if err != nil {
 			return false, err
 		}
 		if last.repeats(e) {
 			return false, nil
 		}
-		lastSeq := last.seq
-		_, err = l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(lastSeq))
+		// A write whose answer was lost may have been stored: it is tried
+		// again only through this loop, whose check above finds it.
+		err = l.retry(ctx, func() error {
+			_, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(last.seq))
+			return err
+		}, false)
 		if err == nil {
 			return true, nil
 		}
-		if !isConflict(err) {
+		if !isConflict(err) && !(unanswered(err) && ctx.Err() == nil) {
 			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
 		}
 	}
 	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after 10 attempts", e.Event.CallID)
+}
+
+// retryWait is the pause between two tries of a request nobody received.
+const retryWait = 150 * time.Millisecond
+
+// retry runs op until it succeeds, fails for good, or ctx ends. A request
+// no server received (no stream leader to take it, an election under way,
+// the connection being re-established) is tried again: within the time
+// the caller allows (the webhook's few seconds), a leader elected meanwhile
+// takes it and the notification is stored instead of refused. With
+// readsToo, a read that went unanswered is tried again as well (a read
+// changes nothing).
+func (l *Log) retry(ctx context.Context, op func() error, readsToo bool) error {
+	for {
+		err := op()
+		if err == nil || !(notReceived(err) || (readsToo && unanswered(err))) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(retryWait):
+		}
+	}
+}
+
+// notReceived reports whether err says no server took the request: it
+// cannot have been stored.
+func notReceived(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, jetstream.ErrNoStreamResponse), errors.Is(err, nats.ErrNoResponders),
+		errors.Is(err, nats.ErrReconnectBufExceeded), errors.Is(err, nats.ErrConnectionReconnecting),
+		errors.Is(err, nats.ErrDisconnected):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Code == 503 // JetStream answered: no leader to take it
+	}
+	return false
+}
+
+// unanswered reports whether err says the request went out but no answer
+// came in time: it may or may not have been carried out.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)
 }
 
 // lastEvent is what append needs of a call's latest event.
