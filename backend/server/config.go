@@ -54,6 +54,10 @@ type Config struct {
 	SimRate float64
 	SimSeed int64
 
+	// FeedsPerSession caps the live feeds one session may hold open at once
+	// (default 20: a supervisor's tabs and windows, not a flood).
+	FeedsPerSession int
+
 	// History is how long ended calls stay on consoles.
 	History time.Duration
 	// EventRetention is how long the event log keeps events (and the
