@@ -183,7 +183,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.RoleMap = DefaultRoleMap()
 	}
 	for v, r := range c.RoleMap {
-		if r.rank() == 0 {
+		if !r.Allows(Viewer) {
 			return c, fmt.Errorf("auth: role map gives %q the unknown role %q", v, r)
 		}
 	}

@@ -98,7 +98,7 @@ func TestRolesAreEnforced(t *testing.T) {
 		status int
 		msg    string // part of the error message
 	}{
-		{"viewer may not reject", victor, "POST", "/api/calls/c1/reject", 403, "your role viewer may not answer, reject or hang up calls"},
+		{"viewer may not reject", victor, "POST", "/api/calls/c1/reject", 403, "your role viewer may not act on calls"},
 		{"supervisor rejects", alice, "POST", "/api/calls/c1/reject", 202, ""},
 		{"admin rejects", ada, "POST", "/api/calls/c1/reject", 202, ""},
 		{"viewer may not read the audit trail", victor, "GET", "/api/audit", 403, "may not delete conversations or read the audit trail"},

@@ -25,23 +25,11 @@ const (
 	Admin Role = "admin"
 )
 
-func (r Role) rank() int {
-	switch r {
-	case Viewer:
-		return 1
-	case Supervisor:
-		return 2
-	case Admin:
-		return 3
-	default:
-		return 0
-	}
-}
-
 // Allows reports whether a user with role r may do what needs role need. No
 // role and unknown roles allow nothing, and nothing allows an unknown need.
+// The order of roles is the action contract's (package verbs).
 func (r Role) Allows(need Role) bool {
-	return r.rank() > 0 && need.rank() > 0 && r.rank() >= need.rank()
+	return verbs.Role(r).Allows(verbs.Role(need))
 }
 
 // Permissions lists, for the console, what role r may do: "view", the
@@ -64,7 +52,7 @@ func (r Role) Permissions() []string {
 func (r Role) refusal(need Role) string {
 	what := map[Role]string{
 		Viewer:     "see the console",
-		Supervisor: "answer, reject or hang up calls",
+		Supervisor: "act on calls",
 		Admin:      "delete conversations or read the audit trail",
 	}[need]
 	if what == "" {
@@ -79,7 +67,7 @@ func (r Role) refusal(need Role) string {
 // ParseRole reads a role name: viewer, supervisor or admin.
 func ParseRole(s string) (Role, error) {
 	r := Role(strings.ToLower(strings.TrimSpace(s)))
-	if r.rank() == 0 {
+	if !r.Allows(Viewer) {
 		return "", fmt.Errorf("auth: unknown role %q (want viewer, supervisor or admin)", s)
 	}
 	return r, nil
@@ -180,7 +168,7 @@ func claimValues(claims map[string]any, path string) []string {
 func roleOf(values []string, m map[string]Role) Role {
 	var best Role
 	for _, v := range values {
-		if r, ok := m[v]; ok && r.rank() > best.rank() {
+		if r, ok := m[v]; ok && r.Allows(Viewer) && (best == "" || r.Allows(best)) {
 			best = r
 		}
 	}

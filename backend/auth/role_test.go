@@ -149,7 +149,7 @@ func TestRefusalMessages(t *testing.T) {
 		r, need Role
 		want    string
 	}{
-		{Viewer, Supervisor, "your role viewer may not answer, reject or hang up calls: that needs supervisor"},
+		{Viewer, Supervisor, "your role viewer may not act on calls: that needs supervisor"},
 		{Supervisor, Admin, "your role supervisor may not delete conversations or read the audit trail: that needs admin"},
 		{"", Viewer, "you have no Switchboard role, so you may not see the console"},
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -50,20 +49,9 @@ var replicaArgs = []string{"--quiet-after", "2h", "--startup-check-rate", "-1"}
 
 // startEnv starts the cluster and everything around it, in dir.
 func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *env, err error) {
-	bin, err := filepath.Abs(o.Bin)
+	b, err := localcluster.FindBinaries(o.Bin, o.Web, "make chaos")
 	if err != nil {
 		return nil, err
-	}
-	web, err := filepath.Abs(o.Web)
-	if err != nil {
-		return nil, err
-	}
-	b := localcluster.Binaries{NATSServer: filepath.Join(bin, "nats-server"), Switchboard: filepath.Join(bin, "switchboard"),
-		Graphsim: filepath.Join(bin, "graphsim"), Web: web}
-	for _, p := range []string{b.NATSServer, b.Switchboard, b.Graphsim} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%s is missing: make chaos builds it", p)
-		}
 	}
 	plan, err := localcluster.NewPlan(localcluster.Options{Dir: dir, ClusterName: "switchboard-chaos", ReplicaArgs: replicaArgs, Bin: b})
 	if err != nil {

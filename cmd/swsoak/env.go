@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,20 +38,9 @@ type env struct {
 }
 
 func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *env, err error) {
-	bin, err := filepath.Abs(o.Bin)
+	b, err := localcluster.FindBinaries(o.Bin, o.Web, "make soak")
 	if err != nil {
 		return nil, err
-	}
-	web, err := filepath.Abs(o.Web)
-	if err != nil {
-		return nil, err
-	}
-	b := localcluster.Binaries{NATSServer: filepath.Join(bin, "nats-server"), Switchboard: filepath.Join(bin, "switchboard"),
-		Graphsim: filepath.Join(bin, "graphsim"), Web: web}
-	for _, p := range []string{b.NATSServer, b.Switchboard, b.Graphsim} {
-		if _, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("%s is missing: make soak builds it", p)
-		}
 	}
 	plan, err := localcluster.NewPlan(localcluster.Options{Dir: dir, ClusterName: "switchboard-soak", Bin: b,
 		SimRate: o.Rate, Seed: time.Now().UnixNano(), AutoAnswer: 5 * time.Second,

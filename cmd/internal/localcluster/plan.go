@@ -46,6 +46,28 @@ type Binaries struct {
 	Web string
 }
 
+// FindBinaries returns the programs built into bin (nats-server,
+// switchboard, graphsim) and the console's files in web, as absolute
+// paths, or says which is missing and which target builds it.
+func FindBinaries(bin, web, target string) (Binaries, error) {
+	bin, err := filepath.Abs(bin)
+	if err != nil {
+		return Binaries{}, err
+	}
+	web, err = filepath.Abs(web)
+	if err != nil {
+		return Binaries{}, err
+	}
+	b := Binaries{NATSServer: filepath.Join(bin, "nats-server"), Switchboard: filepath.Join(bin, "switchboard"),
+		Graphsim: filepath.Join(bin, "graphsim"), Web: web}
+	for _, p := range []string{b.NATSServer, b.Switchboard, b.Graphsim} {
+		if _, err := os.Stat(p); err != nil {
+			return Binaries{}, fmt.Errorf("%s is missing: %s builds it", p, target)
+		}
+	}
+	return b, nil
+}
+
 // Ports fixes where a plan listens. A zero Ports picks free loopback ports.
 type Ports struct {
 	// NATS, Route and Monitor are the first node's client, cluster and
