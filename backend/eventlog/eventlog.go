@@ -216,7 +216,7 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		}
 		return true, nil
 	}
-	for attempt := 0; attempt < 10; attempt++ {
+	for attempt := range appendAttempts {
 		var last lastEvent
 		err := l.retry(ctx, func() (err error) { last, err = l.latest(ctx, msg.Subject); return err }, true)
 		if err != nil {
@@ -237,9 +237,20 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		if !isConflict(err) && !(unanswered(err) && ctx.Err() == nil) {
 			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
 		}
+		// Another replica's write to the call is on its way (a replicated
+		// stream refuses ours until it is stored): give it a moment.
+		select {
+		case <-ctx.Done():
+			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
+		case <-time.After(time.Duration(attempt+1) * 5 * time.Millisecond):
+		}
 	}
-	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after 10 attempts", e.Event.CallID)
+	return false, fmt.Errorf("eventlog: append to call %s: still racing other writers after %d attempts", e.Event.CallID, appendAttempts)
 }
+
+// appendAttempts bounds the conditional writes of one event: each lost race
+// means another replica stored an event of the same call meanwhile.
+const appendAttempts = 20
 
 // retryWait is the pause between two tries of a request nobody received.
 const retryWait = 150 * time.Millisecond

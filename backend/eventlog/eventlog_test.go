@@ -2,6 +2,7 @@ package eventlog_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 func openLog(t *testing.T) *eventlog.Log {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir(), Logger: nil})
+	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +115,7 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 // thousand of them stopped the log for everyone.
 func TestHistoryLeavesNothingBehind(t *testing.T) {
 	ctx := context.Background()
-	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir()})
+	conn, err := natsrun.Open(ctx, natsrun.Options{DataDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
