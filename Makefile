@@ -19,8 +19,10 @@ wasm:
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
 	$(GO) run ./cmd/precompress $(WASM)
 
+# The server records the commit it was built from (the reports name it),
+# whatever GOFLAGS says.
 server:
-	$(GO) build -trimpath -o $(BIN)/switchboard ./cmd/switchboard
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN)/switchboard ./cmd/switchboard
 	$(GO) build -trimpath -o $(BIN)/graphsim ./cmd/graphsim
 
 # nats-server at the go.mod's version, built from the module proxy like any

@@ -57,6 +57,10 @@ type Config struct {
 	// FeedsPerSession caps the live feeds one session may hold open at once
 	// (default 20: a supervisor's tabs and windows, not a flood).
 	FeedsPerSession int
+	// FeedRingBytes bounds the recent changes each replica keeps in memory
+	// for consoles resuming after a disconnect (default 64 MiB); a console
+	// away longer gets a fresh snapshot.
+	FeedRingBytes int64
 
 	// History is how long ended calls stay on consoles.
 	History time.Duration

@@ -92,6 +92,8 @@ func define(o *options) *flag.FlagSet {
 	fs.Int64Var(&c.SimSeed, "seed", 1, "demo: the simulator's random seed (the same seed gives the same traffic)")
 	fs.DurationVar(&c.History, "history", time.Hour, "how long ended calls stay on consoles")
 	fs.IntVar(&c.FeedsPerSession, "feeds-per-session", 20, "live feeds (console tabs and windows) one session may hold open at once")
+	c.FeedRingBytes = 64 << 20
+	fs.Var(byteSize{&c.FeedRingBytes}, "feed-ring-bytes", "memory for the recent changes kept so reconnecting consoles resume instead of reloading")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
 	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes, c.AuditMaxBytes = 4<<30, 512<<20, 1<<30, 512<<20
 	fs.Var(byteSize{&c.LogMaxBytes}, "log-max-bytes", "most disk the event log takes; the oldest events go first")

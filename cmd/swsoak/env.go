@@ -44,7 +44,7 @@ func startEnv(ctx context.Context, o options, dir string, log *slog.Logger) (_ *
 	}
 	plan, err := localcluster.NewPlan(localcluster.Options{Dir: dir, ClusterName: "switchboard-soak", Bin: b,
 		SimRate: o.Rate, Seed: time.Now().UnixNano(), AutoAnswer: 5 * time.Second,
-		ReplicaArgs: []string{"--history", o.History.String(), "--event-retention", o.Retention.String(),
+		ReplicaArgs: []string{"--history", o.History.String(), "--event-retention", o.Retention.String(), "--feed-ring-bytes", o.Ring,
 			"--metrics-token", metricsToken, "--client-burst", strconv.Itoa(4 * o.Consoles)}})
 	if err != nil {
 		return nil, err

@@ -49,6 +49,7 @@ type options struct {
 	Duration, Every    time.Duration
 	History, Retention time.Duration
 	Rate               float64
+	Ring               string
 	Consoles           int
 	Note               string
 }
@@ -67,6 +68,7 @@ func parse(args []string) (options, error) {
 	fs.DurationVar(&o.Retention, "retention", 4*time.Minute, "the replicas' --event-retention")
 	fs.Float64Var(&o.Rate, "rate", 240, "new simulated calls a minute")
 	fs.IntVar(&o.Consoles, "consoles", 50, "consoles, split between the two replicas")
+	fs.StringVar(&o.Ring, "feed-ring", "8MiB", "the replicas' --feed-ring-bytes, small enough to fill during the run")
 	fs.StringVar(&o.Note, "note", "", "a note to print in the report")
 	if err := fs.Parse(args); err != nil {
 		return o, err

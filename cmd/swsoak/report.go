@@ -102,14 +102,15 @@ func (r *report) markdown() string {
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	m := r.machine
 	w("## Soak: bounded over time\n\n")
-	w("Written by `swsoak` (`make soak`), which answers issue 9's \"bounded memory and disk\": Switchboard under steady traffic and many consoles for %s, with its figures sampled every %s. The console history (`--history %s`) and the event retention (`--event-retention %s`) are short so that both fill during the run; from %s on, every figure must stay flat.\n\n",
-		r.o.Duration, r.o.Every, r.o.History, r.o.Retention, r.o.flatAfter())
+	w("Written by `swsoak` (`make soak`), which answers issue 9's \"bounded memory and disk\": Switchboard under steady traffic and many consoles for %s, with its figures sampled every %s. The console history, the event retention and the feed's resume buffer are small so that all fill during the run; from %s on, every figure must stay flat.\n\n",
+		r.o.Duration, r.o.Every, r.o.flatAfter())
 	w("- **Run**: %s, %s (`go run ./cmd/swsoak --out docs/reliability.md --duration %s --rate %g --consoles %d`)\n",
 		r.started.UTC().Format("2006-01-02 15:04 MST"), r.took.Round(time.Second), r.o.Duration, r.o.Rate, r.o.Consoles)
 	w("- **Machine**: %s, %d CPUs, %s memory; %s; load average %s at the start\n", m.CPUModel, m.CPUs, m.Memory, m.OS, m.LoadAverage)
 	w("- **Software**: switchboard %s, built from %s\n", m.GoServer, m.ServerRevision)
 	w("- **Cluster**: 3 nats-server nodes (JetStream, R3), 2 replicas, the Graph simulator making %g calls a minute (rung, answered after 5 s, held, transferred, ended as its scripts say) and posting their notifications to both replicas in turn\n", r.o.Rate)
 	w("- **Consoles**: %d websocket clients signed in as the demo's viewer, half on each replica, resuming with `since` after any disconnect\n", r.o.Consoles)
+	w("- **Bounds made to fill**: `--history %s`, `--event-retention %s`, `--feed-ring-bytes %s` (the defaults, 1 h, 7 days and 64 MiB, fill the same way, later)\n", r.o.History, r.o.Retention, r.o.Ring)
 	if r.o.Note != "" {
 		w("- **Note**: %s\n", r.o.Note)
 	}

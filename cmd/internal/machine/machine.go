@@ -102,7 +102,7 @@ func revision(settings []debug.BuildSetting) string {
 		}
 	}
 	if rev == "" {
-		return ""
+		return Unknown
 	}
 	rev = rev[:min(len(rev), 12)]
 	if modified == "true" {
