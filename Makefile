@@ -3,10 +3,13 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WASM        := web/app.wasm
 BIN         := bin
-# The demo's traffic differs on each `make run` (the state in ./data survives
-# restarts, and a replay of the same seed would reuse its call ids);
-# `make run SEED=1` repeats a run exactly.
+# The demo's traffic differs on each `make run`; `make run SEED=1` repeats a
+# run's traffic (under new call ids: the state in ./data survives restarts).
 SEED        ?= $(shell date +%s)
+# What the builds read: a target is rebuilt only when one of these changed,
+# so `make run` with nothing changed starts in seconds.
+GO_SRC      := go.mod go.sum $(shell find app backend cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
+WASM_SRC    := go.mod go.sum $(shell find app cmd/switchboard -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
 .PHONY: all build wasm server run test lint unit chromium bench clean
 
@@ -15,13 +18,19 @@ all: build
 ## build: the WebAssembly console (with its compressed copies) and the binaries
 build: wasm server
 
-wasm:
+wasm: $(WASM).br
+
+$(WASM): $(WASM_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
+
+# precompress keeps the copies when app.wasm's content did not change.
+$(WASM).br: $(WASM)
 	$(GO) run ./cmd/precompress $(WASM)
 
-server:
-	$(GO) build -trimpath -o $(BIN)/switchboard ./cmd/switchboard
-	$(GO) build -trimpath -o $(BIN)/graphsim ./cmd/graphsim
+server: $(BIN)/switchboard $(BIN)/graphsim
+
+$(BIN)/%: $(GO_SRC)
+	$(GO) build -trimpath -o $@ ./cmd/$*
 
 ## run: the demo at http://localhost:8080 (embedded NATS, Graph simulator, demo users)
 run: build
@@ -51,4 +60,4 @@ bench: build
 	$(GO) run ./cmd/swbench --out docs/benchmarks.md
 
 clean:
-	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz
+	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz $(WASM).sha256
