@@ -22,8 +22,10 @@ type ActionButton struct {
 	// Who names the call or participant for screen readers.
 	Who string
 	// Op is the call's action in flight or failed, if any.
-	Op  Op
-	Ctl Controller
+	Op Op
+	// Stale disables the button: the view may be out of date.
+	Stale bool
+	Ctl   Controller
 }
 
 // Render draws the button.
@@ -38,16 +40,25 @@ func (b *ActionButton) Render() app.UI {
 		text = spec.Busy
 	}
 	// The stylesheet colours destructive actions by their class.
+	title := spec.Help
+	if b.Stale {
+		title = "Not live: actions wait until the console is live again."
+	}
 	btn := app.Button().
 		Type("button").
-		Class("btn", "btn-"+string(spec.Verb)).
+		Class("btn", "btn-small", "btn-"+string(spec.Verb)).
 		DataSet("action", string(spec.Verb)).
 		DataSet("call-id", b.CallID).
 		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+b.Who).
-		Title(spec.Help).
-		Disabled(b.Op.InFlight).
-		OnClick(b.onClick).
+		Title(title).
+		OnClick(b.onClick, b.CallID, b.Participant).
 		Text(text)
+	if spec.Input != verbs.AskNothing {
+		btn = btn.Aria("haspopup", "dialog")
+	}
+	if b.Op.InFlight || b.Stale {
+		btn = btn.Disabled(true)
+	}
 	if b.Participant != "" {
 		btn = btn.DataSet("participant", b.Participant)
 	}
@@ -55,6 +66,9 @@ func (b *ActionButton) Render() app.UI {
 }
 
 func (b *ActionButton) onClick(ctx app.Context, e app.Event) {
+	if b.Stale {
+		return
+	}
 	if b.Participant != "" {
 		b.Ctl.RequestParticipant(ctx, b.CallID, b.Participant, b.Verb)
 		return

@@ -26,6 +26,10 @@ const (
 	endedWindow = time.Hour
 	// auditLimit is how many audit entries the admin panel shows.
 	auditLimit = 100
+	// saveEvery is how often, at most, the view is saved in the browser
+	// for offline reloads; savedEnded is how many ended calls go along.
+	saveEvery  = 3 * time.Second
+	savedEnded = 100
 )
 
 // API is the REST API the page calls. *console.Client is the real one.
@@ -45,6 +49,9 @@ type Env struct {
 	// FeedURL is the feed's websocket URL. Empty: the page runs no feed and
 	// no timers (tests put messages in Inbox and flush by hand).
 	FeedURL string
+	// Saved keeps the last view between loads (the browser's local
+	// storage); nil keeps nothing.
+	Saved SavedViews
 	// Inbox receives the feed; it must read the same clock as Now.
 	Inbox *console.Inbox
 	// Now is the local clock (default time.Now).
@@ -65,7 +72,7 @@ func browserEnv() (*Env, error) {
 	if u.Scheme == "https" {
 		ws.Scheme = "wss"
 	}
-	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe()}, nil
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}}, nil
 }
 
 // Op is the state of the action last taken on one call from this console.
@@ -85,6 +92,8 @@ type Op struct {
 type dialog struct {
 	Verb   verbs.Verb
 	CallID string
+	// Opener is the control that opened it, which gets the focus back.
+	Opener focusKey
 }
 
 // detail is what the detail panel shows about the selected call.
@@ -115,8 +124,23 @@ type Page struct {
 	leaving bool
 
 	filter      console.Filter
+	endedFilter console.Filter
 	liveOffset  int
 	endedOffset int
+
+	// restored is set while the page shows a view saved by an earlier
+	// load, before the feed brought a fresh one: stale, whatever the
+	// connection says.
+	restored bool
+	// saved is when the view was last saved; dirty, that it changed since.
+	saved time.Time
+	dirty bool
+	// focus is the call control that has the keyboard focus, by call and
+	// action rather than by position: go-app reuses row elements by
+	// position, so a focused element may come to show another call.
+	focus focusKey
+	// bot is the bot's own identity, shown once in the header.
+	bot calls.Party
 
 	ops    map[string]Op
 	dialog dialog
@@ -151,6 +175,7 @@ func (p *Page) OnInit() {
 	p.store = console.NewStore(console.Options{Now: now})
 	p.ops = make(map[string]Op)
 	p.conn = console.Status{State: console.Connecting}
+	p.endedFilter = console.Filter{Ended: true}
 }
 
 // OnMount starts the console in the browser: who is signed in, the feed,
@@ -171,6 +196,8 @@ func (p *Page) OnMount(ctx app.Context) {
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
 	p.recent = loadRecentTargets(ctx)
+	p.restore(ctx)
+	p.watchFocus(ctx)
 	p.loadUser(ctx)
 	if p.env.FeedURL != "" {
 		p.startFeed(ctx)
@@ -185,12 +212,18 @@ func (p *Page) loadUser(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
+				p.forget()
 				if !p.leaving {
 					goTo(ctx, "/auth/login")
 				}
 			case err != nil:
-				p.conn.Reason = "could not load your profile: " + err.Error()
+				if !p.userKnown { // a restored view names its user already
+					p.conn.Reason = "could not load your profile: " + err.Error()
+				}
 			default:
+				if p.userKnown && p.user.Name != u.Name {
+					p.forget() // another person's saved view
+				}
 				p.user, p.userKnown = u, true
 			}
 		})
@@ -202,7 +235,13 @@ func (p *Page) startFeed(ctx app.Context) {
 		URL:   p.env.FeedURL,
 		Inbox: p.env.Inbox,
 		OnStatus: func(s console.Status) {
-			ctx.Dispatch(func(ctx app.Context) { p.conn = s })
+			ctx.Dispatch(func(ctx app.Context) {
+				p.conn = s
+				if s.State == console.Live {
+					p.restored = false
+				}
+				p.afterRender(ctx)
+			})
 		},
 		CheckSession: func(cctx context.Context) error {
 			_, err := p.env.API.Me(cctx)
@@ -212,6 +251,7 @@ func (p *Page) startFeed(ctx app.Context) {
 	ctx.Async(func() {
 		if err := feed.Run(ctx); errors.Is(err, console.ErrLoggedOut) {
 			ctx.Dispatch(func(ctx app.Context) {
+				p.forget()
 				if !p.leaving {
 					goTo(ctx, "/auth/login")
 				}
@@ -256,8 +296,13 @@ func (p *Page) Flush(ctx app.Context) {
 	p.store.Prune()
 	p.now = p.store.Now().Truncate(time.Second)
 	p.rendered = p.visibleChanged(changes)
+	if changes.Any() {
+		p.dirty = true
+		p.bot = botOf(p.store, p.bot)
+	}
 	p.refreshDetail(ctx)
 	p.clampOffsets()
+	p.afterRender(ctx)
 	p.probe(ctx)
 }
 
@@ -268,6 +313,8 @@ func (p *Page) Tick(ctx app.Context) {
 	p.now = p.store.Now().Truncate(time.Second)
 	p.rendered = nil
 	p.clampOffsets()
+	p.afterRender(ctx)
+	p.maybeSave(ctx)
 }
 
 // visibleChanged is the changed calls the current windows show.
@@ -290,7 +337,7 @@ func (p *Page) clampOffsets() {
 	if _, total := p.store.View(p.filter, 0, 0); p.liveOffset >= total {
 		p.liveOffset = max(0, (total-1)/liveRows*liveRows)
 	}
-	if _, total := p.store.View(console.Filter{Ended: true}, 0, 0); p.endedOffset >= total {
+	if _, total := p.store.View(p.endedFilter, 0, 0); p.endedOffset >= total {
 		p.endedOffset = max(0, (total-1)/endedRows*endedRows)
 	}
 }
@@ -318,7 +365,7 @@ func (p *Page) liveWindow() []calls.Call {
 }
 
 func (p *Page) endedWindow() []calls.Call {
-	rows, _ := p.store.View(console.Filter{Ended: true}, p.endedOffset, endedRows)
+	rows, _ := p.store.View(p.endedFilter, p.endedOffset, endedRows)
 	return rows
 }
 
