@@ -34,33 +34,44 @@ func (b *ActionButton) Render() app.UI {
 	if err != nil {
 		return app.Span().Class("op-error").Text("unknown action " + string(b.Verb))
 	}
+	return actionElem(spec, b.CallID, b.Participant, b.Who, b.Op, b.Stale, b.onClick)
+}
+
+// actionElem is an action's button: the contract's words, labelled with
+// the call (or participant) it acts on, marked with the call id, the
+// action and the participant, disabled while the call's action is in
+// flight or the view is stale. The handler is scoped by call, participant
+// and verb, so go-app binds it again when the element comes to show
+// another call; it must read the call from its component at click time.
+// Rows draw their buttons with it directly: a component per button costs
+// more than the button at load.
+func actionElem(spec verbs.Spec, callID, participant, who string, op Op, stale bool, h app.EventHandler) app.HTMLButton {
 	text := spec.Label
-	busy := b.Op.InFlight && b.Op.Verb == b.Verb && b.Op.Participant == b.Participant
-	if busy {
+	if op.InFlight && op.Verb == spec.Verb && op.Participant == participant {
 		text = spec.Busy
 	}
-	// The stylesheet colours destructive actions by their class.
 	title := spec.Help
-	if b.Stale {
+	if stale {
 		title = "Not live: actions wait until the console is live again."
 	}
+	// The stylesheet colours destructive actions by their class.
 	btn := app.Button().
 		Type("button").
 		Class("btn", "btn-small", "btn-"+string(spec.Verb)).
 		DataSet("action", string(spec.Verb)).
-		DataSet("call-id", b.CallID).
-		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+b.Who).
+		DataSet("call-id", callID).
+		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+who).
 		Title(title).
-		OnClick(b.onClick, b.CallID, b.Participant).
+		OnClick(h, callID, participant, string(spec.Verb)).
 		Text(text)
 	if spec.Input != verbs.AskNothing {
 		btn = btn.Aria("haspopup", "dialog")
 	}
-	if b.Op.InFlight || b.Stale {
+	if op.InFlight || stale {
 		btn = btn.Disabled(true)
 	}
-	if b.Participant != "" {
-		btn = btn.DataSet("participant", b.Participant)
+	if participant != "" {
+		btn = btn.DataSet("participant", participant)
 	}
 	return btn
 }

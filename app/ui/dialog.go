@@ -96,9 +96,9 @@ func (d *Dialog) content(who string) (string, app.UI) {
 	switch spec.Input {
 	case verbs.AskReason:
 		return "Reject the call from " + who + "?", app.Div().Class("reasons").Role("group").Aria("label", "Reject with").Body(
-			d.choice("dialog-first", "Busy", "Reject as busy", "The caller hears the bot is busy; they may try again later.", console.RejectBusy, d.onRejectBusy),
-			d.choice("", "Forbidden", "Reject as forbidden", "The caller hears they may not call this bot.", console.RejectForbidden, d.onRejectForbidden),
-			d.choice("", "No reason", "Reject without a reason", "The call is turned down without saying why.", console.RejectNone, d.onRejectNone),
+			d.choice("dialog-first", "Reject as busy", "The caller hears the bot is busy; they may try again later.", console.RejectBusy, d.onRejectBusy),
+			d.choice("", "Reject as forbidden", "The caller hears they may not call this bot.", console.RejectForbidden, d.onRejectForbidden),
+			d.choice("", "Reject, no reason", "The call is turned down without saying why.", console.RejectNone, d.onRejectNone),
 		)
 	case verbs.AskTarget:
 		return capitalise(spec.Words) + " the call from " + who + " to…", &TargetForm{
@@ -110,22 +110,24 @@ func (d *Dialog) content(who string) (string, app.UI) {
 			object = "the conversation with " + who + " everywhere"
 		}
 		return capitalise(spec.Words) + " " + object + "?", app.Div().Class("reasons").Body(
-			d.choice("dialog-first", capitalise(spec.Words), capitalise(spec.Words)+" "+object, spec.Help, "", d.onConfirm),
+			d.choice("dialog-first", capitalise(spec.Words), spec.Help, "", d.onConfirm),
 		)
 	}
 }
 
-// choice is one way to confirm, with what it does in words.
-func (d *Dialog) choice(id, text, label, help, reason string, h app.EventHandler) app.UI {
+// choice is one way to confirm, with what it does in words (its
+// description; its name is what it shows).
+func (d *Dialog) choice(id, text, help, reason string, h app.EventHandler) app.UI {
+	hintID := "dialog-hint-" + string(d.Verb) + "-" + reason
 	b := app.Button().Type("button").Class("btn", "btn-danger").DataSet("action", string(d.Verb)).
-		DataSet("call-id", d.Call.ID).Aria("label", label).OnClick(h, d.Call.ID).Text(text)
+		DataSet("call-id", d.Call.ID).Aria("describedby", hintID).OnClick(h, d.Call.ID).Text(text)
 	if reason != "" {
 		b = b.DataSet("reason", reason)
 	}
 	if id != "" {
 		b = b.ID(id)
 	}
-	return app.Div().Class("reason-choice").Body(b, app.Span().Class("hint").Text(help))
+	return app.Div().Class("reason-choice").Body(b, app.Span().ID(hintID).Class("hint").Text(help))
 }
 
 func (d *Dialog) onRejectNone(ctx app.Context, e app.Event) {

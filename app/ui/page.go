@@ -29,7 +29,7 @@ const (
 	// saveEvery is how often, at most, the view is saved in the browser
 	// for offline reloads; savedEnded is how many ended calls go along.
 	saveEvery  = 3 * time.Second
-	savedEnded = 100
+	savedEnded = endedRows
 )
 
 // API is the REST API the page calls. *console.Client is the real one.
@@ -52,6 +52,10 @@ type Env struct {
 	// Saved keeps the last view between loads (the browser's local
 	// storage); nil keeps nothing.
 	Saved SavedViews
+	// Progressive draws the first rows a few at a time, a frame apart, so
+	// that no single task of the first load mounts them all (the browser
+	// stays responsive while the app starts).
+	Progressive bool
 	// Inbox receives the feed; it must read the same clock as Now.
 	Inbox *console.Inbox
 	// Now is the local clock (default time.Now).
@@ -72,7 +76,7 @@ func browserEnv() (*Env, error) {
 	if u.Scheme == "https" {
 		ws.Scheme = "wss"
 	}
-	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}}, nil
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true}, nil
 }
 
 // Op is the state of the action last taken on one call from this console.
@@ -141,6 +145,12 @@ type Page struct {
 	focus focusKey
 	// bot is the bot's own identity, shown once in the header.
 	bot calls.Party
+	// budget is how many rows the tables draw while the first rows are
+	// drawn progressively (0: all); growing is set while more are due.
+	budget  int
+	growing bool
+	// restoring is set once the saved view was asked for.
+	restoring bool
 
 	ops    map[string]Op
 	dialog dialog
@@ -193,17 +203,36 @@ func (p *Page) OnMount(ctx app.Context) {
 	if p.env.Inbox == nil {
 		p.env.Inbox = console.NewInbox(p.env.Now)
 	}
+	if p.env.Progressive {
+		p.budget = firstRows
+	}
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
 	p.recent = loadRecentTargets(ctx)
-	p.restore(ctx)
 	p.watchFocus(ctx)
 	p.loadUser(ctx)
-	if p.env.FeedURL != "" {
-		p.startFeed(ctx)
-		p.startLoop(ctx)
+	if p.env.FeedURL == "" {
+		p.restore(ctx)
+		return
 	}
+	p.startFeed(ctx)
+	p.startLoop(ctx)
+	// The saved view is for when the server does not answer: shown at
+	// once when the first connection fails, or after a short wait with no
+	// view; an ordinary load shows the live view straight away instead
+	// of drawing the saved one first.
+	ctx.Async(func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(restoreAfter):
+			ctx.Dispatch(p.restore)
+		}
+	})
 }
+
+// restoreAfter is how long a load waits for the feed's view before it
+// shows the saved one.
+const restoreAfter = 2 * time.Second
 
 func (p *Page) loadUser(ctx app.Context) {
 	api := p.env.API
@@ -237,8 +266,11 @@ func (p *Page) startFeed(ctx app.Context) {
 		OnStatus: func(s console.Status) {
 			ctx.Dispatch(func(ctx app.Context) {
 				p.conn = s
-				if s.State == console.Live {
+				switch s.State {
+				case console.Live:
 					p.restored = false
+				case console.Reconnecting, console.Offline:
+					p.restore(ctx) // the server does not answer: show the saved view
 				}
 				p.afterRender(ctx)
 			})
@@ -294,7 +326,7 @@ func (p *Page) Flush(ctx app.Context) {
 		app.Log("switchboard: applying the feed: " + err.Error())
 	}
 	p.store.Prune()
-	p.now = p.store.Now().Truncate(time.Second)
+	p.setNow(ctx)
 	p.rendered = p.visibleChanged(changes)
 	if changes.Any() {
 		p.dirty = true
@@ -302,19 +334,66 @@ func (p *Page) Flush(ctx app.Context) {
 	}
 	p.refreshDetail(ctx)
 	p.clampOffsets()
+	p.growRows(ctx)
 	p.afterRender(ctx)
 	p.probe(ctx)
+}
+
+// Progressive drawing of the first rows.
+const (
+	firstRows = 4                     // rows drawn by the first render with calls
+	moreRows  = 4                     // rows added by each later frame
+	rowFrame  = 16 * time.Millisecond // between two additions
+)
+
+// growRows draws more of the tables a frame from now, until all show.
+func (p *Page) growRows(ctx app.Context) {
+	if p.budget == 0 || p.growing {
+		return
+	}
+	p.growing = true
+	ctx.Async(func() {
+		time.Sleep(rowFrame)
+		ctx.Dispatch(func(ctx app.Context) {
+			p.growing = false
+			p.budget += moreRows
+			if p.budget >= liveRows+endedRows {
+				p.budget = 0
+				return
+			}
+			p.growRows(ctx)
+		})
+	})
+}
+
+// drawn limits the rows of the two tables to the budget, live first.
+func (p *Page) drawn(live, ended []calls.Call) ([]calls.Call, []calls.Call) {
+	if p.budget == 0 {
+		return live, ended
+	}
+	live = live[:min(len(live), p.budget)]
+	return live, ended[:min(len(ended), p.budget-len(live))]
 }
 
 // Tick advances the timers (durations, countdowns) and drops ended calls
 // past the history.
 func (p *Page) Tick(ctx app.Context) {
 	p.store.Prune()
-	p.now = p.store.Now().Truncate(time.Second)
+	p.setNow(ctx)
 	p.rendered = nil
 	p.clampOffsets()
 	p.afterRender(ctx)
 	p.maybeSave(ctx)
+}
+
+// setNow reads the server's clock, to the second, and tells the rows'
+// clocks when it moved.
+func (p *Page) setNow(ctx app.Context) {
+	now := p.store.Now().Truncate(time.Second)
+	if !now.Equal(p.now) {
+		p.now = now
+		ctx.SetState(nowState, now)
+	}
 }
 
 // visibleChanged is the changed calls the current windows show.

@@ -24,12 +24,9 @@ func (p *Page) Render() app.UI {
 	canAct := p.userKnown && p.user.Role.CanAct()
 	admin := p.userKnown && p.user.Role.IsAdmin()
 	stale := p.stale()
-	now := p.now
-	if now.IsZero() {
-		now = p.store.Now()
-	}
 	live, liveTotal := p.store.View(p.filter, p.liveOffset, liveRows)
 	ended, endedTotal := p.store.View(p.endedFilter, p.endedOffset, endedRows)
+	live, ended = p.drawn(live, ended)
 	modal := p.dialog.CallID != ""
 
 	return app.Div().
@@ -58,7 +55,7 @@ func (p *Page) Render() app.UI {
 							),
 							&LiveTable{
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
-								Now: now, CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
+								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
 								Filter: p.filter, Ops: opsFor(p.ops, live), Ctl: p,
 							},
 						),
@@ -171,7 +168,7 @@ func renderStale(stale, restored bool, s console.Status) app.UI {
 	if !stale {
 		cls += " quiet"
 	}
-	return app.P().ID("stale-notice").Class(cls).Role("status").Text(text)
+	return app.P().ID("stale-notice").Class(cls).Role("status").Title(text).Text(text)
 }
 
 // opsFor keeps the operations of the shown calls only, so a row's props

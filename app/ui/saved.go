@@ -61,25 +61,44 @@ func (s localSaved) Clear() {
 }
 
 // restore shows the view an earlier load saved, marked stale until the
-// feed brings a fresh one, and lets the feed resume from its sequence.
+// feed brings a fresh one, and lets the feed resume from its sequence. It
+// does so once, and not when the feed already brought a view. The view
+// is decoded in a task of its own, then applied on the UI goroutine.
 func (p *Page) restore(ctx app.Context) {
-	if p.env.Saved == nil {
+	saved, inbox, now := p.env.Saved, p.env.Inbox, p.localNow()
+	if saved == nil || p.restoring || inbox.Seq() > 0 {
 		return
 	}
-	data, err := p.env.Saved.Load()
+	p.restoring = true
+	ctx.Async(func() {
+		sv, err := loadSaved(saved)
+		ctx.Dispatch(func(ctx app.Context) {
+			if err == nil && p.userKnown && sv.User.Name != p.user.Name {
+				saved.Clear() // another person's view: not for this one's eyes
+				err = errNothingSaved
+			}
+			if err == nil && inbox.Restore(sv.Snapshot(now)) {
+				if !p.userKnown {
+					p.user, p.userKnown = sv.User, sv.User.Name != ""
+				}
+				p.restored = true
+				p.Flush(ctx)
+			}
+		})
+	})
+}
+
+// loadSaved reads and decodes the saved view; a broken one is deleted.
+func loadSaved(saved SavedViews) (console.Saved, error) {
+	data, err := saved.Load()
 	if err != nil {
-		return
+		return console.Saved{}, err
 	}
 	sv, err := console.DecodeSaved(data)
 	if err != nil {
-		p.env.Saved.Clear()
-		return
+		saved.Clear()
 	}
-	if !p.env.Inbox.Restore(sv.Snapshot(p.localNow())) {
-		return
-	}
-	p.user, p.userKnown, p.restored = sv.User, sv.User.Name != "", true
-	p.Flush(ctx)
+	return sv, err
 }
 
 func (p *Page) localNow() time.Time {

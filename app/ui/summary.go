@@ -125,13 +125,24 @@ func (b *LegendButton) Render() app.UI {
 	if b.On {
 		label = "Show all, not only " + what
 	}
+	// The name is the visible words with what a click does before them,
+	// so that speech users say what they see.
 	return app.Button().Type("button").Class("legend-item").DataSet("filter", b.Key).
-		Aria("pressed", b.On).Aria("label", label+" ("+strconv.Itoa(b.Count)+")").Title(label).
+		Aria("pressed", b.On).Title(label).
 		OnClick(b.onClick).Body(
 		app.Span().Class("swatch", b.Class).Aria("hidden", "true"),
+		app.Span().Class("sr-only").Text(legendVerb(b.Ended)),
 		app.Text(b.Label+" "),
 		app.Strong().Text(count(b.Count)),
 	)
+}
+
+// legendVerb is what a legend entry's click does, for screen readers.
+func legendVerb(ended bool) string {
+	if ended {
+		return "Filter ended calls: "
+	}
+	return "Filter live calls: "
 }
 
 func (b *LegendButton) onClick(ctx app.Context, e app.Event) {

@@ -25,7 +25,9 @@ type LiveTable struct {
 	// Total is how many calls the filter keeps, All how many are live;
 	// Offset and Limit place the page.
 	Total, All, Offset, Limit int
-	// Now is the server's clock, to the second, for timers.
+	// Now is the clock the rows' timers start from when they observe no
+	// other (the page sets its clock as a go-app state instead, so that
+	// a second passing does not re-render every row).
 	Now time.Time
 	// CanAct shows the action buttons (supervisors and admins).
 	CanAct bool
@@ -200,6 +202,9 @@ func (r *Row) Render() app.UI {
 	if c.MarkedForDeletion {
 		cls += " marked"
 	}
+	if isApplication(c.Source) {
+		cls += " from-bot" // the phone layout names whom the bot calls instead
+	}
 	glyph, dir := directionGlyph(c.Direction)
 	return app.Tr().
 		ID("call-"+c.ID).
@@ -211,7 +216,7 @@ func (r *Row) Render() app.UI {
 		Body(
 			app.Td().Class("c-state").Body(
 				app.Span().Class(stateClass(c.State)).Text(string(c.State)),
-				app.If(needsAnswer(c), renderCountdown(c, r.Now)),
+				app.If(needsAnswer(c), &Clock{Started: c.StartedAt, Countdown: true, Now: r.Now}),
 				app.If(c.MarkedForDeletion, app.Span().Class("flag").Title("marked for deletion: deleted when it ends").Text("marked for deletion")),
 			),
 			app.Td().Class("c-dir").Body(
@@ -221,9 +226,7 @@ func (r *Row) Render() app.UI {
 			app.Td().Class("c-to").Title(targetsWords(c.Targets)).Body(renderTargets(c.Targets, r.Bot)),
 			app.Td().Class("c-media").Body(renderModalities(c.Modalities)...),
 			app.Td().Class("c-subject").Title(c.Subject).Text(orDash(c.Subject)),
-			app.Td().Class("c-dur").Body(
-				app.Time().Class("duration").Text(clock(c.Duration(r.Now))),
-			),
+			app.Td().Class("c-dur").Body(&Clock{From: c.CountsFrom(), Now: r.Now}),
 			app.Td().Class("c-actions").Body(
 				app.Div().Class("actions").Role("group").Aria("label", "Actions on the call from "+callWho(c, r.Bot)).Body(r.buttons()...),
 				renderOpError(c.ID, rowOp(r.Op), r.onDismiss),
@@ -237,7 +240,7 @@ func (r *Row) buttons() []app.UI {
 	var out []app.UI
 	if r.CanAct {
 		for _, s := range verbs.Offer(verbs.Supervisor, c.Facts()) {
-			out = append(out, &ActionButton{CallID: c.ID, Verb: s.Verb, Who: "call from " + who, Op: rowOp(r.Op), Stale: r.Stale, Ctl: r.Ctl})
+			out = append(out, actionElem(s, c.ID, "", "call from "+who, rowOp(r.Op), r.Stale, r.onVerb(s.Verb)))
 		}
 	}
 	out = append(out, actionButton(c.ID, "details", "Details", "Details of call from "+who, false, r.onDetails))
@@ -260,6 +263,17 @@ func rowOp(op Op) Op {
 		return Op{InFlight: op.InFlight}
 	}
 	return op
+}
+
+// onVerb is the click of the row's button for verb: it reads the call
+// from the row at click time.
+func (r *Row) onVerb(verb verbs.Verb) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if r.Stale || r.Ctl == nil {
+			return
+		}
+		r.Ctl.Request(ctx, r.Call.ID, verb)
+	}
 }
 
 func (r *Row) onDetails(ctx app.Context, e app.Event) {

@@ -8,11 +8,36 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 )
 
+// medianRun is the run with the median performance score, carrying every
+// run's performance score and total blocking time: Lighthouse's figures
+// vary from run to run, most with the machine's other load.
+func medianRun(runs []lhResult) lhResult {
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b lhResult) int {
+		switch {
+		case a.Scores["performance"] < b.Scores["performance"]:
+			return -1
+		case a.Scores["performance"] > b.Scores["performance"]:
+			return 1
+		}
+		return 0
+	})
+	m := sorted[len(sorted)/2]
+	for _, r := range runs {
+		m.Runs = append(m.Runs, fmt.Sprintf("%.0f (TBT %.0f ms)", r.Scores["performance"]*100, r.Metrics["total-blocking-time"]))
+	}
+	return m
+}
+
 // lhResult is what the report keeps of one Lighthouse run.
 type lhResult struct {
+	// Runs are the performance scores of every run the result is the
+	// median of.
+	Runs     []string
 	Preset   string
 	Version  string
 	Scores   map[string]float64 // category id → 0..1
@@ -26,21 +51,23 @@ type failedAudit struct {
 	Score                        float64
 }
 
-// lighthouse runs the pinned Lighthouse on url with the session cookie.
-func lighthouse(ctx context.Context, o options, url, cookie, preset string) (lhResult, error) {
+// lighthouse runs the pinned Lighthouse on url in the Chromium that
+// listens for DevTools on port.
+func lighthouse(ctx context.Context, o options, url string, port int, preset string) (lhResult, error) {
 	out, err := os.CreateTemp("", "swaudit-lh-*.json")
 	if err != nil {
 		return lhResult{}, err
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	headers, _ := json.Marshal(map[string]string{"Cookie": cookie})
 	args := []string{url, "--quiet", "--output=json", "--output-path=" + out.Name(),
 		"--only-categories=performance,accessibility,best-practices",
-		"--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage",
-		"--extra-headers=" + string(headers), "--max-wait-for-load=60000"}
+		"--port=" + strconv.Itoa(port), "--max-wait-for-load=60000"}
 	if preset == "desktop" {
 		args = append(args, "--preset=desktop")
+	}
+	if o.keep != "" {
+		args = append(args, "--save-assets")
 	}
 	cmd := exec.CommandContext(ctx, filepath.Join(o.tools, "node_modules", ".bin", "lighthouse"), args...)
 	cmd.Env = append(os.Environ(), "CHROME_PATH="+o.chromium)
@@ -50,6 +77,11 @@ func lighthouse(ctx context.Context, o options, url, cookie, preset string) (lhR
 	data, err := os.ReadFile(out.Name())
 	if err != nil {
 		return lhResult{}, err
+	}
+	if o.keep != "" {
+		if err := os.WriteFile(filepath.Join(o.keep, "lighthouse-"+preset+".json"), data, 0o644); err != nil {
+			return lhResult{}, err
+		}
 	}
 	return parseLighthouse(preset, data)
 }
@@ -71,6 +103,13 @@ func parseLighthouse(preset string, data []byte) (lhResult, error) {
 			ScoreMode    string   `json:"scoreDisplayMode"`
 			NumericValue *float64 `json:"numericValue"`
 			DisplayValue string   `json:"displayValue"`
+			Details      struct {
+				Items []struct {
+					Description string `json:"description"`
+					URL         string `json:"url"`
+					Label       string `json:"label"`
+				} `json:"items"`
+			} `json:"details"`
 		} `json:"audits"`
 	}
 	if err := json.Unmarshal(data, &lhr); err != nil {
@@ -94,7 +133,13 @@ func parseLighthouse(preset string, data []byte) (lhResult, error) {
 			if a.ScoreMode == "metricSavings" && *a.Score >= 0.9 {
 				continue // passed, with an estimate of what is left to save
 			}
-			r.Failed = append(r.Failed, failedAudit{Category: id, ID: ref.ID, Title: a.Title, Display: a.DisplayValue, Score: *a.Score})
+			display := a.DisplayValue
+			if ref.ID == "errors-in-console" || ref.ID == "inspector-issues" || ref.ID == "deprecations" {
+				for _, it := range a.Details.Items[:min(len(a.Details.Items), 5)] {
+					display += " [" + strings.TrimSpace(it.Label+" "+it.Description+" "+it.URL) + "]"
+				}
+			}
+			r.Failed = append(r.Failed, failedAudit{Category: id, ID: ref.ID, Title: a.Title, Display: display, Score: *a.Score})
 		}
 	}
 	for _, id := range []string{"first-contentful-paint", "largest-contentful-paint", "total-blocking-time",

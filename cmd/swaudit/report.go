@@ -71,8 +71,12 @@ func (r *report) markdown() string {
 			lr.Scores["performance"]*100, lr.Scores["accessibility"]*100, lr.Scores["best-practices"]*100,
 			m["first-contentful-paint"], m["largest-contentful-paint"], m["total-blocking-time"], m["cumulative-layout-shift"], m["speed-index"])
 	}
+	b.WriteString("\nEach row is the median of the preset's runs by performance score; every run's performance score (and total blocking time):\n\n")
 	for _, lr := range r.lighthouse {
-		fmt.Fprintf(&b, "\n### Failed audits, %s\n\n", lr.Preset)
+		fmt.Fprintf(&b, "- %s: %s\n", lr.Preset, strings.Join(lr.Runs, ", "))
+	}
+	for _, lr := range r.lighthouse {
+		fmt.Fprintf(&b, "\n### Failed audits, %s (the median run)\n\n", lr.Preset)
 		if len(lr.Failed) == 0 {
 			b.WriteString("None.\n")
 		}
