@@ -65,7 +65,7 @@ func (id *identity) openDevProvider(ctx context.Context, s *Server, mux *http.Se
 		RedirectURIs:           []string{s.cfg.PublicURL + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{s.cfg.PublicURL + "/auth/logged-out"},
 		Users:                  devidp.DemoUsers(), Logger: s.log.With("component", "devidp"),
-		ShowUsers:              s.cfg.Demo, Stylesheet: "/web/auth.css", Icon: "/web/icon.svg"})
+		ShowUsers: s.cfg.Demo, Stylesheet: "/web/auth.css", Icon: "/web/icon.svg"})
 	if err != nil {
 		return fmt.Errorf("server: development identity provider: %w", err)
 	}
