@@ -25,8 +25,18 @@ type EndedList struct {
 	// Filtered says the list keeps one category (from the summary).
 	Filtered bool
 	Ops      map[string]Op
-	Ctl      Controller
+	// Progressive draws the first rows a few per frame (see grower).
+	Progressive bool
+	Ctl         Controller
+
+	rows grower
 }
+
+// OnMount starts drawing the rows.
+func (l *EndedList) OnMount(ctx app.Context) { l.rows.grow(ctx, l.Progressive, l.Limit) }
+
+// OnUpdate goes on drawing them.
+func (l *EndedList) OnUpdate(ctx app.Context) { l.rows.grow(ctx, l.Progressive, l.Limit) }
 
 // Render draws the list.
 func (l *EndedList) Render() app.UI {
@@ -37,8 +47,8 @@ func (l *EndedList) Render() app.UI {
 		}
 		return app.P().Class("empty").ID("ended-empty").Text(text)
 	}
-	items := make([]app.UI, len(l.Calls))
-	for i, c := range l.Calls {
+	items := make([]app.UI, l.rows.limit(len(l.Calls), l.Progressive))
+	for i, c := range l.Calls[:len(items)] {
 		var r reasons.Reason
 		if i < len(l.Reasons) {
 			r = l.Reasons[i]

@@ -20,8 +20,8 @@ const (
 	// busy feed is coalesced into at most this many renders a second.
 	flushEvery = 50 * time.Millisecond
 	// liveRows and endedRows are the page sizes of the two tables.
-	liveRows  = 50
-	endedRows = 25
+	liveRows  = 30
+	endedRows = 20
 	// endedWindow is the window of the summary's "ended" bar.
 	endedWindow = time.Hour
 	// auditLimit is how many audit entries the admin panel shows.
@@ -145,10 +145,6 @@ type Page struct {
 	focus focusKey
 	// bot is the bot's own identity, shown once in the header.
 	bot calls.Party
-	// budget is how many rows the tables draw while the first rows are
-	// drawn progressively (0: all); growing is set while more are due.
-	budget  int
-	growing bool
 	// restoring is set once the saved view was asked for.
 	restoring bool
 
@@ -202,9 +198,6 @@ func (p *Page) OnMount(ctx app.Context) {
 	}
 	if p.env.Inbox == nil {
 		p.env.Inbox = console.NewInbox(p.env.Now)
-	}
-	if p.env.Progressive {
-		p.budget = firstRows
 	}
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
@@ -304,6 +297,10 @@ func (p *Page) startLoop(ctx app.Context) {
 			case <-ctx.Done():
 				return
 			case <-inbox.Ready():
+				// A moment's wait lets the browser end the task that read
+				// (and decoded) the feed before the flush applies it: two
+				// shorter tasks, not one long one, on a big snapshot.
+				time.Sleep(time.Millisecond)
 				ctx.Dispatch(p.Flush)
 				select {
 				case <-ctx.Done():
@@ -334,46 +331,11 @@ func (p *Page) Flush(ctx app.Context) {
 	}
 	p.refreshDetail(ctx)
 	p.clampOffsets()
-	p.growRows(ctx)
 	p.afterRender(ctx)
 	p.probe(ctx)
 }
 
-// Progressive drawing of the first rows.
-const (
-	firstRows = 4                     // rows drawn by the first render with calls
-	moreRows  = 4                     // rows added by each later frame
-	rowFrame  = 16 * time.Millisecond // between two additions
-)
 
-// growRows draws more of the tables a frame from now, until all show.
-func (p *Page) growRows(ctx app.Context) {
-	if p.budget == 0 || p.growing {
-		return
-	}
-	p.growing = true
-	ctx.Async(func() {
-		time.Sleep(rowFrame)
-		ctx.Dispatch(func(ctx app.Context) {
-			p.growing = false
-			p.budget += moreRows
-			if p.budget >= liveRows+endedRows {
-				p.budget = 0
-				return
-			}
-			p.growRows(ctx)
-		})
-	})
-}
-
-// drawn limits the rows of the two tables to the budget, live first.
-func (p *Page) drawn(live, ended []calls.Call) ([]calls.Call, []calls.Call) {
-	if p.budget == 0 {
-		return live, ended
-	}
-	live = live[:min(len(live), p.budget)]
-	return live, ended[:min(len(ended), p.budget-len(live))]
-}
 
 // Tick advances the timers (durations, countdowns) and drops ended calls
 // past the history.

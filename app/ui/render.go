@@ -26,7 +26,6 @@ func (p *Page) Render() app.UI {
 	stale := p.stale()
 	live, liveTotal := p.store.View(p.filter, p.liveOffset, liveRows)
 	ended, endedTotal := p.store.View(p.endedFilter, p.endedOffset, endedRows)
-	live, ended = p.drawn(live, ended)
 	modal := p.dialog.CallID != ""
 
 	return app.Div().
@@ -56,7 +55,7 @@ func (p *Page) Render() app.UI {
 							&LiveTable{
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
-								Filter: p.filter, Ops: opsFor(p.ops, live), Ctl: p,
+								Filter: p.filter, Ops: opsFor(p.ops, live), Progressive: p.progressive(), Ctl: p,
 							},
 						),
 						app.Section().Class("panel", "ended").Aria("labelledby", "ended-title").Body(
@@ -71,7 +70,7 @@ func (p *Page) Render() app.UI {
 							&EndedList{
 								Calls: ended, Reasons: reasonsFor(p.store, ended), Total: endedTotal,
 								Offset: p.endedOffset, Limit: endedRows, Admin: admin, Stale: stale, Bot: p.bot,
-								Filtered: p.endedFilter.Category != "", Ops: opsFor(p.ops, ended), Ctl: p,
+								Filtered: p.endedFilter.Category != "", Ops: opsFor(p.ops, ended), Progressive: p.progressive(), Ctl: p,
 							},
 						),
 					),
@@ -82,6 +81,8 @@ func (p *Page) Render() app.UI {
 			p.renderDialog(stale),
 		)
 }
+
+func (p *Page) progressive() bool { return p.env != nil && p.env.Progressive }
 
 func (p *Page) onClearEnded(ctx app.Context, e app.Event) {
 	p.SetEndedFilter(ctx, console.Filter{Ended: true})

@@ -43,8 +43,18 @@ type LiveTable struct {
 	Filter console.Filter
 	// Ops holds the actions in flight or failed, by call id.
 	Ops map[string]Op
-	Ctl Controller
+	// Progressive draws the first rows a few per frame (see grower).
+	Progressive bool
+	Ctl         Controller
+
+	rows grower
 }
+
+// OnMount starts drawing the rows.
+func (t *LiveTable) OnMount(ctx app.Context) { t.rows.grow(ctx, t.Progressive, t.Limit) }
+
+// OnUpdate goes on drawing them.
+func (t *LiveTable) OnUpdate(ctx app.Context) { t.rows.grow(ctx, t.Progressive, t.Limit) }
 
 // columns are the live table's columns: class, header, and the sort key
 // of the columns that sort.
@@ -65,8 +75,8 @@ var columns = []struct {
 // Render draws the table, with a sentence in place of rows when there are
 // none: no live call, or none that the search or filter keeps.
 func (t *LiveTable) Render() app.UI {
-	rows := make([]app.UI, len(t.Calls))
-	for i, c := range t.Calls {
+	rows := make([]app.UI, t.rows.limit(len(t.Calls), t.Progressive))
+	for i, c := range t.Calls[:len(rows)] {
 		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Stale: t.Stale, Op: t.Ops[c.ID],
 			Selected: c.ID == t.Selected, Bot: t.Bot, Ctl: t.Ctl}
 	}
@@ -370,10 +380,7 @@ func renderModalities(ms []string) []app.UI {
 	out := make([]app.UI, len(ms))
 	for i, m := range ms {
 		glyph, words := modality(m)
-		out[i] = app.Span().Class("chip", "m-"+m).Title(words).Body(
-			app.Span().Aria("hidden", "true").Text(glyph),
-			app.Span().Class("sr-only").Text(words),
-		)
+		out[i] = app.Span().Class("chip", "m-"+m).Role("img").Aria("label", words).Title(words).Text(glyph)
 	}
 	return out
 }

@@ -180,13 +180,13 @@ func TestLiveTableMountsOnlyAWindow(t *testing.T) {
 	if rows[0].attrs["data-call-id"] != "c04999" {
 		t.Errorf("first row = %s, want the newest call", rows[0].attrs["data-call-id"])
 	}
-	if html := f.html(); !strings.Contains(html, "1–50 of 5,000") {
+	if html := f.html(); !strings.Contains(html, fmt.Sprintf("1–%d of 5,000", liveRows)) {
 		t.Errorf("the pager does not say where the window is")
 	}
 	click(t, f.disp, f.page, map[string]string{"data-action": "next", "aria-label": "Next page of live calls"})
 	rows = find(f.page, map[string]string{"class": "row"})
-	if len(rows) != liveRows || rows[0].attrs["data-call-id"] != "c04949" {
-		t.Errorf("after Next: %d rows from %s, want %d from c04949", len(rows), rows[0].attrs["data-call-id"], liveRows)
+	if want := fmt.Sprintf("c%05d", 4999-liveRows); len(rows) != liveRows || rows[0].attrs["data-call-id"] != want {
+		t.Errorf("after Next: %d rows from %s, want %d from %s", len(rows), rows[0].attrs["data-call-id"], liveRows, want)
 	}
 }
 
