@@ -41,7 +41,7 @@ func main() {
 	flag.StringVar(&o.web, "web", "web", "the console's web directory (built: make build)")
 	flag.StringVar(&o.tools, "tools", "tools/audit", "directory of the pinned npm tools (npm ci there)")
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium to run Lighthouse and axe-core in")
-	flag.IntVar(&o.calls, "calls", 12, "live calls to wait for before auditing")
+	flag.IntVar(&o.calls, "calls", 10, "live calls to wait for before auditing")
 	flag.IntVar(&o.runs, "runs", 3, "Lighthouse runs per preset; the report takes the median run by performance score")
 	flag.StringVar(&o.keep, "keep", "", "directory to keep Lighthouse's full reports in (JSON), for a closer look")
 	flag.Parse()
@@ -69,7 +69,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer demo.stop()
 	fmt.Fprintf(os.Stderr, "swaudit: the demo runs at %s; waiting for %d live calls\n", demo.url, o.calls)
-	if err := demo.waitCalls(ctx, o.calls, 90*time.Second); err != nil {
+	if err := demo.waitCalls(ctx, o.calls, 4*time.Minute); err != nil {
 		return err
 	}
 	rep := &report{started: time.Now(), chromium: chromiumVersion(o.chromium)}
@@ -138,7 +138,7 @@ func startDemo(ctx context.Context, web string) (*demo, error) {
 	url := "http://" + ln.Addr().String()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(ctx, server.Config{Demo: true, PublicURL: url, DataDir: dir, WebDir: web,
-		SimRate: 40, SimSeed: 11, Logger: log})
+		SimRate: 12, SimSeed: 11, Logger: log}) // the traffic of make run
 	if err != nil {
 		ln.Close()
 		os.RemoveAll(dir)
