@@ -115,7 +115,7 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 		return // the dialog says why and offers only to close
 	}
 	p.dialog = dialog{}
-	returnFocus(ctx, opener)
+	returnFocus(p.ctxFor(ctx), opener)
 	a := console.Act{Verb: verb, CallID: id}
 	spec, err := verbs.Lookup(verb)
 	switch {
@@ -131,7 +131,7 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 // Dismiss implements Controller.
 func (p *Page) Dismiss(ctx app.Context, id string) {
 	if p.dialog.CallID != "" && (p.dialog.CallID == id || id == "") {
-		returnFocus(ctx, p.dialog.Opener)
+		returnFocus(p.ctxFor(ctx), p.dialog.Opener)
 		p.dialog = dialog{}
 	}
 	if op, ok := p.ops[id]; ok && !op.InFlight {
@@ -181,18 +181,18 @@ func (p *Page) send(ctx app.Context, a console.Act) {
 func (p *Page) Select(ctx app.Context, id string) {
 	if id == p.detail.CallID {
 		if id != "" {
-			focusID(ctx, "detail-close")
+			focusID(p.ctxFor(ctx), "detail-close")
 		}
 		return
 	}
 	prev := p.detail.CallID
 	p.detail = detail{CallID: id}
 	if id == "" {
-		returnFocus(ctx, focusKey{CallID: prev, Action: "details"})
+		returnFocus(p.ctxFor(ctx), focusKey{CallID: prev, Action: "details"})
 		return
 	}
 	p.loadEvents(ctx)
-	focusID(ctx, "detail-close")
+	focusID(p.ctxFor(ctx), "detail-close")
 }
 
 // refreshDetail reloads the selected call's history when the call changed.

@@ -56,8 +56,8 @@ func (p *Page) afterRender(ctx app.Context) {
 func keepFocus(key focusKey) {
 	active := app.Window().Get("document").Get("activeElement")
 	now := keyOf(active)
-	if now == key {
-		return
+	if now.CallID == key.CallID {
+		return // still on its call (the person may have moved within it)
 	}
 	if now.CallID == "" && active.Truthy() && active.Get("tagName").String() != "BODY" {
 		return // the focus went to something that is not a call's control
@@ -92,6 +92,16 @@ func focusOptions() app.Value {
 	o := app.Window().Get("Object").New()
 	o.Set("preventScroll", true)
 	return o
+}
+
+// ctxFor is the context to defer focus work on: the page's own. The
+// element a handler ran on (a dialog's button, the panel's Close) is
+// often gone after the change, and work deferred on it with it.
+func (p *Page) ctxFor(ctx app.Context) app.Context {
+	if p.mounted != nil {
+		return p.mounted
+	}
+	return ctx
 }
 
 // returnFocus gives the focus back to key's control once the DOM shows

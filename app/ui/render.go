@@ -93,7 +93,9 @@ func (p *Page) onClearEnded(ctx app.Context, e app.Event) {
 // focus.
 func inert(el app.HTMLDiv, on bool) app.HTMLDiv {
 	if on {
-		return el.Attr("inert", "").Aria("hidden", "true")
+		// A value, not "": go-app skips an attribute whose new value is
+		// empty when it updates an element.
+		return el.Attr("inert", "inert").Aria("hidden", "true")
 	}
 	return el
 }
