@@ -335,8 +335,6 @@ func (p *Page) Flush(ctx app.Context) {
 	p.probe(ctx)
 }
 
-
-
 // Tick advances the timers (durations, countdowns) and drops ended calls
 // past the history.
 func (p *Page) Tick(ctx app.Context) {
