@@ -11,7 +11,7 @@ SEED        ?= $(shell date +%s)
 GO_SRC      := go.mod go.sum $(shell find app backend cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 WASM_SRC    := go.mod go.sum $(shell find app cmd/switchboard -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build wasm server run test lint unit chromium bench clean
+.PHONY: all build wasm server run test lint unit chromium bench audit clean
 
 all: build
 
@@ -58,6 +58,12 @@ chromium:
 ## bench: the load workloads W1–W3; writes docs/benchmarks.md
 bench: build
 	$(GO) run ./cmd/swbench --out docs/benchmarks.md
+
+## audit: Lighthouse (desktop and mobile) and axe-core on the signed-in console,
+## in Debian's Chromium; writes docs/audit.md (the npm tools are pinned in tools/audit)
+audit: build chromium
+	cd tools/audit && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./cmd/swaudit --out docs/audit.md --chromium /usr/bin/chromium
 
 clean:
 	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz $(WASM).sha256
