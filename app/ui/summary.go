@@ -50,14 +50,14 @@ func (s *SummaryBar) Render() app.UI {
 			label: cc.Category.Label(), count: cc.Count, key: string(cc.Category), on: cc.Category == s.Category})
 	}
 	return app.Section().Class("summary").Aria("label", "Summary").Body(
-		renderBar("sum-live", count(s.Summary.Live)+" live", "Live calls by state", live, false, s.Ctl),
-		renderBar("sum-ended", count(s.Summary.Ended)+" ended in the last hour", "Calls ended in the last hour, by reason", ended, true, s.Ctl),
+		renderBar("sum-live", count(s.Summary.Live)+" live", "Live calls by state", live, false, s.onLiveBar, s.Ctl),
+		renderBar("sum-ended", count(s.Summary.Ended)+" ended in the last hour", "Calls ended in the last hour, by reason", ended, true, s.onEndedBar, s.Ctl),
 	)
 }
 
 // renderBar is one labelled bar: an SVG of proportional segments and a
 // legend of the non-zero ones, each a filter button.
-func renderBar(id, headline, title string, segs []segment, ended bool, ctl Controller) app.UI {
+func renderBar(id, headline, title string, segs []segment, ended bool, click app.EventHandler, ctl Controller) app.UI {
 	total := 0
 	var said []string
 	for _, sg := range segs {
@@ -81,7 +81,7 @@ func renderBar(id, headline, title string, segs []segment, ended bool, ctl Contr
 			continue
 		}
 		w := width * float64(sg.count) / float64(total)
-		rects = append(rects, app.Elem("rect").XMLNS(svgNS).Attr("fill", sg.colour).
+		rects = append(rects, app.Elem("rect").XMLNS(svgNS).Attr("fill", sg.colour).Attr("data-filter", sg.key).
 			Attr("x", round(x)).Attr("y", 0).Attr("width", round(w)).Attr("height", height).
 			Body(app.Elem("title").XMLNS(svgNS).Text(sg.label+": "+strconv.Itoa(sg.count))))
 		x += w
@@ -96,9 +96,41 @@ func renderBar(id, headline, title string, segs []segment, ended bool, ctl Contr
 	return app.Figure().ID(id).Class("bar").Body(
 		app.FigCaption().Text(headline),
 		app.Elem("svg").XMLNS(svgNS).Attr("viewBox", "0 0 400 12").Attr("preserveAspectRatio", "none").
-			Attr("width", "100%").Attr("height", "12").Attr("role", "img").Aria("label", description).Body(rects...),
+			Attr("width", "100%").Attr("height", "12").Attr("role", "img").Aria("label", description).
+			OnClick(click).Body(rects...),
 		app.Ul().Class("legend").Aria("label", "Filter by "+strings.ToLower(strings.TrimPrefix(title, "Calls "))).Body(legend...),
 	)
+}
+
+// onLiveBar and onEndedBar filter by the segment clicked (the legend's
+// entries do the same from the keyboard); a click on the segment in force
+// shows all again.
+func (s *SummaryBar) onLiveBar(ctx app.Context, e app.Event) {
+	if key := segmentOf(e); key != "" && s.Ctl != nil {
+		s.Ctl.FilterState(ctx, calls.State(key), calls.State(key) != s.State)
+	}
+}
+
+func (s *SummaryBar) onEndedBar(ctx app.Context, e app.Event) {
+	if key := segmentOf(e); key != "" && s.Ctl != nil {
+		f := console.Filter{Ended: true}
+		if reasons.Category(key) != s.Category {
+			f.Category = reasons.Category(key)
+		}
+		s.Ctl.SetEndedFilter(ctx, f)
+	}
+}
+
+// segmentOf is the state or category of the bar segment an event hit.
+func segmentOf(e app.Event) string {
+	t := e.Get("target")
+	if !t.Truthy() {
+		return ""
+	}
+	if v := t.Call("getAttribute", "data-filter"); v.Truthy() {
+		return v.String()
+	}
+	return ""
 }
 
 // LegendButton is one legend entry: it filters its table by its state or

@@ -81,18 +81,18 @@ func TestSummaryLegendFilters(t *testing.T) {
 	ghost.Reconciled = true
 	f.snapshot(call("a", calls.Established, t0.Add(-time.Minute)), call("b", calls.Incoming, t0.Add(-time.Second)),
 		endedCall("x", 408, 8537), ghost)
-	click(t, f.disp, f.page, map[string]string{"data-filter": "incoming"})
+	click(t, f.disp, f.page, map[string]string{"data-filter": "incoming", "class": "legend-item"})
 	if got := rowOrder(f); !slices.Equal(got, []string{"b"}) {
 		t.Errorf("after a click on incoming: %v", got)
 	}
 	if len(find(f.page, map[string]string{"data-filter": "incoming", "aria-pressed": "true"})) != 1 {
 		t.Errorf("the incoming entry is not shown pressed")
 	}
-	click(t, f.disp, f.page, map[string]string{"data-filter": "incoming"})
+	click(t, f.disp, f.page, map[string]string{"data-filter": "incoming", "class": "legend-item"})
 	if got := rowOrder(f); len(got) != 2 {
 		t.Errorf("a second click does not show all again: %v", got)
 	}
-	click(t, f.disp, f.page, map[string]string{"data-filter": "reconciled"})
+	click(t, f.disp, f.page, map[string]string{"data-filter": "reconciled", "class": "legend-item"})
 	ended := find(f.page, map[string]string{"class": "ended-row cat-reconciled"})
 	if len(ended) != 1 || len(find(f.page, map[string]string{"class": "ended-row cat-timeout"})) != 0 {
 		t.Errorf("the ended list does not keep the reconciled call alone:\n%s", f.html())
