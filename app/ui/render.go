@@ -55,7 +55,7 @@ func (p *Page) Render() app.UI {
 							&LiveTable{
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
-								Filter: p.filter, Ops: opsFor(p.ops, live), Progressive: p.progressive(), Ctl: p,
+								Filter: p.filter, Ops: opsFor(p.ops, live), Progressive: p.progressive(), Waiting: p.store.Seq() == 0, Ctl: p,
 							},
 						),
 						app.Section().Class("panel", "ended").Aria("labelledby", "ended-title").Body(

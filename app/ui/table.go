@@ -45,7 +45,9 @@ type LiveTable struct {
 	Ops map[string]Op
 	// Progressive draws the first rows a few per frame (see grower).
 	Progressive bool
-	Ctl         Controller
+	// Waiting says no view arrived yet: an empty table is not "no calls".
+	Waiting bool
+	Ctl     Controller
 
 	rows grower
 }
@@ -116,6 +118,8 @@ func (t *LiveTable) caption() string {
 // emptyText says why no row shows.
 func (t *LiveTable) emptyText() string {
 	switch {
+	case t.All == 0 && t.Waiting:
+		return "Waiting for the live calls…"
 	case t.All == 0:
 		return "No live calls."
 	case t.Total == 0:

@@ -456,7 +456,7 @@ func TestPrerenderedShell(t *testing.T) {
 	d := app.NewServerTester(page)
 	defer d.Close()
 	html := app.HTMLString(page)
-	for _, want := range []string{`id="switchboard"`, "Live calls", "Recently ended", "Connecting", "No live calls."} {
+	for _, want := range []string{`id="switchboard"`, "Live calls", "Recently ended", "Connecting", "Waiting for the live calls…"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("prerendered page lacks %q:\n%s", want, html)
 		}
