@@ -44,12 +44,16 @@ func (p *Page) watchFocus(ctx app.Context) {
 // moved under it) or was removed, the focus goes to the same control of
 // the same call, else to that call's row, else to the live table's title,
 // never to another call's control.
+//
+// The key is read when the check runs, after the frame's DOM updates, not
+// when the change was made: the focus may have moved in between (a Tab,
+// or a click) onto an element that the frame then gave to another call.
 func (p *Page) afterRender(ctx app.Context) {
-	key := p.focus
-	if key.CallID == "" || p.dialog.CallID != "" {
-		return
-	}
-	ctx.Defer(func(app.Context) { keepFocus(key) })
+	ctx.Defer(func(app.Context) {
+		if p.focus.CallID != "" && p.dialog.CallID == "" {
+			keepFocus(p.focus)
+		}
+	})
 }
 
 // keepFocus moves the focus back to key's control if it strayed.
