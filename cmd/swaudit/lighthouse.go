@@ -28,7 +28,7 @@ func medianRun(runs []lhResult) lhResult {
 	})
 	m := sorted[len(sorted)/2]
 	for _, r := range runs {
-		m.Runs = append(m.Runs, fmt.Sprintf("%.0f (TBT %.0f ms)", r.Scores["performance"]*100, r.Metrics["total-blocking-time"]))
+		m.Runs = append(m.Runs, fmt.Sprintf("%.0f (TBT %.0f ms, load average %.2f)", r.Scores["performance"]*100, r.Metrics["total-blocking-time"], r.Load))
 	}
 	return m
 }
@@ -37,7 +37,9 @@ func medianRun(runs []lhResult) lhResult {
 type lhResult struct {
 	// Runs are the performance scores of every run the result is the
 	// median of.
-	Runs     []string
+	Runs []string
+	// Load is the machine's load average when the run started.
+	Load     float64
 	Preset   string
 	Version  string
 	Scores   map[string]float64 // category id → 0..1

@@ -43,6 +43,7 @@ func main() {
 	flag.StringVar(&o.chromium, "chromium", "/usr/bin/chromium", "Chromium to run Lighthouse and axe-core in")
 	flag.IntVar(&o.calls, "calls", 10, "live calls to wait for before auditing")
 	flag.IntVar(&o.runs, "runs", 3, "Lighthouse runs per preset; the report takes the median run by performance score")
+	flag.Float64Var(&o.quiet, "quiet", 1.5, "before each Lighthouse run, wait (3 minutes at most) for the machine's 1-minute load average to fall below this")
 	flag.StringVar(&o.keep, "keep", "", "directory to keep Lighthouse's full reports in (JSON), for a closer look")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -54,6 +55,7 @@ func main() {
 type options struct {
 	out, web, tools, chromium, keep string
 	calls, runs                     int
+	quiet                           float64
 }
 
 func run(ctx context.Context, o options) error {
@@ -94,11 +96,13 @@ func run(ctx context.Context, o options) error {
 	for _, preset := range []string{"desktop", "mobile"} {
 		var runs []lhResult
 		for i := range max(o.runs, 1) {
-			fmt.Fprintf(os.Stderr, "swaudit: Lighthouse, %s preset, run %d\n", preset, i+1)
+			load := waitQuiet(ctx, o.quiet, 3*time.Minute)
+			fmt.Fprintf(os.Stderr, "swaudit: Lighthouse, %s preset, run %d (load average %.2f)\n", preset, i+1, load)
 			lr, err := lighthouse(ctx, o, demo.url+"/", b.port, preset)
 			if err != nil {
 				return err
 			}
+			lr.Load = load
 			runs = append(runs, lr)
 		}
 		rep.lighthouse = append(rep.lighthouse, medianRun(runs))
@@ -193,3 +197,32 @@ func chromiumVersion(path string) string {
 }
 
 var errTool = errors.New("swaudit: a tool failed")
+
+// waitQuiet waits until the machine's 1-minute load average is below
+// limit, for at most wait, and returns the last reading (0 where the
+// system does not tell). Lighthouse times the page's main thread: other
+// work on the machine lengthens every task it counts.
+func waitQuiet(ctx context.Context, limit float64, wait time.Duration) float64 {
+	deadline := time.Now().Add(wait)
+	for {
+		load := loadAverage()
+		if load < limit || time.Now().After(deadline) {
+			return load
+		}
+		select {
+		case <-ctx.Done():
+			return load
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+func loadAverage() float64 {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	var load float64
+	fmt.Sscan(string(data), &load)
+	return load
+}

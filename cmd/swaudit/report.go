@@ -71,7 +71,7 @@ func (r *report) markdown() string {
 			lr.Scores["performance"]*100, lr.Scores["accessibility"]*100, lr.Scores["best-practices"]*100,
 			m["first-contentful-paint"], m["largest-contentful-paint"], m["total-blocking-time"], m["cumulative-layout-shift"], m["speed-index"])
 	}
-	b.WriteString("\nEach row is the median of the preset's runs by performance score; every run's performance score (and total blocking time):\n\n")
+	fmt.Fprintf(&b, "\nEach row is the median of the preset's runs by performance score; every run's performance score, total blocking time and the machine's 1-minute load average at its start (a run waits up to three minutes for it to fall below 1.5; the machine has %d CPUs):\n\n", runtime.NumCPU())
 	for _, lr := range r.lighthouse {
 		fmt.Fprintf(&b, "- %s: %s\n", lr.Preset, strings.Join(lr.Runs, ", "))
 	}
