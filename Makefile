@@ -3,27 +3,36 @@ GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WASM        := web/app.wasm
 BIN         := bin
-# The demo's traffic differs on each `make run` (the state in ./data survives
-# restarts, and a replay of the same seed would reuse its call ids);
-# `make run SEED=1` repeats a run exactly.
+# The demo's traffic differs on each `make run`; `make run SEED=1` repeats a
+# run's traffic (under new call ids: the state in ./data survives restarts).
 SEED        ?= $(shell date +%s)
+# What the builds read: a target is rebuilt only when one of these changed,
+# so `make run` with nothing changed starts in seconds.
+GO_SRC      := go.mod go.sum $(shell find app backend cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
+WASM_SRC    := go.mod go.sum $(shell find app cmd/switchboard -name '*.go' -not -name '*_test.go' 2>/dev/null)
 
-.PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos soak clean
+.PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos soak audit clean
 
 all: build
 
 ## build: the WebAssembly console (with its compressed copies) and the binaries
 build: wasm server
 
-wasm:
+wasm: $(WASM).br
+
+$(WASM): $(WASM_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
+
+# precompress keeps the copies when app.wasm's content did not change.
+$(WASM).br: $(WASM)
 	$(GO) run ./cmd/precompress $(WASM)
 
 # The server records the commit it was built from (the reports name it),
 # whatever GOFLAGS says.
-server:
-	$(GO) build -trimpath -buildvcs=auto -o $(BIN)/switchboard ./cmd/switchboard
-	$(GO) build -trimpath -o $(BIN)/graphsim ./cmd/graphsim
+server: $(BIN)/switchboard $(BIN)/graphsim
+
+$(BIN)/%: $(GO_SRC)
+	$(GO) build -trimpath -buildvcs=auto -o $@ ./cmd/$*
 
 # nats-server at the go.mod's version, built from the module proxy like any
 # other dependency.
@@ -80,5 +89,11 @@ chaos: server nats-server
 soak: server nats-server
 	$(GO) run ./cmd/swsoak --out docs/reliability.md
 
+## audit: Lighthouse (desktop and mobile) and axe-core on the signed-in console,
+## in Debian's Chromium; writes docs/audit.md (the npm tools are pinned in tools/audit)
+audit: build chromium
+	cd tools/audit && npm ci --no-audit --no-fund --loglevel=error
+	$(GO) run ./cmd/swaudit --out docs/audit.md --chromium /usr/bin/chromium
+
 clean:
-	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz
+	rm -rf $(BIN) $(WASM) $(WASM).br $(WASM).gz $(WASM).sha256

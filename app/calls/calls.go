@@ -206,10 +206,7 @@ func (c Call) Ended() bool { return c.State == Terminated }
 // Duration is how long the call has lasted at now (or lasted, once ended),
 // counted from when it was answered, or from when it started if never answered.
 func (c Call) Duration(now time.Time) time.Duration {
-	from := c.StartedAt
-	if !c.AnsweredAt.IsZero() {
-		from = c.AnsweredAt
-	}
+	from := c.CountsFrom()
 	to := now
 	if !c.EndedAt.IsZero() {
 		to = c.EndedAt
@@ -218,6 +215,15 @@ func (c Call) Duration(now time.Time) time.Duration {
 		return 0
 	}
 	return to.Sub(from)
+}
+
+// CountsFrom is when the call's duration starts: when it was answered, or
+// when it started if it never was.
+func (c Call) CountsFrom() time.Time {
+	if !c.AnsweredAt.IsZero() {
+		return c.AnsweredAt
+	}
+	return c.StartedAt
 }
 
 // IncomingDeadline is how long Graph waits for an incoming call to be

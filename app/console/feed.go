@@ -232,7 +232,8 @@ func (f *Feed) feedURL(since uint64, resume bool) (string, error) {
 // why it ended.
 func (f *Feed) connect(ctx context.Context, r *run) error {
 	_, _, _, limit := f.defaults()
-	resume := r.haveView && !r.fresh
+	// A view restored from the browser resumes like one received.
+	resume := (r.haveView || f.Inbox.Seq() > 0) && !r.fresh
 	u, err := f.feedURL(f.Inbox.Seq(), resume)
 	if err != nil {
 		return err

@@ -101,6 +101,29 @@ func (in *Inbox) Put(m feedwire.Message) error {
 	return nil
 }
 
+// Restore puts a saved view in the inbox as if the feed had sent it, so
+// that the console shows it at once and the feed resumes from its sequence
+// (Feed asks for ?since= whenever the inbox holds a sequence). It does
+// nothing, and reports false, once the inbox holds a view of its own: the
+// feed's is never older than one kept in the browser.
+func (in *Inbox) Restore(m feedwire.Message) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if m.Type != feedwire.TypeSnapshot || m.Seq == 0 || in.high > 0 {
+		return false
+	}
+	in.snapshot = &m
+	clear(in.pending)
+	in.high, in.epoch = m.Seq, m.Epoch
+	in.clock(m.Now)
+	in.put++
+	select {
+	case in.ready <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 func (in *Inbox) clock(server time.Time) {
 	if !server.IsZero() {
 		in.server, in.local = server, in.now()

@@ -74,10 +74,15 @@ type entry struct {
 	call   calls.Call
 	text   string         // lower-cased searchable text
 	reason reasons.Reason // why it ended (ended calls only)
+	// caller and callee are the parties' names, lower-cased, for sorting.
+	caller, callee string
 }
 
 func newEntry(c calls.Call) *entry {
-	e := &entry{call: c, text: searchText(c)}
+	e := &entry{call: c, text: searchText(c), caller: strings.ToLower(c.Source.Label())}
+	if len(c.Targets) > 0 {
+		e.callee = strings.ToLower(c.Targets[0].Label())
+	}
 	if c.Ended() {
 		e.reason = reasons.ForCall(c)
 	}
@@ -130,6 +135,7 @@ type Store struct {
 	live   []*entry // sorted byStart
 	ended  []*entry // sorted byEnd
 	seq    uint64
+	epoch  string        // the event log's incarnation seq belongs to
 	offset time.Duration // server clock minus local clock
 	// version changes with every change, so views can be cached.
 	version uint64
@@ -143,6 +149,9 @@ func NewStore(opts Options) *Store {
 
 // Seq is the feed sequence the store reflects.
 func (s *Store) Seq() uint64 { return s.seq }
+
+// Epoch is the event log's incarnation of the last snapshot.
+func (s *Store) Epoch() string { return s.epoch }
 
 // Now is the server's clock: the local clock corrected by the offset
 // measured when the last snapshot or resume arrived. Durations and the
@@ -244,7 +253,7 @@ func (s *Store) ApplySnapshot(m feedwire.Message) {
 	}
 	slices.SortFunc(s.live, byStart)
 	slices.SortFunc(s.ended, byEnd)
-	s.seq = m.Seq
+	s.seq, s.epoch = m.Seq, m.Epoch
 	s.SetClock(m.Now, s.opts.Now())
 	s.changed()
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -21,11 +22,41 @@ type Filter struct {
 	// Search keeps calls whose id, caller, callees (display name, phone
 	// number or user id) or subject contain it, ignoring case.
 	Search string
+	// Category keeps only ended calls whose end falls in it; empty keeps
+	// all. Live calls have none: a live view with a category is empty.
+	Category reasons.Category
+	// Sort orders the calls by a column instead of by time; Desc reverses
+	// it. Ties keep the time order.
+	Sort SortKey
+	Desc bool
 }
 
-// IsZero reports whether the filter keeps every call of its list.
+// SortKey names a column calls can be sorted by.
+type SortKey string
+
+// The columns people sort a board by.
+const (
+	// SortTime is the default: newest first (live), most recently ended
+	// first (ended).
+	SortTime SortKey = ""
+	// SortState orders by state, in the order calls go through them.
+	SortState SortKey = "state"
+	// SortDuration orders by duration, shortest first: by the time the
+	// call was answered (or started, if never answered), latest first, so
+	// the order holds as the clock runs.
+	SortDuration SortKey = "duration"
+	// SortCaller and SortCallee order by the parties' names.
+	SortCaller SortKey = "caller"
+	SortCallee SortKey = "callee"
+)
+
+// SortKeys lists the columns that sort, for the table's headers.
+var SortKeys = []SortKey{SortState, SortDuration, SortCaller, SortCallee}
+
+// IsZero reports whether the filter keeps every call of its list (in
+// whatever order).
 func (f Filter) IsZero() bool {
-	return len(f.States) == 0 && f.Direction == "" && strings.TrimSpace(f.Search) == ""
+	return len(f.States) == 0 && f.Direction == "" && strings.TrimSpace(f.Search) == "" && f.Category == ""
 }
 
 // filterKey is a Filter in a comparable form, to cache views by.
@@ -34,6 +65,9 @@ type filterKey struct {
 	states    string
 	direction string
 	search    string
+	category  reasons.Category
+	sort      SortKey
+	desc      bool
 }
 
 func (f Filter) key() filterKey {
@@ -43,7 +77,7 @@ func (f Filter) key() filterKey {
 	}
 	slices.Sort(states)
 	return filterKey{ended: f.Ended, states: strings.Join(states, ","), direction: f.Direction,
-		search: strings.ToLower(strings.TrimSpace(f.Search))}
+		search: strings.ToLower(strings.TrimSpace(f.Search)), category: f.Category, sort: f.Sort, desc: f.Desc}
 }
 
 // matcher tests entries against a filter.
@@ -51,10 +85,11 @@ type matcher struct {
 	states    map[calls.State]bool
 	direction string
 	search    string
+	category  reasons.Category
 }
 
 func (k filterKey) matcher() matcher {
-	m := matcher{direction: k.direction, search: k.search}
+	m := matcher{direction: k.direction, search: k.search, category: k.category}
 	if k.states != "" {
 		m.states = make(map[calls.State]bool)
 		for st := range strings.SplitSeq(k.states, ",") {
@@ -70,6 +105,9 @@ func (m matcher) match(e *entry) bool {
 		return false
 	}
 	if m.states != nil && !m.states[c.State] {
+		return false
+	}
+	if m.category != "" && (!c.Ended() || e.reason.Category != m.category) {
 		return false
 	}
 	return m.search == "" || strings.Contains(e.text, m.search)
@@ -107,7 +145,7 @@ func (s *Store) filtered(f Filter) []*entry {
 	if f.Ended {
 		all = s.ended
 	}
-	if f.IsZero() {
+	if f.IsZero() && f.Sort == SortTime {
 		return all
 	}
 	k := f.key()
@@ -121,8 +159,42 @@ func (s *Store) filtered(f Filter) []*entry {
 			list = append(list, e)
 		}
 	}
+	if k.sort != SortTime {
+		// Stable: ties keep the time order of all.
+		slices.SortStableFunc(list, func(a, b *entry) int {
+			c := compareBy(k.sort, a, b)
+			if k.desc {
+				return -c
+			}
+			return c
+		})
+	}
 	s.cache[k] = cachedView{version: s.version, list: list}
 	return list
+}
+
+// compareBy orders two calls by a column.
+func compareBy(key SortKey, a, b *entry) int {
+	switch key {
+	case SortState:
+		return cmp.Compare(stateRank(a.call.State), stateRank(b.call.State))
+	case SortDuration:
+		return b.call.CountsFrom().Compare(a.call.CountsFrom())
+	case SortCaller:
+		return strings.Compare(a.caller, b.caller)
+	case SortCallee:
+		return strings.Compare(a.callee, b.callee)
+	}
+	return 0
+}
+
+// stateRank is a state's place in the order calls go through them;
+// unknown states come last.
+func stateRank(s calls.State) int {
+	if i := slices.Index(calls.KnownStates, s); i >= 0 {
+		return i
+	}
+	return len(calls.KnownStates)
 }
 
 // StateCount is how many live calls are in one state.

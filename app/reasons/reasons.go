@@ -42,6 +42,9 @@ const (
 	MediaFailure Category = "media"
 	// ServiceError: Graph or the bot failed, or refused the request.
 	ServiceError Category = "service"
+	// Reconciled: Switchboard ended the call itself, because Graph no
+	// longer knew it (a ghost call, found by asking Graph).
+	Reconciled Category = "reconciled"
 	// Unknown: a code whose class Switchboard cannot tell.
 	Unknown Category = "unknown"
 )
@@ -49,7 +52,7 @@ const (
 // Categories lists every category in the order summaries show them.
 func Categories() []Category {
 	return []Category{EndedNormally, EndedByBot, Transfer, Timeout, Unreachable,
-		MediaFailure, ServiceError, Unknown}
+		MediaFailure, ServiceError, Reconciled, Unknown}
 }
 
 // Label is the category in words, for people.
@@ -69,6 +72,8 @@ func (c Category) Label() string {
 		return "media failure"
 	case ServiceError:
 		return "service error"
+	case Reconciled:
+		return "reconciled"
 	default:
 		return "unknown"
 	}
@@ -209,6 +214,29 @@ func Termination(reason string) Reason {
 	return r
 }
 
+// RejectReason is the reason a supervisor rejected c with (none, busy or
+// forbidden), "" when c was not rejected or the reason is not known.
+func RejectReason(c calls.Call) string {
+	if c.EndAction != verbs.Reject || c.LastAction == nil || c.LastAction.Verb != verbs.Reject {
+		return ""
+	}
+	return c.LastAction.Reason
+}
+
+// rejectWords says how a rejected call was turned down.
+func rejectWords(c calls.Call) string {
+	switch strings.ToLower(RejectReason(c)) {
+	case "busy":
+		return "Rejected as busy: the caller was told the bot is busy."
+	case "forbidden":
+		return "Rejected as forbidden: the caller was told they may not call."
+	case "none":
+		return "Rejected, with no reason given to the caller."
+	default:
+		return "Rejected."
+	}
+}
+
 // byClass is the fallback for pairs the table does not know.
 func byClass(code int) (string, Category) {
 	switch {
@@ -233,9 +261,22 @@ func byClass(code int) (string, Category) {
 // rejected is in the EndedByBot category whatever code Graph reported,
 // because the bot ended it on their behalf; one a supervisor transferred or
 // redirected is in the Transfer category.
+//
+// A call Switchboard reconciled (Graph no longer knew it) is told as such,
+// in the Reconciled category, whatever code it was given. A rejected call
+// says why the supervisor rejected it (busy, forbidden, no reason), which
+// Graph's notification does not repeat.
 func ForCall(c calls.Call) Reason {
 	var r Reason
 	switch {
+	case c.Reconciled:
+		r = Reason{Text: "Switchboard ended the call: Graph no longer knew it.", Category: Reconciled, Known: true}
+		if c.Result != nil {
+			r.Code, r.Subcode, r.Coded = c.Result.Code, c.Result.Subcode, true
+		}
+		return r
+	case c.EndAction == verbs.Reject && c.Result == nil && c.TerminationReason == "":
+		r = Reason{Text: rejectWords(c) + " Graph gave no code."}
 	case c.Result != nil:
 		r = Explain(*c.Result)
 		r.Termination = c.TerminationReason

@@ -222,7 +222,16 @@ func TestForCall(t *testing.T) {
 		{"both: the resultInfo first", calls.Call{TerminationReason: "AppTransferred", Result: &calls.Result{Subcode: 7015}}, Transfer, "0/7015", "Call ended as the transfer completed successfully."},
 		{"transferred by a supervisor", calls.Call{EndedBy: "alice", EndAction: verbs.Transfer, Result: &calls.Result{Subcode: 7015}}, Transfer, "0/7015", ""},
 		{"redirected by a supervisor: Graph gives nothing", calls.Call{EndedBy: "alice", EndAction: verbs.Redirect}, Transfer, "", "The bot redirected the call; Graph gave no reason."},
-		{"rejected by a supervisor", calls.Call{EndedBy: "bob", EndAction: verbs.Reject}, EndedByBot, "", "The bot rejected the call; Graph gave no reason."},
+		{"rejected by a supervisor", calls.Call{EndedBy: "bob", EndAction: verbs.Reject}, EndedByBot, "", "Rejected. Graph gave no code."},
+		{"rejected as busy: the reason is told", calls.Call{EndedBy: "bob", EndAction: verbs.Reject,
+			LastAction: &calls.Action{Verb: verbs.Reject, Reason: "busy", Actor: "bob", Status: 202}}, EndedByBot, "",
+			"Rejected as busy: the caller was told the bot is busy. Graph gave no code."},
+		{"rejected as forbidden", calls.Call{EndedBy: "bob", EndAction: verbs.Reject,
+			LastAction: &calls.Action{Verb: verbs.Reject, Reason: "forbidden", Actor: "bob", Status: 202}}, EndedByBot, "",
+			"Rejected as forbidden: the caller was told they may not call. Graph gave no code."},
+		{"a ghost call is reconciled, not unknown", calls.Call{Reconciled: true, Result: &calls.Result{Code: 404, Subcode: 8522,
+			Message: "Graph no longer knows this call; Switchboard ended it (reconciled)"}}, Reconciled, "404/8522",
+			"Switchboard ended the call: Graph no longer knew it."},
 		{"transfer failed in earlier pages", calls.Call{Result: &calls.Result{Code: 500, Subcode: 1000}}, Transfer, "500/1000", "The transfer failed."},
 	}
 	for _, tt := range tests {

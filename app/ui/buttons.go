@@ -22,8 +22,10 @@ type ActionButton struct {
 	// Who names the call or participant for screen readers.
 	Who string
 	// Op is the call's action in flight or failed, if any.
-	Op  Op
-	Ctl Controller
+	Op Op
+	// Stale disables the button: the view may be out of date.
+	Stale bool
+	Ctl   Controller
 }
 
 // Render draws the button.
@@ -32,29 +34,52 @@ func (b *ActionButton) Render() app.UI {
 	if err != nil {
 		return app.Span().Class("op-error").Text("unknown action " + string(b.Verb))
 	}
+	return actionElem(spec, b.CallID, b.Participant, b.Who, b.Op, b.Stale, b.onClick)
+}
+
+// actionElem is an action's button: the contract's words, labelled with
+// the call (or participant) it acts on, marked with the call id, the
+// action and the participant, disabled while the call's action is in
+// flight or the view is stale. The handler is scoped by call, participant
+// and verb, so go-app binds it again when the element comes to show
+// another call; it must read the call from its component at click time.
+// Rows draw their buttons with it directly: a component per button costs
+// more than the button at load.
+func actionElem(spec verbs.Spec, callID, participant, who string, op Op, stale bool, h app.EventHandler) app.HTMLButton {
 	text := spec.Label
-	busy := b.Op.InFlight && b.Op.Verb == b.Verb && b.Op.Participant == b.Participant
-	if busy {
+	if op.InFlight && op.Verb == spec.Verb && op.Participant == participant {
 		text = spec.Busy
+	}
+	title := spec.Help
+	if stale {
+		title = "Not live: actions wait until the console is live again."
 	}
 	// The stylesheet colours destructive actions by their class.
 	btn := app.Button().
 		Type("button").
-		Class("btn", "btn-"+string(spec.Verb)).
+		Class("btn", "btn-small", "btn-"+string(spec.Verb)).
 		DataSet("action", string(spec.Verb)).
-		DataSet("call-id", b.CallID).
-		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+b.Who).
-		Title(spec.Help).
-		Disabled(b.Op.InFlight).
-		OnClick(b.onClick).
+		DataSet("call-id", callID).
+		Aria("label", strings.TrimSuffix(spec.Label, "…")+" "+who).
+		Title(title).
+		OnClick(h, callID, participant, string(spec.Verb)).
 		Text(text)
-	if b.Participant != "" {
-		btn = btn.DataSet("participant", b.Participant)
+	if spec.Input != verbs.AskNothing {
+		btn = btn.Aria("haspopup", "dialog")
+	}
+	if op.InFlight || stale {
+		btn = btn.Disabled(true)
+	}
+	if participant != "" {
+		btn = btn.DataSet("participant", participant)
 	}
 	return btn
 }
 
 func (b *ActionButton) onClick(ctx app.Context, e app.Event) {
+	if b.Stale {
+		return
+	}
 	if b.Participant != "" {
 		b.Ctl.RequestParticipant(ctx, b.CallID, b.Participant, b.Verb)
 		return

@@ -2,9 +2,11 @@ package ui
 
 import (
 	"context"
+	"strings"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/verbs"
 )
@@ -29,8 +31,13 @@ type Controller interface {
 	Dismiss(ctx app.Context, id string)
 	// Select opens the detail panel on a call ("" closes it).
 	Select(ctx app.Context, id string)
-	// SetFilter changes the live table's filter.
+	// SetFilter changes the live table's filter (and its sort).
 	SetFilter(ctx app.Context, f console.Filter)
+	// SetEndedFilter changes the ended list's filter.
+	SetEndedFilter(ctx app.Context, f console.Filter)
+	// FilterState keeps only the live calls in state (on), or calls in
+	// every state again (off); the rest of the filter stays.
+	FilterState(ctx app.Context, state calls.State, on bool)
 	// ShowPage moves a table's window: ended selects the ended list.
 	ShowPage(ctx app.Context, ended bool, offset int)
 	// Install asks the browser to install the app.
@@ -45,25 +52,45 @@ type Controller interface {
 
 // Request implements Controller.
 func (p *Page) Request(ctx app.Context, id string, verb verbs.Verb) {
-	if p.ops[id].InFlight {
-		return
+	if p.ops[id].InFlight || p.stale() {
+		return // a stale row's buttons are disabled; a key press may still come
 	}
 	spec, err := verbs.Lookup(verb)
 	switch {
 	case err != nil:
 		p.ops[id] = Op{Verb: verb, Error: "Could not act on the call: " + err.Error()}
 	case spec.Input == verbs.AskNothing:
+		if why := p.whyNot(id, verb); why != "" {
+			p.ops[id] = Op{Verb: verb, Error: "Could not " + spec.Words + ": " + why}
+			return
+		}
 		p.send(ctx, console.Act{Verb: verb, CallID: id})
 	case spec.Input == verbs.AskParticipant:
 		p.ops[id] = Op{Verb: verb, Error: "Could not " + spec.Words + ": pick a participant in the call's details"}
 	default:
-		p.dialog = dialog{Verb: verb, CallID: id}
+		p.dialog = dialog{Verb: verb, CallID: id, Opener: focusKey{CallID: id, Action: string(verb)}}
 	}
+}
+
+// whyNot says why verb may not be taken on call id as the console knows
+// it now, or "" when it may.
+func (p *Page) whyNot(id string, verb verbs.Verb) string {
+	c, ok := p.store.Get(id)
+	if !ok {
+		return "the call is no longer shown"
+	}
+	return c.Why(verb)
+}
+
+// stale reports whether the view may be out of date: the feed is not
+// live, or the page shows a view saved by an earlier load.
+func (p *Page) stale() bool {
+	return p.restored || p.conn.State != console.Live && p.conn.State != console.Connecting
 }
 
 // RequestParticipant implements Controller.
 func (p *Page) RequestParticipant(ctx app.Context, id, participant string, verb verbs.Verb) {
-	if p.ops[id].InFlight {
+	if p.ops[id].InFlight || p.stale() {
 		return
 	}
 	spec, err := verbs.Lookup(verb)
@@ -80,7 +107,15 @@ func (p *Page) RequestParticipant(ctx app.Context, id, participant string, verb 
 
 // Confirm implements Controller.
 func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice string) {
+	opener := p.dialog.Opener
+	if p.dialog.CallID != id || p.dialog.Verb != verb {
+		return // a dialog that is no longer open
+	}
+	if why := p.whyNot(id, verb); why != "" || p.stale() {
+		return // the dialog says why and offers only to close
+	}
 	p.dialog = dialog{}
+	returnFocus(p.ctxFor(ctx), opener)
 	a := console.Act{Verb: verb, CallID: id}
 	spec, err := verbs.Lookup(verb)
 	switch {
@@ -95,7 +130,8 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 
 // Dismiss implements Controller.
 func (p *Page) Dismiss(ctx app.Context, id string) {
-	if p.dialog.CallID == id || id == "" {
+	if p.dialog.CallID != "" && (p.dialog.CallID == id || id == "") {
+		returnFocus(p.ctxFor(ctx), p.dialog.Opener)
 		p.dialog = dialog{}
 	}
 	if op, ok := p.ops[id]; ok && !op.InFlight {
@@ -125,7 +161,9 @@ func (p *Page) send(ctx app.Context, a console.Act) {
 			case console.IsUnauthorized(err):
 				goTo(ctx, "/auth/login")
 			case err != nil:
-				p.ops[id] = Op{Verb: a.Verb, Participant: a.Participant, Error: "Could not " + spec.Words + ": " + err.Error()}
+				// The server's refusal may repeat the verb ("cannot reject: …").
+				why := strings.TrimPrefix(err.Error(), "cannot "+spec.Words+": ")
+				p.ops[id] = Op{Verb: a.Verb, Participant: a.Participant, Error: "Could not " + spec.Words + ": " + why}
 			default:
 				delete(p.ops, id)
 				if spec.Input == verbs.AskTarget {
@@ -136,23 +174,25 @@ func (p *Page) send(ctx app.Context, a console.Act) {
 	})
 }
 
-// Select implements Controller.
+// Select implements Controller. The panel is a drawer fixed beside the
+// tables, below the header: opening it neither scrolls the page nor puts
+// its Close button under anything. The keyboard goes into it, and back to
+// the call's Details button when it closes.
 func (p *Page) Select(ctx app.Context, id string) {
 	if id == p.detail.CallID {
+		if id != "" {
+			focusID(p.ctxFor(ctx), "detail-close")
+		}
 		return
 	}
+	prev := p.detail.CallID
 	p.detail = detail{CallID: id}
 	if id == "" {
+		returnFocus(p.ctxFor(ctx), focusKey{CallID: prev, Action: "details"})
 		return
 	}
 	p.loadEvents(ctx)
-	// Bring the panel into view and the keyboard into the panel.
-	ctx.Defer(func(app.Context) {
-		app.Window().ScrollToID("detail")
-		if el := app.Window().GetElementByID("detail-close"); el.Truthy() {
-			el.Call("focus")
-		}
-	})
+	focusID(p.ctxFor(ctx), "detail-close")
 }
 
 // refreshDetail reloads the selected call's history when the call changed.
@@ -197,8 +237,28 @@ func (p *Page) loadEvents(ctx app.Context) {
 
 // SetFilter implements Controller.
 func (p *Page) SetFilter(ctx app.Context, f console.Filter) {
+	f.Ended = false
 	p.filter = f
 	p.liveOffset = 0
+	p.afterRender(ctx)
+}
+
+// FilterState implements Controller.
+func (p *Page) FilterState(ctx app.Context, state calls.State, on bool) {
+	f := p.filter
+	f.States = nil
+	if on {
+		f.States = []calls.State{state}
+	}
+	p.SetFilter(ctx, f)
+}
+
+// SetEndedFilter implements Controller.
+func (p *Page) SetEndedFilter(ctx app.Context, f console.Filter) {
+	f.Ended = true
+	p.endedFilter = f
+	p.endedOffset = 0
+	p.afterRender(ctx)
 }
 
 // ShowPage implements Controller.
@@ -209,6 +269,7 @@ func (p *Page) ShowPage(ctx app.Context, ended bool, offset int) {
 		p.liveOffset = max(0, offset)
 	}
 	p.clampOffsets()
+	p.afterRender(ctx)
 }
 
 // Install implements Controller.
@@ -228,6 +289,7 @@ func (p *Page) Logout(ctx app.Context) {
 	}
 	api := p.env.API
 	p.leaving = true
+	p.forget() // the saved view is personal data: it goes with the session
 	p.background(func(bg context.Context) func(app.Context) {
 		next, err := api.Logout(bg)
 		return func(ctx app.Context) {

@@ -14,8 +14,10 @@ import (
 )
 
 // DetailPanel shows everything about one call: identities, chain and
-// meeting ids, targets, result, its participants and the call's history in
-// plain words.
+// meeting ids, targets, result (with Graph's own message and DiagCode),
+// its participants and the call's history in plain words. It is a drawer
+// fixed below the header, beside the tables: opening it moves nothing,
+// Escape or Close closes it.
 type DetailPanel struct {
 	app.Compo
 
@@ -37,10 +39,15 @@ type DetailPanel struct {
 
 // Render draws the panel.
 func (d *DetailPanel) Render() app.UI {
+	title := "Call details"
+	if d.Found {
+		title = "Call from " + orDash(d.Call.Source.Label())
+	}
 	body := []app.UI{
 		app.Div().Class("detail-head").Body(
-			app.H2().ID("detail-title").Text("Call details"),
+			app.H2().ID("detail-title").Text(title),
 			app.Button().Type("button").Class("btn").ID("detail-close").Aria("label", "Close the details").
+				DataSet("call-id", d.CallID).DataSet("action", "close-details").
 				OnClick(d.onClose).Text("Close"),
 		),
 	}
@@ -55,7 +62,9 @@ func (d *DetailPanel) Render() app.UI {
 	}
 	body = append(body, app.H3().Text("History"), d.history())
 	return app.Aside().ID("detail").Class("panel", "detail").DataSet("call-id", d.CallID).
-		Aria("labelledby", "detail-title").OnKeyDown(d.onKey).Body(body...)
+		Aria("labelledby", "detail-title").OnKeyDown(d.onKey).Body(
+		app.Div().Class("detail-body").Body(body...),
+	)
 }
 
 func (d *DetailPanel) facts() []app.UI {
@@ -94,7 +103,7 @@ func (d *DetailPanel) facts() []app.UI {
 		add("Graph reports", reasons.Explain(*c.Result).String())
 	}
 	if c.Result != nil {
-		add("Graph's message", c.Result.Message)
+		add("Graph's message", c.Result.Message) // with its DiagCode, if any
 	}
 	add("Termination reason", c.TerminationReason)
 	add("Ended by", endedBy(c))

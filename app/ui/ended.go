@@ -9,7 +9,7 @@ import (
 )
 
 // EndedList shows one page of the recently ended calls, each with why it
-// ended in words.
+// ended in words and who ended it.
 type EndedList struct {
 	app.Compo
 
@@ -20,22 +20,40 @@ type EndedList struct {
 	// Admin shows the Delete button.
 	Admin bool
 	Stale bool
-	Ops   map[string]Op
-	Ctl   Controller
+	// Bot is the bot's own identity, which rows do not repeat.
+	Bot calls.Party
+	// Filtered says the list keeps one category (from the summary).
+	Filtered bool
+	Ops      map[string]Op
+	// Progressive draws the first rows a few per frame (see grower).
+	Progressive bool
+	Ctl         Controller
+
+	rows grower
 }
+
+// OnMount starts drawing the rows.
+func (l *EndedList) OnMount(ctx app.Context) { l.rows.grow(ctx, l.Progressive, l.Limit) }
+
+// OnUpdate goes on drawing them.
+func (l *EndedList) OnUpdate(ctx app.Context) { l.rows.grow(ctx, l.Progressive, l.Limit) }
 
 // Render draws the list.
 func (l *EndedList) Render() app.UI {
 	if len(l.Calls) == 0 {
-		return app.P().Class("empty").ID("ended-empty").Text("No call ended recently.")
+		text := "No call ended recently."
+		if l.Filtered {
+			text = "No recently ended call of this kind."
+		}
+		return app.P().Class("empty").ID("ended-empty").Text(text)
 	}
-	items := make([]app.UI, len(l.Calls))
-	for i, c := range l.Calls {
+	items := make([]app.UI, l.rows.limit(len(l.Calls), l.Progressive))
+	for i, c := range l.Calls[:len(items)] {
 		var r reasons.Reason
 		if i < len(l.Reasons) {
 			r = l.Reasons[i]
 		}
-		items[i] = &EndedRow{Call: c, Reason: r, Admin: l.Admin, Op: l.Ops[c.ID], Ctl: l.Ctl}
+		items[i] = &EndedRow{Call: c, Reason: r, Admin: l.Admin, Stale: l.Stale, Bot: l.Bot, Op: l.Ops[c.ID], Ctl: l.Ctl}
 	}
 	cls := "ended-list"
 	if l.Stale {
@@ -47,14 +65,17 @@ func (l *EndedList) Render() app.UI {
 	)
 }
 
-// EndedRow is one ended call: when, who, why (decoded, with its category
-// and raw code/subcode), who ended it, and how long it lasted.
+// EndedRow is one ended call in two short lines: when, who and how long;
+// then why (decoded, with its category and raw code) and who ended it.
+// Graph's own message (with its DiagCode) is in the detail view only.
 type EndedRow struct {
 	app.Compo
 
 	Call   calls.Call
 	Reason reasons.Reason
 	Admin  bool
+	Stale  bool
+	Bot    calls.Party
 	Op     Op
 	Ctl    Controller
 }
@@ -62,45 +83,34 @@ type EndedRow struct {
 // Render draws the row.
 func (r *EndedRow) Render() app.UI {
 	c := r.Call
-	raw := r.Reason.Raw()
-	if raw == "" {
-		raw = "no resultInfo"
-	}
-	who := c.Source.Label()
-	buttons := []app.UI{
-		actionButton(c.ID, "details", "Details", "Show details of the ended call from "+who, false, r.onDetails),
-	}
+	who := callWho(c, r.Bot)
+	buttons := []app.UI{}
 	if r.Admin && c.Why(verbs.Delete) == "" {
-		buttons = append(buttons, &ActionButton{CallID: c.ID, Verb: verbs.Delete, Who: "the conversation with " + who, Op: r.Op, Ctl: r.Ctl})
+		buttons = append(buttons, &ActionButton{CallID: c.ID, Verb: verbs.Delete, Who: "the conversation with " + who, Op: r.Op, Stale: r.Stale, Ctl: r.Ctl})
 	}
-	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).
+	buttons = append(buttons, actionButton(c.ID, "details", "Details", "Details of ended call from "+who, false, r.onDetails))
+	by := endedBy(c)
+	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).TabIndex(-1).
 		DataSet("call-id", c.ID).DataSet("seq", c.Seq).DataSet("category", string(r.Reason.Category)).
 		Body(
 			app.Div().Class("ended-head").Body(
 				app.Time().Class("when").Text(timeOfDay(c.EndedAt)),
-				app.Span().Class("parties").Text(orDash(who)+" → "+callees(c)),
+				app.Span().Class("parties").Title(partyWords(c.Source)+" → "+targetsWords(c.Targets)).Body(
+					renderParty(c.Source, r.Bot), app.Text(" → "), renderTargets(c.Targets, r.Bot),
+				),
 				app.Span().Class("duration").Aria("label", "lasted "+clock(c.Duration(c.EndedAt))).Text(clock(c.Duration(c.EndedAt))),
+				app.Div().Class("actions").Role("group").Aria("label", "Actions on the ended call from "+who).Body(buttons...),
 			),
-			app.P().Class("reason").Body(
+			app.P().Class("reason").Title(r.Reason.String()).Body(
 				app.Span().Class("cat cat-"+string(r.Reason.Category)).Text(r.Reason.Category.Label()),
-				app.Text(" "+r.Reason.Text+" "),
-				app.Code().Class("raw").Title("resultInfo code/subcode, or terminationReason").Text(raw),
+				app.Text(" "),
+				app.Span().Class("why").Text(r.Reason.Text),
+				app.If(r.Reason.Raw() != "", app.Code().Class("raw").Title("resultInfo code/subcode, or terminationReason").Text(r.Reason.Raw())),
+				app.If(by != "", app.Span().Class("ended-by").Text(by)),
+				app.If(c.MarkedForDeletion, app.Span().Class("flag").Text("marked for deletion")),
 			),
-			app.If(c.Result != nil && c.Result.Message != "" && c.Result.Message != r.Reason.Text,
-				app.P().Class("graph-message").Text("Graph said: "+resultMessage(c)),
-			),
-			app.If(endedBy(c) != "", app.P().Class("ended-by").Text(endedBy(c))),
-			app.If(c.MarkedForDeletion, app.P().Class("flag").Text("marked for deletion")),
-			app.Div().Class("actions").Body(buttons...),
 			renderOpError(c.ID, r.Op, r.onDismiss),
 		)
-}
-
-func resultMessage(c calls.Call) string {
-	if c.Result == nil {
-		return ""
-	}
-	return c.Result.Message
 }
 
 func (r *EndedRow) onDetails(ctx app.Context, e app.Event) { r.Ctl.Select(ctx, r.Call.ID) }

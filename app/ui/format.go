@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/app/reasons"
 )
 
 // clock formats a duration as m:ss, or h:mm:ss from an hour on.
@@ -106,10 +107,13 @@ func modality(m string) (glyph, words string) {
 
 // endedBy says who ended a call when a person or Switchboard did:
 // "hung up by alice", "transferred by alice to +14255550100".
+//
+// A rejected call names the reason it was rejected with: "rejected by
+// alice (busy)". A call Switchboard reconciled was ended by Switchboard.
 func endedBy(c calls.Call) string {
 	switch {
 	case c.Reconciled:
-		return "ended by Switchboard: Graph no longer knew this call"
+		return "ended by Switchboard (reconciled)"
 	case c.EndedBy == "" || !c.Ended():
 		return ""
 	case c.EndAction == "":
@@ -118,6 +122,12 @@ func endedBy(c calls.Call) string {
 	s := c.EndAction.Done() + " by " + c.EndedBy
 	if c.EndTarget != "" {
 		s += " to " + c.EndTarget
+	}
+	if why := reasons.RejectReason(c); why != "" {
+		if why == "none" {
+			why = "no reason"
+		}
+		s += " (" + why + ")"
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/calls"
 	"switchboard/app/console"
 )
 
@@ -17,7 +18,12 @@ type Header struct {
 	UserKnown   bool
 	Conn        console.Status
 	Installable bool
-	Ctl         Controller
+	// Bot is the bot's own identity, shown here once instead of on every
+	// row.
+	Bot calls.Party
+	// Restored says the page shows a copy saved by an earlier load.
+	Restored bool
+	Ctl      Controller
 }
 
 // Render draws the header.
@@ -27,7 +33,13 @@ func (h *Header) Render() app.UI {
 			app.Img().Src("/web/icon.svg").Alt("").Width(28).Height(28),
 			app.H1().Text("Switchboard"),
 		),
-		renderConn(h.Conn),
+		renderConn(h.Conn, h.Restored),
+		app.If(h.Bot.ID != "",
+			app.P().Class("bot").Title(partyWords(h.Bot)).Body(
+				app.Span().Class("muted").Text("Bot "),
+				app.Span().Text(orDash(h.Bot.Label())),
+			),
+		),
 		app.Div().Class("who").Body(
 			app.If(h.Installable,
 				app.Button().Type("button").Class("btn").ID("install").
@@ -38,9 +50,11 @@ func (h *Header) Render() app.UI {
 					app.Text(h.User.Name),
 					app.Small().Class("role").Text(string(h.User.Role)),
 				),
-				app.Button().Type("button").Class("btn").ID("logout").
-					Aria("label", "Log out").OnClick(h.onLogout).Text("Log out"),
 			),
+			// Always there, so the header does not move when the user is
+			// known; it works before too (the server knows the session).
+			app.Button().Type("button").Class("btn", "btn-small").ID("logout").
+				OnClick(h.onLogout).Text("Log out"),
 		),
 	)
 }
@@ -51,11 +65,14 @@ func (h *Header) onLogout(ctx app.Context, e app.Event) { h.Ctl.Logout(ctx) }
 
 // renderConn is the connection indicator: a coloured dot and a word, with
 // the reason and the next retry for people who want to know more.
-func renderConn(s console.Status) app.UI {
+func renderConn(s console.Status, restored bool) app.UI {
 	word := map[console.State]string{
 		console.Connecting: "Connecting", console.Live: "Live", console.Reconnecting: "Reconnecting",
 		console.Offline: "Offline", console.LoggedOut: "Logged out", console.Stalled: "Server reconnecting",
 	}[s.State]
+	if restored && s.State == console.Connecting {
+		word = "Offline copy"
+	}
 	title := word
 	if s.Reason != "" {
 		title += ": " + s.Reason
@@ -63,7 +80,11 @@ func renderConn(s console.Status) app.UI {
 	if s.Retry > 0 {
 		title += " — retrying in " + strconv.FormatFloat(s.Retry.Seconds(), 'f', 1, 64) + " s"
 	}
-	return app.Div().ID("conn").Class("conn", "conn-"+cssWord(s.State.String())).
+	cls := "conn-" + cssWord(s.State.String())
+	if restored && s.State == console.Connecting {
+		cls = "conn-offline"
+	}
+	return app.Div().ID("conn").Class("conn", cls).
 		Role("status").Aria("live", "polite").Title(title).Body(
 		app.Span().Class("dot").Aria("hidden", "true"),
 		app.Span().Class("conn-word").Text(word),

@@ -20,12 +20,16 @@ const (
 	// busy feed is coalesced into at most this many renders a second.
 	flushEvery = 50 * time.Millisecond
 	// liveRows and endedRows are the page sizes of the two tables.
-	liveRows  = 50
-	endedRows = 25
+	liveRows  = 30
+	endedRows = 20
 	// endedWindow is the window of the summary's "ended" bar.
 	endedWindow = time.Hour
 	// auditLimit is how many audit entries the admin panel shows.
 	auditLimit = 100
+	// saveEvery is how often, at most, the view is saved in the browser
+	// for offline reloads; savedEnded is how many ended calls go along.
+	saveEvery  = 3 * time.Second
+	savedEnded = endedRows
 )
 
 // API is the REST API the page calls. *console.Client is the real one.
@@ -45,6 +49,13 @@ type Env struct {
 	// FeedURL is the feed's websocket URL. Empty: the page runs no feed and
 	// no timers (tests put messages in Inbox and flush by hand).
 	FeedURL string
+	// Saved keeps the last view between loads (the browser's local
+	// storage); nil keeps nothing.
+	Saved SavedViews
+	// Progressive draws the first rows a few at a time, a frame apart, so
+	// that no single task of the first load mounts them all (the browser
+	// stays responsive while the app starts).
+	Progressive bool
 	// Inbox receives the feed; it must read the same clock as Now.
 	Inbox *console.Inbox
 	// Now is the local clock (default time.Now).
@@ -65,7 +76,7 @@ func browserEnv() (*Env, error) {
 	if u.Scheme == "https" {
 		ws.Scheme = "wss"
 	}
-	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe()}, nil
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true}, nil
 }
 
 // Op is the state of the action last taken on one call from this console.
@@ -85,6 +96,8 @@ type Op struct {
 type dialog struct {
 	Verb   verbs.Verb
 	CallID string
+	// Opener is the control that opened it, which gets the focus back.
+	Opener focusKey
 }
 
 // detail is what the detail panel shows about the selected call.
@@ -115,8 +128,25 @@ type Page struct {
 	leaving bool
 
 	filter      console.Filter
+	endedFilter console.Filter
 	liveOffset  int
 	endedOffset int
+
+	// restored is set while the page shows a view saved by an earlier
+	// load, before the feed brought a fresh one: stale, whatever the
+	// connection says.
+	restored bool
+	// saved is when the view was last saved; dirty, that it changed since.
+	saved time.Time
+	dirty bool
+	// focus is the call control that has the keyboard focus, by call and
+	// action rather than by position: go-app reuses row elements by
+	// position, so a focused element may come to show another call.
+	focus focusKey
+	// bot is the bot's own identity, shown once in the header.
+	bot calls.Party
+	// restoring is set once the saved view was asked for.
+	restoring bool
 
 	ops    map[string]Op
 	dialog dialog
@@ -151,6 +181,7 @@ func (p *Page) OnInit() {
 	p.store = console.NewStore(console.Options{Now: now})
 	p.ops = make(map[string]Op)
 	p.conn = console.Status{State: console.Connecting}
+	p.endedFilter = console.Filter{Ended: true}
 }
 
 // OnMount starts the console in the browser: who is signed in, the feed,
@@ -171,12 +202,30 @@ func (p *Page) OnMount(ctx app.Context) {
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
 	p.recent = loadRecentTargets(ctx)
+	p.watchFocus(ctx)
 	p.loadUser(ctx)
-	if p.env.FeedURL != "" {
-		p.startFeed(ctx)
-		p.startLoop(ctx)
+	if p.env.FeedURL == "" {
+		p.restore(ctx)
+		return
 	}
+	p.startFeed(ctx)
+	p.startLoop(ctx)
+	// The saved view is for when the server does not answer: shown at
+	// once when the first connection fails, or after a short wait with no
+	// view; an ordinary load shows the live view straight away instead
+	// of drawing the saved one first.
+	ctx.Async(func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(restoreAfter):
+			ctx.Dispatch(p.restore)
+		}
+	})
 }
+
+// restoreAfter is how long a load waits for the feed's view before it
+// shows the saved one.
+const restoreAfter = 2 * time.Second
 
 func (p *Page) loadUser(ctx app.Context) {
 	api := p.env.API
@@ -185,12 +234,18 @@ func (p *Page) loadUser(ctx app.Context) {
 		ctx.Dispatch(func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
+				p.forget()
 				if !p.leaving {
 					goTo(ctx, "/auth/login")
 				}
 			case err != nil:
-				p.conn.Reason = "could not load your profile: " + err.Error()
+				if !p.userKnown { // a restored view names its user already
+					p.conn.Reason = "could not load your profile: " + err.Error()
+				}
 			default:
+				if p.userKnown && p.user.Name != u.Name {
+					p.forget() // another person's saved view
+				}
 				p.user, p.userKnown = u, true
 			}
 		})
@@ -202,7 +257,16 @@ func (p *Page) startFeed(ctx app.Context) {
 		URL:   p.env.FeedURL,
 		Inbox: p.env.Inbox,
 		OnStatus: func(s console.Status) {
-			ctx.Dispatch(func(ctx app.Context) { p.conn = s })
+			ctx.Dispatch(func(ctx app.Context) {
+				p.conn = s
+				switch s.State {
+				case console.Live:
+					p.restored = false
+				case console.Reconnecting, console.Offline:
+					p.restore(ctx) // the server does not answer: show the saved view
+				}
+				p.afterRender(ctx)
+			})
 		},
 		CheckSession: func(cctx context.Context) error {
 			_, err := p.env.API.Me(cctx)
@@ -212,6 +276,7 @@ func (p *Page) startFeed(ctx app.Context) {
 	ctx.Async(func() {
 		if err := feed.Run(ctx); errors.Is(err, console.ErrLoggedOut) {
 			ctx.Dispatch(func(ctx app.Context) {
+				p.forget()
 				if !p.leaving {
 					goTo(ctx, "/auth/login")
 				}
@@ -232,6 +297,10 @@ func (p *Page) startLoop(ctx app.Context) {
 			case <-ctx.Done():
 				return
 			case <-inbox.Ready():
+				// A moment's wait lets the browser end the task that read
+				// (and decoded) the feed before the flush applies it: two
+				// shorter tasks, not one long one, on a big snapshot.
+				time.Sleep(time.Millisecond)
 				ctx.Dispatch(p.Flush)
 				select {
 				case <-ctx.Done():
@@ -254,10 +323,15 @@ func (p *Page) Flush(ctx app.Context) {
 		app.Log("switchboard: applying the feed: " + err.Error())
 	}
 	p.store.Prune()
-	p.now = p.store.Now().Truncate(time.Second)
+	p.setNow(ctx)
 	p.rendered = p.visibleChanged(changes)
+	if changes.Any() {
+		p.dirty = true
+		p.bot = botOf(p.store, p.bot)
+	}
 	p.refreshDetail(ctx)
 	p.clampOffsets()
+	p.afterRender(ctx)
 	p.probe(ctx)
 }
 
@@ -265,9 +339,21 @@ func (p *Page) Flush(ctx app.Context) {
 // past the history.
 func (p *Page) Tick(ctx app.Context) {
 	p.store.Prune()
-	p.now = p.store.Now().Truncate(time.Second)
+	p.setNow(ctx)
 	p.rendered = nil
 	p.clampOffsets()
+	p.afterRender(ctx)
+	p.maybeSave(ctx)
+}
+
+// setNow reads the server's clock, to the second, and tells the rows'
+// clocks when it moved.
+func (p *Page) setNow(ctx app.Context) {
+	now := p.store.Now().Truncate(time.Second)
+	if !now.Equal(p.now) {
+		p.now = now
+		ctx.SetState(nowState, now)
+	}
 }
 
 // visibleChanged is the changed calls the current windows show.
@@ -290,7 +376,7 @@ func (p *Page) clampOffsets() {
 	if _, total := p.store.View(p.filter, 0, 0); p.liveOffset >= total {
 		p.liveOffset = max(0, (total-1)/liveRows*liveRows)
 	}
-	if _, total := p.store.View(console.Filter{Ended: true}, 0, 0); p.endedOffset >= total {
+	if _, total := p.store.View(p.endedFilter, 0, 0); p.endedOffset >= total {
 		p.endedOffset = max(0, (total-1)/endedRows*endedRows)
 	}
 }
@@ -318,7 +404,7 @@ func (p *Page) liveWindow() []calls.Call {
 }
 
 func (p *Page) endedWindow() []calls.Call {
-	rows, _ := p.store.View(console.Filter{Ended: true}, p.endedOffset, endedRows)
+	rows, _ := p.store.View(p.endedFilter, p.endedOffset, endedRows)
 	return rows
 }
 

@@ -31,6 +31,7 @@ var (
 		reasons.Unreachable:   "#fb923c",
 		reasons.MediaFailure:  "#e879f9",
 		reasons.ServiceError:  "#f87171",
+		reasons.Reconciled:    "#a5b4fc",
 		reasons.Unknown:       "#94a3b8",
 	}
 )

@@ -2,86 +2,207 @@ package ui
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"switchboard/app/calls"
+	"switchboard/app/console"
 	"switchboard/app/verbs"
 )
 
-// LiveTable shows one page of the live calls. It mounts at most Limit rows
-// whatever the store holds: go-app freezes when one update mounts more than
-// 4,096 components, and every row costs a diff on each render.
+// LiveTable shows one page of the live calls, one line per call. It mounts
+// at most Limit rows whatever the store holds: go-app freezes when one
+// update mounts more than 4,096 components, and every row costs a diff on
+// each render. Its columns have fixed widths, so they hold still whether
+// or not a call with more buttons is on the page.
 type LiveTable struct {
 	app.Compo
 
 	// Calls is the page to show, already filtered and sorted.
 	Calls []calls.Call
-	// Total is how many calls the filter keeps; Offset and Limit place the page.
-	Total, Offset, Limit int
-	// Now is the server's clock, to the second, for timers.
+	// Total is how many calls the filter keeps, All how many are live;
+	// Offset and Limit place the page.
+	Total, All, Offset, Limit int
+	// Now is the clock the rows' timers start from when they observe no
+	// other (the page sets its clock as a go-app state instead, so that
+	// a second passing does not re-render every row).
 	Now time.Time
 	// CanAct shows the action buttons (supervisors and admins).
 	CanAct bool
-	// Stale marks the rows as possibly out of date (the feed is not live).
+	// Stale marks the rows as possibly out of date (the feed is not live)
+	// and disables their actions.
 	Stale bool
 	// Selected is the call the detail panel shows.
 	Selected string
+	// Bot is the bot's own identity, which rows do not repeat.
+	Bot calls.Party
+	// Filter is the table's filter and sort, for the headers and for
+	// saying what a search found.
+	Filter console.Filter
 	// Ops holds the actions in flight or failed, by call id.
 	Ops map[string]Op
-	Ctl Controller
+	// Progressive draws the first rows a few per frame (see grower).
+	Progressive bool
+	// Waiting says no view arrived yet: an empty table is not "no calls".
+	Waiting bool
+	Ctl     Controller
+
+	rows grower
 }
 
-// Render draws the table, or a sentence when there is nothing to show.
+// OnMount starts drawing the rows.
+func (t *LiveTable) OnMount(ctx app.Context) { t.rows.grow(ctx, t.Progressive, t.Limit) }
+
+// OnUpdate goes on drawing them.
+func (t *LiveTable) OnUpdate(ctx app.Context) { t.rows.grow(ctx, t.Progressive, t.Limit) }
+
+// columns are the live table's columns: class, header, and the sort key
+// of the columns that sort.
+var columns = []struct {
+	class, title, abbr string
+	sort               console.SortKey
+}{
+	{"c-state", "State", "", console.SortState},
+	{"c-dir", "Dir.", "Direction", ""},
+	{"c-from", "Caller", "", console.SortCaller},
+	{"c-to", "Callee", "", console.SortCallee},
+	{"c-media", "Media", "", ""},
+	{"c-subject", "Subject", "", ""},
+	{"c-dur", "Duration", "", console.SortDuration},
+	{"c-actions", "Actions", "", ""},
+}
+
+// Render draws the table, with a sentence in place of rows when there are
+// none: no live call, or none that the search or filter keeps.
 func (t *LiveTable) Render() app.UI {
-	if len(t.Calls) == 0 {
-		text := "No live calls."
-		if t.Total > 0 {
-			text = "No calls on this page."
-		}
-		return app.Div().Class("table-wrap").Body(
-			app.P().Class("empty").ID("live-empty").Text(text),
-		)
-	}
-	rows := make([]app.UI, len(t.Calls))
-	for i, c := range t.Calls {
-		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Op: t.Ops[c.ID], Selected: c.ID == t.Selected, Ctl: t.Ctl}
+	rows := make([]app.UI, t.rows.limit(len(t.Calls), t.Progressive))
+	for i, c := range t.Calls[:len(rows)] {
+		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Stale: t.Stale, Op: t.Ops[c.ID],
+			Selected: c.ID == t.Selected, Bot: t.Bot, Ctl: t.Ctl}
 	}
 	cls := "calls"
 	if t.Stale {
 		cls += " stale"
 	}
+	cols := make([]app.UI, len(columns))
+	heads := make([]app.UI, len(columns))
+	for i, col := range columns {
+		cols[i] = app.Col().Class(col.class)
+		heads[i] = t.header(col.class, col.title, col.abbr, col.sort)
+	}
 	return app.Div().Class("table-wrap").Body(
 		app.Table().ID("live-calls").Class(cls).Aria("describedby", "live-range").Body(
-			app.Caption().Class("sr-only").Text("Live calls, newest first"),
-			app.THead().Body(app.Tr().Body(
-				app.Th().Scope("col").Text("State"),
-				app.Th().Scope("col").Body(app.Span().Class("sr-only").Text("Direction")),
-				app.Th().Scope("col").Text("Caller"),
-				app.Th().Scope("col").Text("Callee"),
-				app.Th().Scope("col").Text("Media"),
-				app.Th().Scope("col").Text("Subject"),
-				app.Th().Scope("col").Text("Duration"),
-				app.Th().Scope("col").Text("Actions"),
-			)),
+			app.Caption().Class("sr-only").Text(t.caption()),
+			app.ColGroup().Body(cols...),
+			app.THead().Body(app.Tr().Body(heads...)),
 			app.TBody().Body(rows...),
 		),
+		app.If(len(t.Calls) == 0, app.P().Class("empty").ID("live-empty").Role("status").Text(t.emptyText())),
 		&Pager{Ended: false, ID: "live-range", Offset: t.Offset, Limit: t.Limit, Total: t.Total, Ctl: t.Ctl},
 	)
 }
 
-// Row is one live call. Its handlers read the call id from the row's own
-// Call field when the event fires: go-app reuses row components by
-// position, so a row may show another call than when it was first drawn.
+func (t *LiveTable) caption() string {
+	if t.Filter.Sort == console.SortTime {
+		return "Live calls, newest first"
+	}
+	order := "ascending"
+	if t.Filter.Desc {
+		order = "descending"
+	}
+	return "Live calls, by " + string(t.Filter.Sort) + ", " + order
+}
+
+// emptyText says why no row shows.
+func (t *LiveTable) emptyText() string {
+	switch {
+	case t.All == 0 && t.Waiting:
+		return "Waiting for the live calls…"
+	case t.All == 0:
+		return "No live calls."
+	case t.Total == 0:
+		what := "the filter"
+		if q := strings.TrimSpace(t.Filter.Search); q != "" {
+			what = "“" + q + "”"
+		}
+		return "No live call matches " + what + " (" + plural(t.All, "live call") + " in all)."
+	default:
+		return "No calls on this page."
+	}
+}
+
+// header is a column's header; the columns people sort by are buttons
+// that sort, and say how with aria-sort.
+func (t *LiveTable) header(class, title, abbr string, key console.SortKey) app.UI {
+	th := app.Th().Scope("col").Class(class)
+	label := app.UI(app.Text(title))
+	if abbr != "" {
+		label = app.Abbr().Title(abbr).Aria("label", abbr).Text(title)
+	}
+	if key == "" {
+		return th.Body(label)
+	}
+	sorted := t.Filter.Sort == key
+	sortWord, arrow := "none", ""
+	if sorted {
+		sortWord, arrow = "ascending", " ▲"
+		if t.Filter.Desc {
+			sortWord, arrow = "descending", " ▼"
+		}
+	}
+	if sorted {
+		th = th.Aria("sort", sortWord)
+	}
+	return th.Body(&SortButton{Key: key, Title: title, Arrow: arrow, Sorted: sorted, Desc: t.Filter.Desc, Filter: t.Filter, Ctl: t.Ctl})
+}
+
+// SortButton sorts the live table by its column; a second click reverses
+// the order, a third goes back to newest first.
+type SortButton struct {
+	app.Compo
+
+	Key          console.SortKey
+	Title, Arrow string
+	Sorted, Desc bool
+	Filter       console.Filter
+	Ctl          Controller
+}
+
+// Render draws the button.
+func (b *SortButton) Render() app.UI {
+	return app.Button().Type("button").Class("sort").DataSet("sort", string(b.Key)).OnClick(b.onClick).
+		Body(app.Text(b.Title), app.Span().Class("arrow").Aria("hidden", "true").Text(b.Arrow))
+}
+
+// onClick reads the button's fields at click time.
+func (b *SortButton) onClick(ctx app.Context, e app.Event) {
+	f := b.Filter
+	switch {
+	case !b.Sorted:
+		f.Sort, f.Desc = b.Key, false
+	case !b.Desc:
+		f.Desc = true
+	default:
+		f.Sort, f.Desc = console.SortTime, false
+	}
+	b.Ctl.SetFilter(ctx, f)
+}
+
+// Row is one live call on one line. Its handlers read the call id from the
+// row's own Call field when the event fires: go-app reuses row components
+// by position, so a row may show another call than when it was first drawn.
 type Row struct {
 	app.Compo
 
 	Call     calls.Call
 	Now      time.Time
 	CanAct   bool
+	Stale    bool
 	Op       Op
 	Selected bool
+	Bot      calls.Party
 	Ctl      Controller
 }
 
@@ -95,31 +216,33 @@ func (r *Row) Render() app.UI {
 	if c.MarkedForDeletion {
 		cls += " marked"
 	}
+	if isApplication(c.Source) {
+		cls += " from-bot" // the phone layout names whom the bot calls instead
+	}
 	glyph, dir := directionGlyph(c.Direction)
 	return app.Tr().
 		ID("call-"+c.ID).
 		Class(cls).
+		TabIndex(-1).
 		DataSet("call-id", c.ID).
 		DataSet("seq", c.Seq).
 		DataSet("state", string(c.State)).
 		Body(
-			app.Td().Class("c-state").DataSet("label", "State").Body(
+			app.Td().Class("c-state").Body(
 				app.Span().Class(stateClass(c.State)).Text(string(c.State)),
-				app.If(needsAnswer(c), renderCountdown(c, r.Now)),
-				app.If(c.MarkedForDeletion, app.Span().Class("flag").Text("marked for deletion")),
+				app.If(needsAnswer(c), &Clock{Started: c.StartedAt, Countdown: true, Now: r.Now}),
+				app.If(c.MarkedForDeletion, app.Span().Class("flag").Title("marked for deletion: deleted when it ends").Text("marked for deletion")),
 			),
-			app.Td().Class("c-dir").DataSet("label", "Direction").Body(
+			app.Td().Class("c-dir").Body(
 				app.Span().Class("dir").Aria("label", dir).Title(dir).Text(glyph),
 			),
-			app.Td().Class("c-from").DataSet("label", "Caller").Body(renderParty(c.Source)),
-			app.Td().Class("c-to").DataSet("label", "Callee").Body(renderTargets(c.Targets)...),
-			app.Td().Class("c-media").DataSet("label", "Media").Body(renderModalities(c.Modalities)...),
-			app.Td().Class("c-subject").DataSet("label", "Subject").Text(orDash(c.Subject)),
-			app.Td().Class("c-dur").DataSet("label", "Duration").Body(
-				app.Time().Class("duration").Text(clock(c.Duration(r.Now))),
-			),
-			app.Td().Class("c-actions").DataSet("label", "Actions").Body(
-				app.Div().Class("actions").Body(r.buttons()...),
+			app.Td().Class("c-from").Title(partyWords(c.Source)).Body(renderParty(c.Source, r.Bot)),
+			app.Td().Class("c-to").Title(targetsWords(c.Targets)).Body(renderTargets(c.Targets, r.Bot)),
+			app.Td().Class("c-media").Body(renderModalities(c.Modalities)...),
+			app.Td().Class("c-subject").Title(c.Subject).Text(orDash(c.Subject)),
+			app.Td().Class("c-dur").Body(&Clock{From: c.CountsFrom(), Now: r.Now}),
+			app.Td().Class("c-actions").Body(
+				app.Div().Class("actions").Role("group").Aria("label", "Actions on the call from "+callWho(c, r.Bot)).Body(r.buttons()...),
 				renderOpError(c.ID, rowOp(r.Op), r.onDismiss),
 			),
 		)
@@ -127,18 +250,24 @@ func (r *Row) Render() app.UI {
 
 func (r *Row) buttons() []app.UI {
 	c := r.Call
-	who := c.Source.Label()
-	out := []app.UI{
-		actionButton(c.ID, "details", "Details", "Show details of the call from "+who, false, r.onDetails),
-	}
-	role := verbs.Viewer
+	who := callWho(c, r.Bot)
+	var out []app.UI
 	if r.CanAct {
-		role = verbs.Supervisor
+		for _, s := range verbs.Offer(verbs.Supervisor, c.Facts()) {
+			out = append(out, actionElem(s, c.ID, "", "call from "+who, rowOp(r.Op), r.Stale, r.onVerb(s.Verb)))
+		}
 	}
-	for _, s := range verbs.Offer(role, c.Facts()) {
-		out = append(out, &ActionButton{CallID: c.ID, Verb: s.Verb, Who: "the call from " + who, Op: rowOp(r.Op), Ctl: r.Ctl})
-	}
+	out = append(out, actionButton(c.ID, "details", "Details", "Details of call from "+who, false, r.onDetails))
 	return out
+}
+
+// callWho names a call for labels: its caller, or for the bot's own
+// outgoing calls, whom it calls.
+func callWho(c calls.Call, bot calls.Party) string {
+	if (isBot(c.Source, bot) || isApplication(c.Source)) && len(c.Targets) > 0 && c.Targets[0].Label() != "" {
+		return "the bot to " + c.Targets[0].Label()
+	}
+	return orDash(c.Source.Label())
 }
 
 // rowOp is the operation a row's buttons show: one on a participant shows
@@ -150,6 +279,17 @@ func rowOp(op Op) Op {
 	return op
 }
 
+// onVerb is the click of the row's button for verb: it reads the call
+// from the row at click time.
+func (r *Row) onVerb(verb verbs.Verb) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if r.Stale || r.Ctl == nil {
+			return
+		}
+		r.Ctl.Request(ctx, r.Call.ID, verb)
+	}
+}
+
 func (r *Row) onDetails(ctx app.Context, e app.Event) {
 	r.Ctl.Select(ctx, r.Call.ID)
 }
@@ -159,17 +299,22 @@ func (r *Row) onDismiss(ctx app.Context, e app.Event) {
 }
 
 // actionButton is a button of a row: labelled for screen readers, marked
-// with the call id and the action for tests, disabled while busy.
+// with the call id and the action for tests and for the focus, disabled
+// while busy.
 func actionButton(id, action, text, label string, disabled bool, h app.EventHandler) app.UI {
-	return app.Button().
+	b := app.Button().
 		Type("button").
 		Class("btn", "btn-"+action).
 		DataSet("action", action).
 		DataSet("call-id", id).
 		Aria("label", label).
-		Disabled(disabled).
-		OnClick(h).
+		Title(label).
+		OnClick(h, id).
 		Text(text)
+	if disabled {
+		b = b.Disabled(true)
+	}
+	return b
 }
 
 // renderOpError shows why the last action on a call failed, in words.
@@ -179,7 +324,8 @@ func renderOpError(id string, op Op, dismiss app.EventHandler) app.UI {
 	}
 	return app.P().Class("op-error").Role("alert").DataSet("call-id", id).Body(
 		app.Span().Text(op.Error),
-		app.Button().Type("button").Class("btn-link").Aria("label", "Dismiss this error").OnClick(dismiss).Text("×"),
+		app.Button().Type("button").Class("btn-link").DataSet("call-id", id).DataSet("action", "dismiss").
+			Aria("label", "Dismiss this error").OnClick(dismiss, id).Text("×"),
 	)
 }
 
@@ -197,27 +343,38 @@ func renderCountdown(c calls.Call, now time.Time) app.UI {
 	return app.Span().Class("countdown").Role("timer").
 		Aria("label", "answer within "+strconv.Itoa(secs)+" seconds").
 		Body(
-			app.Meter().Min(0).Max(deadline).Value(float64(secs)).Low(5).Optimum(float64(deadline)),
-			app.Span().Text(strconv.Itoa(secs)+" s"),
+			app.Meter().Min(0).Max(deadline).Value(float64(secs)).Low(5).Optimum(float64(deadline)).Aria("hidden", "true"),
+			app.Span().Aria("hidden", "true").Text(strconv.Itoa(secs)+"\u00a0s"),
 		)
 }
 
-func renderParty(p calls.Party) app.UI {
-	return app.Div().Class("party").Body(
-		app.Span().Class("label").Text(orDash(p.Label())),
-		app.If(partyDetail(p) != "", app.Small().Text(partyDetail(p))),
-	)
+// renderParty names a party on one line: the bot as "bot" (its identity
+// is in the header), anyone else by name; ids are in the cell's title.
+func renderParty(p calls.Party, bot calls.Party) app.UI {
+	if isBot(p, bot) {
+		return app.Span().Class("label", "is-bot").Text("bot")
+	}
+	return app.Span().Class("label").Text(orDash(p.Label()))
 }
 
-func renderTargets(ps []calls.Party) []app.UI {
+func renderTargets(ps []calls.Party, bot calls.Party) app.UI {
 	if len(ps) == 0 {
-		return []app.UI{app.Text("—")}
+		return app.Text("—")
 	}
-	out := make([]app.UI, len(ps))
+	first := renderParty(ps[0], bot)
+	if len(ps) == 1 {
+		return first
+	}
+	return app.Span().Body(first, app.Span().Class("more").Text(" +"+strconv.Itoa(len(ps)-1)))
+}
+
+// targetsWords is every target in full, for the cell's title.
+func targetsWords(ps []calls.Party) string {
+	words := make([]string, len(ps))
 	for i, p := range ps {
-		out[i] = renderParty(p)
+		words[i] = partyWords(p)
 	}
-	return out
+	return strings.Join(words, "; ")
 }
 
 func renderModalities(ms []string) []app.UI {
@@ -227,10 +384,7 @@ func renderModalities(ms []string) []app.UI {
 	out := make([]app.UI, len(ms))
 	for i, m := range ms {
 		glyph, words := modality(m)
-		out[i] = app.Span().Class("chip", "m-"+m).Title(words).Body(
-			app.Span().Aria("hidden", "true").Text(glyph),
-			app.Span().Class("chip-text").Text(words),
-		)
+		out[i] = app.Span().Class("chip", "m-"+m).Role("img").Aria("label", words).Title(words).Text(glyph)
 	}
 	return out
 }
@@ -249,13 +403,23 @@ type Pager struct {
 
 // Render draws "1–50 of 2,000" between the previous and next buttons.
 func (p *Pager) Render() app.UI {
-	from, to := p.Offset+1, min(p.Offset+p.Limit, p.Total)
-	return app.Nav().Class("pager").Aria("label", "Pages").Body(
-		app.Button().Type("button").Class("btn").DataSet("action", "prev").
-			Aria("label", "Previous page").Disabled(p.Offset == 0).OnClick(p.onPrev).Text("‹ Previous"),
-		app.Span().ID(p.ID).Text(count(from)+"–"+count(to)+" of "+count(p.Total)),
-		app.Button().Type("button").Class("btn").DataSet("action", "next").
-			Aria("label", "Next page").Disabled(to >= p.Total).OnClick(p.onNext).Text("Next ›"),
+	from, to := min(p.Offset+1, p.Total), min(p.Offset+p.Limit, p.Total)
+	label := "live calls"
+	if p.Ended {
+		label = "ended calls"
+	}
+	prev := app.Button().Type("button").Class("btn", "btn-small").DataSet("action", "prev").
+		Aria("label", "Previous page of "+label).OnClick(p.onPrev).Text("‹ Previous")
+	if p.Offset == 0 {
+		prev = prev.Disabled(true)
+	}
+	next := app.Button().Type("button").Class("btn", "btn-small").DataSet("action", "next").
+		Aria("label", "Next page of "+label).OnClick(p.onNext).Text("Next ›")
+	if to >= p.Total {
+		next = next.Disabled(true)
+	}
+	return app.Div().Class("pager").Role("group").Aria("label", "Pages of "+label).Body(
+		prev, app.Span().ID(p.ID).Text(count(from)+"–"+count(to)+" of "+count(p.Total)), next,
 	)
 }
 

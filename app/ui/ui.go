@@ -55,10 +55,11 @@ func Handler(version string) *app.Handler {
 		Styles:                  []string{"/web/app.css"},
 		ThemeColor:              themeColor,
 		BackgroundColor:         backgroundColor,
-		LoadingLabel:            "Loading Switchboard… {progress}%",
+		LoadingLabel:            "Starting… {progress}%",
 		Version:                 version,
 		WasmContentLengthHeader: WasmLengthHeader,
 		AutoUpdateInterval:      10 * time.Minute,
+		ServiceWorkerTemplate:   appWorkerJS,
 	}
 }
 

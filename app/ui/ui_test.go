@@ -26,11 +26,11 @@ func TestRowButtonsByRoleAndState(t *testing.T) {
 		canAct bool
 		want   []string // data-action values of the row's buttons
 	}{
-		{"incoming, supervisor", incoming, true, []string{"details", "answer", "reject", "redirect", "hangup"}},
+		{"incoming, supervisor", incoming, true, []string{"answer", "reject", "redirect", "hangup", "details"}},
 		{"incoming, viewer", incoming, false, []string{"details"}},
-		{"established, supervisor", established, true, []string{"details", "transfer", "hangup"}},
+		{"established, supervisor", established, true, []string{"transfer", "hangup", "details"}},
 		{"established, viewer", established, false, []string{"details"}},
-		{"terminating, supervisor", terminating, true, []string{"details", "hangup"}},
+		{"terminating, supervisor", terminating, true, []string{"hangup", "details"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestEndedRowDecodesWhyTheCallEnded(t *testing.T) {
 	}{
 		{"hung up by a supervisor", hungUp, []string{"The conversation has ended.", "200/5001", "hung up by alice", "ended by the bot or a supervisor", "3:00"}},
 		{"rejected", rejected, []string{"rejected by bob", "200/7000"}},
-		{"ghost", ghost, []string{"ended by Switchboard: Graph no longer knew this call", "404/8522", "unknown"}},
+		{"ghost", ghost, []string{"Switchboard ended the call: Graph no longer knew it.", "ended by Switchboard (reconciled)", "404/8522", ">reconciled<"}},
 		{"keep-alive timeout, marked", marked, []string{"Keep Alive timeout, cleaned up inactive call.", "408/8537", "timeout", "marked for deletion"}},
 	}
 	for _, tt := range tests {
@@ -180,13 +180,13 @@ func TestLiveTableMountsOnlyAWindow(t *testing.T) {
 	if rows[0].attrs["data-call-id"] != "c04999" {
 		t.Errorf("first row = %s, want the newest call", rows[0].attrs["data-call-id"])
 	}
-	if html := f.html(); !strings.Contains(html, "1–50 of 5,000") {
+	if html := f.html(); !strings.Contains(html, fmt.Sprintf("1–%d of 5,000", liveRows)) {
 		t.Errorf("the pager does not say where the window is")
 	}
-	click(t, f.disp, f.page, map[string]string{"data-action": "next", "aria-label": "Next page"})
+	click(t, f.disp, f.page, map[string]string{"data-action": "next", "aria-label": "Next page of live calls"})
 	rows = find(f.page, map[string]string{"class": "row"})
-	if len(rows) != liveRows || rows[0].attrs["data-call-id"] != "c04949" {
-		t.Errorf("after Next: %d rows from %s, want %d from c04949", len(rows), rows[0].attrs["data-call-id"], liveRows)
+	if want := fmt.Sprintf("c%05d", 4999-liveRows); len(rows) != liveRows || rows[0].attrs["data-call-id"] != want {
+		t.Errorf("after Next: %d rows from %s, want %d from %s", len(rows), rows[0].attrs["data-call-id"], liveRows, want)
 	}
 }
 
@@ -269,7 +269,7 @@ func TestRejectAsksForAReason(t *testing.T) {
 		t.Run(tt.choice, func(t *testing.T) {
 			f := newFixture(t, console.Supervisor)
 			f.snapshot(call("r1", calls.Incoming, t0.Add(-time.Second)))
-			click(t, f.disp, f.page, map[string]string{"data-action": "reject", "data-call-id": "r1", "class": "btn btn-reject"})
+			click(t, f.disp, f.page, map[string]string{"data-action": "reject", "data-call-id": "r1", "class": "btn btn-small btn-reject"})
 			if len(f.api.actions()) != 0 {
 				t.Fatalf("reject was sent before a reason was chosen")
 			}
@@ -290,12 +290,12 @@ func TestRejectAsksForAReason(t *testing.T) {
 func TestHangUpNeedsConfirmation(t *testing.T) {
 	f := newFixture(t, console.Supervisor)
 	f.snapshot(call("h1", calls.Established, t0.Add(-time.Minute)))
-	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "class": "btn btn-hangup"})
+	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "class": "btn btn-small btn-hangup"})
 	click(t, f.disp, f.page, map[string]string{"id": "dialog-cancel"})
 	if got := f.api.actions(); len(got) != 0 {
 		t.Fatalf("cancelled hang up sent %q", got)
 	}
-	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "class": "btn btn-hangup"})
+	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "class": "btn btn-small btn-hangup"})
 	fire(t, f.disp, find(f.page, map[string]string{"role": "dialog"})[0], "keydown") // a key that is not Escape
 	click(t, f.disp, f.page, map[string]string{"id": "dialog-first"})
 	if got := f.api.actions(); !slices.Equal(got, []string{"DELETE /api/calls/h1"}) {
@@ -309,7 +309,7 @@ func TestFailuresAreShownOnTheRow(t *testing.T) {
 	f.api.fail["DELETE /api/calls/x2"] = apiFailure{http.StatusBadGateway, "graph", "Graph refused: 8522 Call not found"}
 	f.snapshot(call("x1", calls.Incoming, t0.Add(-time.Second)), call("x2", calls.Established, t0.Add(-time.Minute)))
 	click(t, f.disp, f.page, map[string]string{"data-action": "answer", "data-call-id": "x1"})
-	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "data-call-id": "x2", "class": "btn btn-hangup"})
+	click(t, f.disp, f.page, map[string]string{"data-action": "hangup", "data-call-id": "x2", "class": "btn btn-small btn-hangup"})
 	click(t, f.disp, f.page, map[string]string{"id": "dialog-first"})
 	for id, want := range map[string]string{
 		"x1": "Could not answer: the call was already answered",
@@ -373,18 +373,49 @@ func TestDetailPanelShowsTheWholeCall(t *testing.T) {
 func TestStaleWhenNotLive(t *testing.T) {
 	f := newFixture(t, console.Viewer)
 	f.snapshot(call("s1", calls.Established, t0.Add(-time.Minute)))
-	if strings.Contains(f.html(), "stale-notice") {
-		t.Fatalf("a live console is marked stale")
+	if html := f.html(); !strings.Contains(html, `class="stale-notice quiet"`) || len(find(f.page, map[string]string{"id": "switchboard", "data-stale": "false"})) != 1 ||
+		len(find(f.page, map[string]string{"data-action": "hangup", "disabled": "true"})) != 0 {
+		t.Fatalf("a live console is marked stale:\n%s", html)
 	}
 	f.disp.Dispatch(app.Dispatch{Mode: app.Update, Source: f.page, Function: func(app.Context) {
 		f.page.conn = console.Status{State: console.Reconnecting, Reason: "the server is restarting", Retry: time.Second}
 	}})
 	f.disp.Consume()
 	html := f.html()
-	for _, want := range []string{"stale-notice", `class="calls stale"`, "conn-reconnecting", "Reconnecting", `data-call-id="s1"`} {
+	if len(find(f.page, map[string]string{"id": "switchboard", "data-stale": "true"})) != 1 {
+		t.Errorf("the page is not marked stale")
+	}
+	for _, want := range []string{`class="stale-notice"`, `class="calls stale"`, "conn-reconnecting", "Reconnecting",
+		`data-call-id="s1"`, "actions are off"} {
 		if !strings.Contains(html, want) {
-			t.Errorf("a reconnecting console lacks %q", want)
+			t.Errorf("a reconnecting console lacks %q:\n%s", want, html[:min(len(html), 400)])
 		}
+	}
+}
+
+// TestStaleRowsDisableTheirActions: a supervisor's stale rows offer their
+// buttons disabled, and a request that still comes (a key press) sends
+// nothing.
+func TestStaleRowsDisableTheirActions(t *testing.T) {
+	f := newFixture(t, console.Supervisor)
+	f.snapshot(call("s1", calls.Incoming, t0.Add(-time.Second)))
+	if b := find(f.page, map[string]string{"data-action": "answer", "data-call-id": "s1"}); len(b) != 1 || b[0].attrs["disabled"] != "" {
+		t.Fatalf("a live row's Answer is missing or disabled: %v", b)
+	}
+	f.disp.Dispatch(app.Dispatch{Mode: app.Update, Source: f.page, Function: func(app.Context) {
+		f.page.conn = console.Status{State: console.Offline, Reason: "connection lost"}
+	}})
+	f.disp.Consume()
+	for _, verb := range []string{"answer", "reject", "redirect", "hangup"} {
+		b := find(f.page, map[string]string{"data-action": verb, "data-call-id": "s1"})
+		if len(b) != 1 || b[0].attrs["disabled"] != "true" {
+			t.Errorf("the stale row's %s button is not disabled: %v", verb, b)
+		}
+	}
+	f.disp.Dispatch(app.Dispatch{Mode: app.Update, Source: f.page, Function: func(ctx app.Context) { f.page.Request(ctx, "s1", verbs.Answer) }})
+	f.disp.Consume()
+	if got := f.api.actions(); len(got) != 0 {
+		t.Errorf("a stale console sent %q", got)
 	}
 }
 
@@ -413,7 +444,7 @@ func TestSummaryBar(t *testing.T) {
 	defer d.Close()
 	html := app.HTMLString(bar)
 	for _, want := range []string{"<svg", `aria-label="Live calls by state: incoming 1, established 2"`, `width="400.0"`,
-		"3 live", "1 ended in the last hour", "timeout: 1"} {
+		"3 live", "1 ended in the last hour", "timeout: 1", `data-filter="incoming"`, `aria-pressed="false"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("summary lacks %q:\n%s", want, html)
 		}
@@ -425,13 +456,13 @@ func TestPrerenderedShell(t *testing.T) {
 	d := app.NewServerTester(page)
 	defer d.Close()
 	html := app.HTMLString(page)
-	for _, want := range []string{`id="switchboard"`, "Live calls", "Recently ended", "Connecting", "No live calls."} {
+	for _, want := range []string{`id="switchboard"`, "Live calls", "Recently ended", "Connecting", "Waiting for the live calls…"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("prerendered page lacks %q:\n%s", want, html)
 		}
 	}
-	if err := app.TestMatch(page, app.TestUIDescriptor{Path: app.TestPath(0, 0), Expected: &Header{Conn: console.Status{State: console.Connecting}, Ctl: page}}); err != nil {
-		t.Errorf("header: %v", err)
+	if !strings.Contains(html, `id="conn"`) || !strings.Contains(html, `id="logout"`) || !strings.Contains(html, `class="stale-notice quiet"`) {
+		t.Errorf("the prerendered header or notice line is missing; the mounted page would move:\n%s", html)
 	}
 }
 

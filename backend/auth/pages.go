@@ -10,7 +10,8 @@ import (
 
 // page is a plain HTML page that explains a refusal or an outcome. Pages
 // have no script and no inline style, so they pass the strict
-// Content-Security-Policy.
+// Content-Security-Policy; they take the console's look from its
+// stylesheet for these pages (web/auth.css, served at /web/auth.css).
 type page struct {
 	Title   string
 	Message string
@@ -25,14 +26,17 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="theme-color" content="#0f766e">
 <title>{{.Title}} · Switchboard</title>
+<link rel="stylesheet" href="/web/auth.css">
+<link rel="icon" href="/web/icon.svg">
 </head>
-<body>
-<main id="auth-page">
+<body class="auth">
+<main id="auth-page" class="auth-card">
 <h1>{{.Title}}</h1>
 <p id="auth-message">{{.Message}}</p>
 {{range .Details}}<p>{{.}}</p>
-{{end}}{{if .Links}}<ul>{{range .Links}}<li><a href="{{.Href}}">{{.Text}}</a></li>{{end}}</ul>{{end}}
+{{end}}{{if .Links}}<ul class="auth-links">{{range .Links}}<li><a href="{{.Href}}">{{.Text}}</a></li>{{end}}</ul>{{end}}
 </main>
 </body>
 </html>

@@ -143,9 +143,11 @@ func TestRejectBusy(t *testing.T) {
 	if err := json.Unmarshal(req.Body, &body); err != nil || !strings.EqualFold(body.Reason, "busy") {
 		t.Fatalf("Graph was asked to reject with %s, want reason busy (%v)", req.Body, err)
 	}
-	p.waitJS("the call in Recently ended, rejected by alice", fmt.Sprintf(
-		`!document.querySelector(%q) && document.querySelector(%q)?.textContent === "rejected by alice"`,
-		rowSel(id), endedSel(id)+" .ended-by"), stepTimeout)
+	// The ended row names who rejected it and why.
+	p.waitJS("the call in Recently ended, rejected by alice as busy", fmt.Sprintf(
+		`!document.querySelector(%q) && document.querySelector(%q)?.textContent === "rejected by alice (busy)" &&
+		document.querySelector(%q)?.textContent.startsWith("Rejected as busy")`,
+		rowSel(id), endedSel(id)+" .ended-by", endedSel(id)+" .reason .why"), stepTimeout)
 	if acts := s.actions(mark); len(acts) != 1 {
 		t.Errorf("Graph was asked %d things, want only the reject: %v", len(acts), describe(acts))
 	}

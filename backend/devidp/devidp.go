@@ -33,6 +33,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 	"golang.org/x/text/language"
 )
@@ -48,6 +49,9 @@ type User struct {
 	// Roles are the values of the role claim, such as
 	// "Switchboard.Supervisor".
 	Roles []string
+	// Hint says what the user may do, for the sign-in page's list of demo
+	// users (Config.ShowUsers).
+	Hint string
 }
 
 // Config describes the provider, its one client and its users.
@@ -70,6 +74,12 @@ type Config struct {
 	RoleClaim string
 	// Logger receives sign-in events (default slog.Default()).
 	Logger *slog.Logger
+	// ShowUsers lists the users and their passwords on the sign-in page:
+	// for a demo, where they are no secret; never otherwise.
+	ShowUsers bool
+	// Stylesheet and Icon are the URLs of the pages' style sheet and icon
+	// (Switchboard's, on the same origin); empty leaves the pages plain.
+	Stylesheet, Icon string
 }
 
 // Provider is a running development OpenID provider.
@@ -170,11 +180,33 @@ func (p *Provider) routes() http.Handler {
 	mux.HandleFunc("GET /login", p.serveLoginForm)
 	mux.Handle("POST /login", op.NewIssuerInterceptor(p.op.IssuerFromRequest).HandlerFunc(p.serveLogin))
 	mux.HandleFunc("GET /logged-out", p.serveLoggedOut)
+	mux.Handle("/end_session", op.NewIssuerInterceptor(p.op.IssuerFromRequest).Handler(p.forgiveStaleHint(p.op)))
 	mux.Handle("/", p.op)
 	if p.path == "" {
 		return mux
 	}
 	return http.StripPrefix(p.path, mux)
+}
+
+// forgiveStaleHint drops an id_token_hint that no longer verifies (signed
+// with the key of an earlier run: the provider makes a new one at each
+// start) from an end-session request, which then ends the session by its
+// client_id and returns to its post_logout_redirect_uri as usual, instead
+// of stopping on the provider's error page.
+func (p *Provider) forgiveStaleHint(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if hint := q.Get("id_token_hint"); hint != "" {
+			_, err := op.VerifyIDTokenHint[*oidc.IDTokenClaims](r.Context(), hint, p.op.IDTokenHintVerifier(r.Context()))
+			if err != nil && !errors.As(err, &op.IDTokenHintExpiredError{}) {
+				p.cfg.Logger.Info("devidp: ignoring an id_token_hint this run did not sign", "err", err)
+				q.Del("id_token_hint")
+				r = r.Clone(r.Context())
+				r.URL.RawQuery = q.Encode()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Handler serves the provider. Mount it at the issuer's path (see the
@@ -203,8 +235,11 @@ const (
 // alice (supervisor), victor (viewer) and ada (admin).
 func DemoUsers() []User {
 	return []User{
-		{Username: "alice", Password: "alice", Name: "Alice Supervisor", Email: "alice@example.com", Roles: []string{DemoRoleSupervisor}},
-		{Username: "victor", Password: "victor", Name: "Victor Viewer", Email: "victor@example.com", Roles: []string{DemoRoleViewer}},
-		{Username: "ada", Password: "ada", Name: "Ada Admin", Email: "ada@example.com", Roles: []string{DemoRoleAdmin}},
+		{Username: "alice", Password: "alice", Name: "Alice Supervisor", Email: "alice@example.com", Roles: []string{DemoRoleSupervisor},
+			Hint: "supervisor: answers, rejects, redirects, transfers, hangs up"},
+		{Username: "victor", Password: "victor", Name: "Victor Viewer", Email: "victor@example.com", Roles: []string{DemoRoleViewer},
+			Hint: "viewer: sees calls"},
+		{Username: "ada", Password: "ada", Name: "Ada Admin", Email: "ada@example.com", Roles: []string{DemoRoleAdmin},
+			Hint: "admin: also deletes conversations, reads the audit trail"},
 	}
 }

@@ -249,3 +249,70 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestEndSessionForgivesAStaleHint: after a restart the provider signs with
+// a new key, and the hint Switchboard kept from before no longer verifies;
+// logging out must still end on Switchboard's signed-out page, not on the
+// provider's error.
+func TestEndSessionForgivesAStaleHint(t *testing.T) {
+	i := startIDP(t)
+	old := startIDP(t) // another run: another key
+	staleToken := signedByOtherRun(t, old)
+	end := i.p.Issuer() + "/end_session?" + url.Values{
+		"id_token_hint": {staleToken}, "client_id": {"switchboard"},
+		"post_logout_redirect_uri": {i.srv.URL + "/auth/logged-out"},
+	}.Encode()
+	res, err := i.browser(t).Get(end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if got := res.Header.Get("Location"); got != i.srv.URL+"/auth/logged-out" {
+		t.Errorf("end session with a stale hint: status %d, Location %q; want Switchboard's signed-out page", res.StatusCode, got)
+	}
+}
+
+// signedByOtherRun signs alice in at p and returns her ID token.
+func signedByOtherRun(t *testing.T, p *idp) string {
+	t.Helper()
+	conf, _ := p.oauth2Config(t)
+	pkce := oauth2.GenerateVerifier()
+	c := p.browser(t)
+	id, formURL := openForm(t, c, conf.AuthCodeURL("st", oidc.Nonce("n"), oauth2.S256ChallengeOption(pkce)))
+	res := submit(t, c, formURL, id, "alice", "alice")
+	res.Body.Close()
+	loc, _ := url.Parse(res.Header.Get("Location"))
+	code := loc.Query().Get("code")
+	tok, err := conf.Exchange(context.Background(), code, oauth2.VerifierOption(pkce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	return raw
+}
+
+func TestSignInPageListsDemoUsersOnlyInDemos(t *testing.T) {
+	for _, show := range []bool{false, true} {
+		mux := http.NewServeMux()
+		srv := httptest.NewServer(mux)
+		p, err := New(context.Background(), Config{Issuer: srv.URL + "/idp", ClientID: "switchboard", ClientSecret: "s",
+			RedirectURIs: []string{srv.URL + "/auth/callback"}, Users: DemoUsers(), ShowUsers: show, Stylesheet: "/web/auth.css",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux.Handle(p.MountPattern(), p.Handler())
+		var page strings.Builder
+		rec := httptest.NewRecorder()
+		p.render(rec, http.StatusOK, loginPage{ID: "x"})
+		page.WriteString(rec.Body.String())
+		srv.Close()
+		html := page.String()
+		if strings.Contains(html, "Demo users") != show || strings.Contains(html, "<code>victor</code>") != show {
+			t.Errorf("ShowUsers %v: the page lists the demo users: %v", show, strings.Contains(html, "Demo users"))
+		}
+		if !strings.Contains(html, `<link rel="stylesheet" href="/web/auth.css">`) || strings.Contains(html, "style=") {
+			t.Errorf("the sign-in page is not styled from its stylesheet:\n%s", html)
+		}
+	}
+}

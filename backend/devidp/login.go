@@ -9,27 +9,41 @@ import (
 )
 
 // The pages are plain HTML forms without script or inline style, so they
-// work in any browser and under Switchboard's Content-Security-Policy.
+// work in any browser and under Switchboard's Content-Security-Policy; they
+// take their look from Config.Stylesheet.
 var pages = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="theme-color" content="#0f766e">
+<meta name="description" content="Sign in to the Switchboard demo.">
 <title>Sign in · Switchboard demo</title>
+{{if .Stylesheet}}<link rel="stylesheet" href="{{.Stylesheet}}">{{end}}
+{{if .Icon}}<link rel="icon" href="{{.Icon}}">{{end}}
 </head>
-<body>
-<main>
+<body class="auth">
+<main class="auth-card">
 <h1>Sign in to Switchboard</h1>
-<p>Development identity provider of the Switchboard demo. Not for real accounts.</p>
-{{if .Error}}<p id="login-error" role="alert"><strong>{{.Error}}</strong></p>{{end}}
-{{if .ID}}<form method="post" action="{{.Action}}">
+<p class="auth-note">The demo's own sign-in. Not for real accounts.</p>
+{{if .Error}}<p id="login-error" class="auth-error" role="alert">{{.Error}}</p>{{end}}
+{{if .ID}}<form method="post" action="{{.Action}}" class="auth-form">
 <input type="hidden" name="authRequestID" value="{{.ID}}">
-<p><label for="username">User name</label><br>
-<input id="username" name="username" value="{{.Username}}" autocomplete="username" autocapitalize="none" required autofocus></p>
-<p><label for="password">Password</label><br>
-<input id="password" name="password" type="password" autocomplete="current-password" required></p>
-<p><button id="login" type="submit">Sign in</button></p>
-</form>{{end}}
+<label for="username">User name</label>
+<input id="username" name="username" value="{{.Username}}" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button id="login" type="submit">Sign in</button>
+</form>
+{{if .Users}}<section class="auth-users" aria-labelledby="demo-users">
+<h2 id="demo-users">Demo users</h2>
+<p>Each password is the user name.</p>
+<table>
+<thead><tr><th scope="col">User</th><th scope="col">Password</th><th scope="col">May</th></tr></thead>
+<tbody>{{range .Users}}<tr><td><code>{{.Username}}</code></td><td><code>{{.Password}}</code></td><td>{{.Hint}}</td></tr>
+{{end}}</tbody>
+</table>
+</section>{{end}}{{end}}
 </main>
 </body>
 </html>
@@ -37,14 +51,22 @@ var pages = template.Must(template.New("login").Parse(`<!DOCTYPE html>
 
 var loggedOut = template.Must(template.New("logged-out").Parse(`<!DOCTYPE html>
 <html lang="en">
-<head><meta charset="utf-8"><title>Signed out · Switchboard demo</title></head>
-<body><main><h1>Signed out</h1><p>You are signed out of the development identity provider.</p></main></body>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signed out · Switchboard demo</title>
+{{if .Stylesheet}}<link rel="stylesheet" href="{{.Stylesheet}}">{{end}}
+</head>
+<body class="auth"><main class="auth-card"><h1>Signed out</h1><p>You are signed out of the demo's sign-in.</p></main></body>
 </html>
 `))
 
 type loginPage struct {
 	Action, ID, Username, Error string
+	Stylesheet, Icon            string
+	Users                       []userHint
 }
+
+// userHint is a demo user as the sign-in page shows it.
+type userHint struct{ Username, Password, Hint string }
 
 // serveLoginForm shows the form for the sign-in request in authRequestID.
 func (p *Provider) serveLoginForm(w http.ResponseWriter, r *http.Request) {
@@ -82,11 +104,17 @@ func (p *Provider) serveLogin(w http.ResponseWriter, r *http.Request) {
 
 func (p *Provider) serveLoggedOut(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	loggedOut.Execute(w, nil)
+	loggedOut.Execute(w, loginPage{Stylesheet: p.cfg.Stylesheet})
 }
 
 func (p *Provider) render(w http.ResponseWriter, status int, page loginPage) {
 	page.Action = p.path + "/login"
+	page.Stylesheet, page.Icon = p.cfg.Stylesheet, p.cfg.Icon
+	if p.cfg.ShowUsers {
+		for _, u := range p.cfg.Users {
+			page.Users = append(page.Users, userHint{Username: u.Username, Password: u.Password, Hint: u.Hint})
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)

@@ -170,10 +170,10 @@ func (s *Sim) fillSpecLocked(spec CallSpec, direction string) (CallSpec, error) 
 	}
 	spec = spec.clone()
 	if spec.ID == "" {
-		spec.ID = drawUUID(s.ids)
+		spec.ID = drawSaltedUUID(s.ids, s.cfg.IDSalt)
 	}
 	if spec.ChainID == "" {
-		spec.ChainID = drawUUID(s.ids)
+		spec.ChainID = drawSaltedUUID(s.ids, s.cfg.IDSalt)
 	}
 	if direction == directionOutgoing {
 		spec.Source = s.bot

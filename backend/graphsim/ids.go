@@ -3,6 +3,7 @@ package graphsim
 import (
 	"fmt"
 	"hash/fnv"
+	"math/bits"
 	mrand "math/rand/v2"
 )
 
@@ -17,6 +18,14 @@ func newUUID(hi, lo uint64) string {
 
 // drawUUID draws a UUID from rng, so that seeded traffic has reproducible ids.
 func drawUUID(rng *mrand.Rand) string { return newUUID(rng.Uint64(), rng.Uint64()) }
+
+// drawSaltedUUID draws a UUID from rng as drawUUID does, with salt mixed
+// into both halves: the same draws under another salt give other ids, and
+// a zero salt gives drawUUID's. The stream consumes the same numbers either
+// way, so the salt changes no other choice of the traffic.
+func drawSaltedUUID(rng *mrand.Rand, salt uint64) string {
+	return newUUID(rng.Uint64()^salt, rng.Uint64()^bits.RotateLeft64(salt, 31))
+}
 
 // callStream derives the random stream of a call's wire quirks from its id,
 // so that a call's quirks depend on the seed and the call alone, not on how

@@ -39,6 +39,12 @@ type Config struct {
 	// Seed makes traffic reproducible: the same seed gives the same
 	// sequence of calls, ids, scripts and wire quirks.
 	Seed int64
+	// IDSalt, when not zero, is mixed into the ids of new calls and their
+	// chains: the same Seed gives the same traffic under other ids. A demo
+	// restarted on the same data with the same seed gives it a fresh salt,
+	// so its new calls never reuse the ids of calls the event log already
+	// holds (which would fold them into those old, ended calls).
+	IDSalt uint64
 	// TenantID is the tenant put in notification tokens ("tid") and the
 	// only tenant the token endpoint serves.
 	TenantID string
@@ -267,6 +273,7 @@ func New(cfg Config) (*Sim, error) {
 	// The traffic's people are the directory: calls come from them, and
 	// supervisors redirect and transfer calls to them.
 	s.gen = newGenerator(cfg.Seed, cfg.Rate, s.bot)
+	s.gen.salt = cfg.IDSalt
 	for _, p := range s.gen.people {
 		s.addUserLocked(DirectoryUser{ID: p.ID, DisplayName: p.DisplayName, UPN: upnOf(p.DisplayName)})
 	}

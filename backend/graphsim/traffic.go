@@ -67,6 +67,7 @@ func (s *Sim) startRun() (*generator, error) {
 	s.running = true
 	if s.gen == nil {
 		s.gen = newGenerator(s.cfg.Seed, s.cfg.Rate, s.bot)
+		s.gen.salt = s.cfg.IDSalt
 	}
 	return s.gen, nil
 }
@@ -226,6 +227,7 @@ type generator struct {
 	bot    Party
 	people []Party // Teams users who call and are called
 	phones []Party // PSTN callers
+	salt   uint64  // mixed into call and chain ids (Config.IDSalt)
 }
 
 // Shape of generated calls.
@@ -292,7 +294,7 @@ func (g *generator) spec(source Party, targets []Party) CallSpec {
 		targets = []Party{g.bot}
 	}
 	return CallSpec{
-		ID: drawUUID(g.rng), ChainID: drawUUID(g.rng),
+		ID: drawSaltedUUID(g.rng, g.salt), ChainID: drawSaltedUUID(g.rng, g.salt),
 		Source: source, Targets: targets, Modalities: []string{"audio"},
 	}
 }

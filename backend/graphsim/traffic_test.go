@@ -36,6 +36,28 @@ func TestGeneratorIsDeterministic(t *testing.T) {
 	}
 }
 
+// TestIDSaltGivesTheSameTrafficOtherIDs: a salt changes the ids of calls
+// and chains, and nothing else the seed chose.
+func TestIDSaltGivesTheSameTrafficOtherIDs(t *testing.T) {
+	plain := drawPlans(7, 200)
+	g := newGenerator(7, 10, testBot)
+	g.salt = 0x5eed
+	seen := map[string]bool{}
+	for _, p := range plain {
+		seen[p.Spec.ID], seen[p.Spec.ChainID] = true, true
+	}
+	for i := range plain {
+		salted := g.next()
+		if seen[salted.Spec.ID] || seen[salted.Spec.ChainID] || !uuidShape.MatchString(salted.Spec.ID) {
+			t.Fatalf("call %d: salted ids %s / %s reuse the unsalted traffic's or are not UUIDs", i, salted.Spec.ID, salted.Spec.ChainID)
+		}
+		salted.Spec.ID, salted.Spec.ChainID = plain[i].Spec.ID, plain[i].Spec.ChainID
+		if !reflect.DeepEqual(salted, plain[i]) {
+			t.Fatalf("call %d: the salt changed more than the ids:\n%+v\n%+v", i, salted, plain[i])
+		}
+	}
+}
+
 // TestGeneratorDrawsRealisticTraffic checks the shape of a long run of
 // generated calls: every plan is well formed, every kind of call shows,
 // and the rates give the demo its 10 to 30 live calls.

@@ -173,7 +173,7 @@ func (s *Server) wire(ctx context.Context) error {
 	mux.Handle("GET /api/me", id.routes())
 	mux.Handle("/verba/api", vs)
 	s.operational(mux)
-	mux.Handle("/", s.console())
+	mux.Handle("/", id.pages(s.console()))
 	s.mux = mux
 	return nil
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,7 +33,7 @@ func startDemoSim(cfg Config, log *slog.Logger) (*demoSim, error) {
 	}
 	secret := rand.Text()
 	sim, err := graphsim.New(graphsim.Config{
-		CallbackURL: cfg.CallbackURL(), Rate: cfg.SimRate, Seed: cfg.SimSeed,
+		CallbackURL: cfg.CallbackURL(), Rate: cfg.SimRate, Seed: cfg.SimSeed, IDSalt: idSalt(),
 		TenantID: demoTenant, ClientID: demoClient, ClientSecret: secret, AppID: demoClient,
 		PublicURL: "http://" + ln.Addr().String(), Logger: log.With("component", "graphsim"),
 	})
@@ -48,6 +49,16 @@ func startDemoSim(cfg Config, log *slog.Logger) (*demoSim, error) {
 	}()
 	log.Info("Graph simulator started", "url", sim.GraphURL(), "rate_per_minute", cfg.SimRate, "seed", cfg.SimSeed)
 	return d, nil
+}
+
+// idSalt is a fresh salt for the simulator's call ids on every start: the
+// event log on disk outlives the process, and a restart with the same seed
+// would otherwise replay the ids of calls it already holds (ended calls
+// stay ended, so those new calls would never show).
+func idSalt() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:]) | 1
 }
 
 // pointAt returns cfg with the Graph client aimed at the simulator.

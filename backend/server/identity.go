@@ -14,6 +14,7 @@ import (
 	"switchboard/backend/auth"
 	"switchboard/backend/devidp"
 	"switchboard/backend/notifyauth"
+	"switchboard/backend/webui"
 )
 
 // identity is who may use the console and who may post notifications.
@@ -63,7 +64,8 @@ func (id *identity) openDevProvider(ctx context.Context, s *Server, mux *http.Se
 	p, err := devidp.New(ctx, devidp.Config{Issuer: s.cfg.PublicURL + "/idp", ClientID: demoClientID, ClientSecret: secret,
 		RedirectURIs:           []string{s.cfg.PublicURL + "/auth/callback"},
 		PostLogoutRedirectURIs: []string{s.cfg.PublicURL + "/auth/logged-out"},
-		Users:                  devidp.DemoUsers(), Logger: s.log.With("component", "devidp")})
+		Users:                  devidp.DemoUsers(), Logger: s.log.With("component", "devidp"),
+		ShowUsers: s.cfg.Demo, Stylesheet: "/web/auth.css", Icon: "/web/icon.svg"})
 	if err != nil {
 		return fmt.Errorf("server: development identity provider: %w", err)
 	}
@@ -129,6 +131,20 @@ func (id *identity) require(need auth.Role, h http.Handler) http.Handler {
 			return
 		}
 		si.auth.SameOrigin(si.auth.Require(need, h)).ServeHTTP(w, r)
+	})
+}
+
+// pages sends a browser without a session from the console's pages to
+// sign-in, from the server, before it loads any of the app; the resources
+// every page loads (scripts, styles, icons, app.wasm) stay open.
+func (id *identity) pages(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		si := id.ready.Load()
+		if si == nil || !webui.IsPage(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		si.auth.RequirePage(h).ServeHTTP(w, r)
 	})
 }
 

@@ -46,6 +46,10 @@ type UI struct {
 	version string
 	app     *app.Handler
 	wasm    wasmFiles
+	icon    struct {
+		data    []byte
+		modTime time.Time
+	}
 }
 
 // wasmFiles holds app.wasm in each encoding, in memory, so that what is
@@ -84,7 +88,14 @@ func New(webDir string, logger *slog.Logger) (*UI, error) {
 	h.Resources = staticDir{files: http.FileServer(http.Dir(webDir))}
 	logger.Info("webui: console ready", "version", version, "wasm_bytes", len(wasm.raw),
 		"wasm_br_bytes", len(wasm.br), "wasm_gz_bytes", len(wasm.gz))
-	return &UI{version: version, app: h, wasm: wasm}, nil
+	u := &UI{version: version, app: h, wasm: wasm}
+	icon := filepath.Join(webDir, "icon-192.png")
+	if info, err := os.Stat(icon); err == nil {
+		if data, err := os.ReadFile(icon); err == nil {
+			u.icon.data, u.icon.modTime = data, info.ModTime()
+		}
+	}
+	return u, nil
 }
 
 // Version hashes every regular file under webDir (names and contents, in
@@ -174,16 +185,64 @@ func loadCopy(name string, wasmTime time.Time, logger *slog.Logger) []byte {
 // Version is the version of the console being served.
 func (u *UI) Version() string { return u.version }
 
-// ServeHTTP serves app.wasm itself and everything else through go-app:
-// the prerendered page on every route, the manifest, the service worker,
-// and the files of the web directory under /web/.
+// ServeHTTP serves app.wasm itself, the favicon, and everything else
+// through go-app: the prerendered page on every route, the manifest, the
+// service worker, and the files of the web directory under /web/. Text
+// goes out gzipped to clients that take it, and the page lets people zoom
+// (go-app's viewport forbids it).
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/web/app.wasm", "/app.wasm", "/goapp.wasm":
 		u.serveWasm(w, r)
+	case "/favicon.ico":
+		u.serveFavicon(w, r)
 	default:
-		u.app.ServeHTTP(w, r)
+		// go-app compares If-None-Match with its own ETag, which a gzipped
+		// answer carries with a suffix.
+		if tag := r.Header.Get("If-None-Match"); strings.HasSuffix(tag, `-gzip"`) {
+			r = r.Clone(r.Context())
+			r.Header.Set("If-None-Match", strings.TrimSuffix(tag, `-gzip"`)+`"`)
+		}
+		pw := newPageWriter()
+		u.app.ServeHTTP(pw, r)
+		pw.send(w, r, rewritePage)
 	}
+}
+
+// rewritePage fixes what go-app writes into every page and Switchboard
+// cannot set: its viewport forbids zooming (maximum-scale=1,
+// user-scalable=0), which people with low vision need.
+func rewritePage(page []byte) []byte {
+	return bytes.Replace(page, []byte("maximum-scale=1, user-scalable=0, "), nil, 1)
+}
+
+// serveFavicon answers browsers that ask for /favicon.ico whatever the
+// page says: the console's icon.
+func (u *UI) serveFavicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "public, max-age=86400")
+	http.ServeContent(w, r, "favicon.png", u.icon.modTime, bytes.NewReader(u.icon.data))
+}
+
+// IsPage reports whether r asks for a page of the console (which needs a
+// session) rather than one of the resources every page loads (scripts,
+// styles, the manifest, the service worker, icons, app.wasm): those are
+// the same for everybody and must load before anyone signs in, offline
+// too.
+func IsPage(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/web/") {
+		return false
+	}
+	switch p {
+	case "/app.js", "/goapp.js", "/wasm_exec.js", "/app-worker.js", "/manifest.webmanifest", "/manifest.json",
+		"/app.css", "/app.wasm", "/goapp.wasm", "/favicon.ico", "/robots.txt", "/sitemap.xml", "/ads.txt":
+		return false
+	}
+	return true
 }
 
 // serveWasm sends app.wasm in the best encoding the client accepts.

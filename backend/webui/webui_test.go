@@ -307,3 +307,59 @@ func TestNewRejectsBadDirectories(t *testing.T) {
 		t.Error("New on a file succeeded")
 	}
 }
+
+func TestTextIsCompressedAndZoomAllowed(t *testing.T) {
+	_, srv := serve(t, webDir(t, ".br", ".gz"))
+	for _, path := range []string{"/", "/app.js", "/wasm_exec.js", "/app.css", "/web/app.css", "/manifest.webmanifest", "/app-worker.js"} {
+		resp, body := get(t, srv, http.MethodGet, path, map[string]string{"Accept-Encoding": "gzip, br"})
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: %d", path, resp.StatusCode)
+			continue
+		}
+		if path == "/web/app.css" { // smaller than worth compressing in this fixture
+			continue
+		}
+		if resp.Header.Get("Content-Encoding") != "gzip" || !strings.Contains(resp.Header.Get("Vary"), "Accept-Encoding") {
+			t.Errorf("%s: Content-Encoding %q, Vary %q: text sent uncompressed", path, resp.Header.Get("Content-Encoding"), resp.Header.Get("Vary"))
+			continue
+		}
+		plain := decode(t, "gzip", body)
+		if path == "/" && (bytes.Contains(plain, []byte("user-scalable=0")) || bytes.Contains(plain, []byte("maximum-scale")) ||
+			!bytes.Contains(plain, []byte(`name="viewport"`))) {
+			t.Errorf("the page's viewport forbids zooming or is gone")
+		}
+	}
+	// A client that takes no gzip gets the same text plainly, and a
+	// revalidation of a gzipped answer still gets its 304.
+	resp, body := get(t, srv, http.MethodGet, "/app.js", nil)
+	if resp.Header.Get("Content-Encoding") != "" || !bytes.Contains(body, []byte("goappInitServiceWorker")) {
+		t.Errorf("plain /app.js: encoding %q", resp.Header.Get("Content-Encoding"))
+	}
+	resp, _ = get(t, srv, http.MethodGet, "/app.js", map[string]string{"Accept-Encoding": "gzip"})
+	resp2, _ := get(t, srv, http.MethodGet, "/app.js", map[string]string{"Accept-Encoding": "gzip", "If-None-Match": resp.Header.Get("ETag")})
+	if resp2.StatusCode != http.StatusNotModified {
+		t.Errorf("revalidating %s: %d, want 304", resp.Header.Get("ETag"), resp2.StatusCode)
+	}
+}
+
+func TestFaviconAndPages(t *testing.T) {
+	_, srv := serve(t, webDir(t, ".gz"))
+	resp, body := get(t, srv, http.MethodGet, "/favicon.ico", nil)
+	if resp.StatusCode != http.StatusOK || string(body) != "png192" || resp.Header.Get("Content-Type") != "image/png" {
+		t.Errorf("/favicon.ico: %d %q %q", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	for path, page := range map[string]bool{"/": true, "/calls/x": true, "/app.js": false, "/web/app.css": false,
+		"/app-worker.js": false, "/manifest.webmanifest": false, "/web/app.wasm": false, "/favicon.ico": false} {
+		r := httptest.NewRequest(http.MethodGet, path, nil)
+		if IsPage(r) != page {
+			t.Errorf("IsPage(%s) = %v, want %v", path, !page, page)
+		}
+	}
+	if IsPage(httptest.NewRequest(http.MethodPost, "/", nil)) {
+		t.Error("a POST is taken for a page")
+	}
+	_, worker := get(t, srv, http.MethodGet, "/app-worker.js", nil)
+	if !bytes.Contains(worker, []byte(`request.mode === "navigate"`)) || !bytes.Contains(worker, []byte("clients.claim")) {
+		t.Errorf("the service worker does not load pages from the network first:\n%s", worker)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
 )
@@ -50,5 +51,53 @@ func TestPrecompressWritesDecodableCopies(t *testing.T) {
 func TestPrecompressMissingFile(t *testing.T) {
 	if err := precompress(filepath.Join(t.TempDir(), "nope.wasm"), 5); err == nil {
 		t.Error("a missing file was not an error")
+	}
+}
+
+func TestUnchangedFileIsNotCompressedAgain(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "app.wasm")
+	if err := os.WriteFile(name, bytes.Repeat([]byte("wasm "), 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, err := upToDate(name); err != nil || fresh {
+		t.Fatalf("a file never compressed is up to date: %v %v", fresh, err)
+	}
+	if err := precompress(name, 5); err != nil {
+		t.Fatal(err)
+	}
+	// A rebuild writes the same bytes again, later than the copies.
+	past, rebuilt := time.Now().Add(-time.Hour), time.Now().Add(-time.Second)
+	for _, ext := range []string{".br", ".gz", ".sha256"} {
+		if err := os.Chtimes(name+ext, past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chtimes(name, rebuilt, rebuilt); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := upToDate(name)
+	if err != nil || !fresh {
+		t.Fatalf("the same content is not up to date: %v %v", fresh, err)
+	}
+	src, _ := os.Stat(name)
+	for _, ext := range []string{".br", ".gz"} {
+		if info, err := os.Stat(name + ext); err != nil || info.ModTime().Before(src.ModTime()) {
+			t.Errorf("%s is left older than the file it copies (%v): a server would ignore it", ext, err)
+		}
+	}
+	// New content must be compressed again, and so must a lost copy.
+	if err := os.WriteFile(name, []byte("other wasm"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fresh, _ := upToDate(name); fresh {
+		t.Error("changed content is taken as up to date")
+	}
+	if err := precompress(name, 5); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(name + ".gz")
+	if fresh, _ := upToDate(name); fresh {
+		t.Error("a missing copy is taken as up to date")
 	}
 }

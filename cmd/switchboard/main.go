@@ -56,7 +56,33 @@ func parse(args []string) (*options, error) {
 	if err := fromEnv(fs); err != nil {
 		return nil, err
 	}
+	if o.cfg.PublicURL == "" {
+		u, err := publicURLFor(o.addr)
+		if err != nil {
+			return nil, err
+		}
+		o.cfg.PublicURL = u
+	}
 	return o, nil
+}
+
+// publicURLFor is the public URL a server listening on addr has when none
+// is given: http://localhost:PORT for a loopback or unspecified host (":9090",
+// "0.0.0.0:9090", "127.0.0.1:9090"), which is where a browser on the same
+// machine reaches it, and http://HOST:PORT for any other host.
+func publicURLFor(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if port == "" || port == "0" {
+		return "", fmt.Errorf("--addr %q has no fixed port: give --public-url", addr)
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	if host == "" || host == "localhost" || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // newFlagSetForHelp is the flag set writing its usage to out.
@@ -71,7 +97,7 @@ func define(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	c := &o.cfg
 	fs.StringVar(&o.addr, "addr", ":8080", "address to listen on for HTTP")
-	fs.StringVar(&c.PublicURL, "public-url", "http://localhost:8080", "URL supervisors and Graph reach this server at (the webhook is <public-url>/api/graph/notifications)")
+	fs.StringVar(&c.PublicURL, "public-url", "", "URL supervisors and Graph reach this server at (the webhook is <public-url>/api/graph/notifications); default http://localhost:<port> when --addr is a loopback or unspecified address, else http://<addr>")
 	fs.StringVar(&c.DataDir, "data", "./data", "directory of the embedded NATS server's files (ignored with --nats-url)")
 	fs.StringVar(&c.NATSURL, "nats-url", "", "external NATS cluster (comma-separated URLs); empty embeds a NATS server")
 	fs.StringVar(&c.NATSListen, "nats-listen", "", "also accept NATS clients on this host:port (embedded server only)")

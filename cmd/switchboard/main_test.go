@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,43 @@ func TestFlagsFromEnvironment(t *testing.T) {
 	t.Setenv("SWITCHBOARD_REPLICAS", "three")
 	if _, err := parse(nil); err == nil || !strings.Contains(err.Error(), "SWITCHBOARD_REPLICAS") {
 		t.Fatalf("a bad variable must be named: %v", err)
+	}
+}
+
+func TestPublicURLFollowsTheAddress(t *testing.T) {
+	tests := []struct {
+		env, args []string
+		want      string
+	}{
+		{nil, nil, "http://localhost:8080"},
+		{[]string{"SWITCHBOARD_ADDR", ":9090"}, nil, "http://localhost:9090"},
+		{nil, []string{"--addr", "127.0.0.1:7070"}, "http://localhost:7070"},
+		{nil, []string{"--addr", "[::]:7071"}, "http://localhost:7071"},
+		{nil, []string{"--addr", "0.0.0.0:7072"}, "http://localhost:7072"},
+		{nil, []string{"--addr", "192.0.2.10:7073"}, "http://192.0.2.10:7073"},
+		{nil, []string{"--addr", ":9090", "--public-url", "https://sb.example.com"}, "https://sb.example.com"},
+		{[]string{"SWITCHBOARD_PUBLIC_URL", "https://env.example.com"}, []string{"--addr", ":9090"}, "https://env.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(append(tt.env, tt.args...), " "), func(t *testing.T) {
+			t.Setenv("SWITCHBOARD_ADDR", "")
+			t.Setenv("SWITCHBOARD_PUBLIC_URL", "")
+			os.Unsetenv("SWITCHBOARD_ADDR")
+			os.Unsetenv("SWITCHBOARD_PUBLIC_URL")
+			if tt.env != nil {
+				t.Setenv(tt.env[0], tt.env[1])
+			}
+			o, err := parse(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.cfg.PublicURL != tt.want {
+				t.Errorf("public URL %q, want %q", o.cfg.PublicURL, tt.want)
+			}
+		})
+	}
+	if _, err := parse([]string{"--addr", ":0"}); err == nil {
+		t.Error("--addr :0 without --public-url must be refused: no port to name")
 	}
 }
 

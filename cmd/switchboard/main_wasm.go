@@ -6,6 +6,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
 	"switchboard/app/ui"
@@ -13,5 +15,9 @@ import (
 
 func main() {
 	ui.Routes()
+	// Sleeping hands the browser back its main thread between the Go
+	// runtime's start and the first mount: two shorter tasks instead of
+	// one long one, so the page answers input sooner while the app starts.
+	time.Sleep(time.Millisecond)
 	app.RunWhenOnBrowser()
 }
