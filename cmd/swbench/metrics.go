@@ -17,6 +17,7 @@ const (
 	metricGoroutines  = "go_goroutines"
 	metricFeedClients = "switchboard_feed_clients"
 	metricSlowDrops   = "switchboard_feed_slow_disconnects_total"
+	metricLiveCalls   = "switchboard_live_calls"
 )
 
 // parseMetrics reads the Prometheus text exposition format and returns the
