@@ -100,7 +100,9 @@ func figuresOf(w string) []figure {
 		return []figure{
 			{"live_calls", "live calls held", unitCount, func(r *runResult) (float64, bool) { return r.W4.LiveCalls, ok(r) }},
 			{"seed_rate", "seeding: notifications accepted per second (20 per POST)", unitPerSecond, func(r *runResult) (float64, bool) { return r.W4.Seed.Rate(), ok(r) }},
-			{"snapshot_mb", "snapshot size", unitMB, func(r *runResult) (float64, bool) { return float64(r.W4.SnapshotBytes) / 1e6, ok(r) && r.W4.SnapshotBytes > 0 }},
+			{"snapshot_mb", "snapshot size", unitMB, func(r *runResult) (float64, bool) {
+				return float64(r.W4.SnapshotBytes) / 1e6, ok(r) && r.W4.SnapshotBytes > 0
+			}},
 			{"first_p50", "snapshot time, consoles connecting at once, p50", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.P50), ok(r) && r.W4.First.N > 0 }},
 			{"first_max", "snapshot time, consoles connecting at once, max", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.Max), ok(r) && r.W4.First.N > 0 }},
 			{"late_p50", "snapshot time, a console connecting under load, p50", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.Late.P50), ok(r) && r.W4.Late.N > 0 }},

@@ -189,7 +189,7 @@ func orUnknown(s string) string {
 // goal is one goal of the issue and whether the medians meet it.
 type goal struct {
 	Workload, What, Measured string
-	Met, Known                bool
+	Met, Known               bool
 }
 
 // goals judges the issues' goals on the medians of the runs.
