@@ -65,6 +65,16 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxFrame is the most bytes batched into one frame (default 256 KiB).
 	MaxFrame int
+	// WriteInterval is the shortest time between two frames to one
+	// console (default 20ms; negative: none). A console whose feed is
+	// busy gets what piled up meanwhile in one frame: a few writes a second
+	// instead of one per change, which is what keeps a server with
+	// thousands of consoles from spending itself in system calls. A quiet
+	// feed is written at once.
+	WriteInterval time.Duration
+	// WriterLinger is how long a console's writer goroutine waits for more
+	// before it ends (default 2s); an idle console has none.
+	WriterLinger time.Duration
 	// Epoch names the event log's incarnation, sent with every snapshot and
 	// resume (see feedwire.Message.Epoch).
 	Epoch   string
@@ -96,6 +106,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = 256 << 10
+	}
+	if o.WriteInterval == 0 {
+		o.WriteInterval = 20 * time.Millisecond
+	}
+	if o.WriterLinger <= 0 {
+		o.WriterLinger = 2 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -393,7 +409,7 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
 		c.after = snap.Seq
-		c.push(snap.frame(h.opts.Epoch))
+		c.open(snap.parts(h.opts.Epoch)...)
 	}
 	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
 		c.enqueue(e)

@@ -34,15 +34,14 @@ func (h *Hub) snapshot() *snapshot {
 	return &snapshot{Seq: msg.Seq, calls: h.snapCalls}
 }
 
-// frame is the snapshot message: the header, now, then the shared calls.
-func (s *snapshot) frame(epoch string) []byte {
+// parts is the snapshot message in three parts, written as one websocket
+// message: the header with this console's clock, the calls every console
+// of the version shares (never copied), and the closing brace.
+func (s *snapshot) parts(epoch string) [][]byte {
 	head, _ := json.Marshal(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: s.Seq, Now: time.Now().UTC(), Epoch: epoch})
 	if len(s.calls) == 0 || bytes.Equal(s.calls, []byte("null")) || bytes.Equal(s.calls, []byte("[]")) {
-		return head
+		return [][]byte{head}
 	}
-	out := make([]byte, 0, len(head)+len(s.calls)+10)
-	out = append(out, head[:len(head)-1]...) // without the closing brace
-	out = append(out, `,"calls":`...)
-	out = append(out, s.calls...)
-	return append(out, '}')
+	head = append(head[:len(head)-1], `,"calls":`...) // without the closing brace
+	return [][]byte{head, s.calls, []byte("}")}
 }

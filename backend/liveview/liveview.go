@@ -241,6 +241,7 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 	leaseTick := time.NewTicker(v.lease.TTL() / 3)
 	defer leaseTick.Stop()
 	for {
+		v.seekLease(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -263,9 +264,22 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 			last := batch[len(batch)-1]
 			if last.Seq >= target || last.Pending == 0 {
 				v.markCaughtUp()
+				v.seekLease(ctx)
 			}
 			v.save(ctx, false)
 		}
+	}
+}
+
+// seekLease seeks the writer lease when the view just caught up. It comes
+// before anything else the loop does: a replica that caught up must hold
+// the lease before it saves, or it forgets what it would have saved
+// (archived calls included) as a replica that is not the writer does.
+func (v *View) seekLease(ctx context.Context) {
+	select {
+	case <-v.kick:
+		v.renewLease(ctx)
+	default:
 	}
 }
 
