@@ -30,12 +30,12 @@ import (
 	"switchboard/backend/metrics"
 )
 
-// Snapshotter gives the hub the whole live view at a sequence, with a
-// version that changes whenever the view's calls do (0: never the same).
-// Snapshots of one version hold the same calls, so the hub encodes them
-// once for every console that asks meanwhile.
+// Snapshotter gives the hub the whole live view, encoded: the calls as a
+// JSON array, at the sequence seq they reflect. The hub never changes the
+// slice, and shares it between every console the snapshot is sent to (the
+// view hands the same slice to every caller while it does not change).
 type Snapshotter interface {
-	VersionedSnapshot() (feedwire.Message, uint64)
+	EncodedSnapshot() (seq uint64, calls []byte, version uint64)
 }
 
 // resumeWait is how long a client resuming from a sequence this replica has
@@ -146,11 +146,6 @@ type Hub struct {
 	// waiting for this replica to reach their sequence.
 	moved chan struct{}
 
-	// snapMu guards the last snapshot's encoded calls, shared by every
-	// console that connects while the view stays the same.
-	snapMu      sync.Mutex
-	snapVersion uint64
-	snapCalls   []byte
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time

@@ -9,29 +9,18 @@ import (
 )
 
 // snapshot is a snapshot ready to send: its calls already encoded (shared
-// by every console of one view version), the rest encoded per console, so
-// each gets the server's clock of its own moment.
+// by every console that connects while the view does not change), the
+// rest encoded per console, so each gets the server's clock of its own
+// moment.
 type snapshot struct {
 	Seq   uint64
 	calls []byte // the encoded calls array; nil when there are none
 }
 
-// snapshot takes the view's snapshot, encoding its calls unless the last
-// encoding is of the same version. Concurrent callers wait for one
-// encoding rather than each making their own.
+// snapshot takes the view's encoded snapshot.
 func (h *Hub) snapshot() *snapshot {
-	h.snapMu.Lock()
-	defer h.snapMu.Unlock()
-	msg, version := h.view.VersionedSnapshot()
-	if version == 0 || version != h.snapVersion || h.snapCalls == nil {
-		data, err := json.Marshal(msg.Calls)
-		if err != nil {
-			h.opts.Logger.Error("feed: encode snapshot", "seq", msg.Seq, "err", err)
-			data = []byte("[]")
-		}
-		h.snapVersion, h.snapCalls = version, data
-	}
-	return &snapshot{Seq: msg.Seq, calls: h.snapCalls}
+	seq, calls, _ := h.view.EncodedSnapshot()
+	return &snapshot{Seq: seq, calls: calls}
 }
 
 // parts is the snapshot message in three parts, written as one websocket
