@@ -131,6 +131,9 @@ type Store struct {
 	ended  []*entry // sorted byEnd
 	seq    uint64
 	offset time.Duration // server clock minus local clock
+	// byState counts the live calls in each state, kept as calls change,
+	// so the summary of a busy view costs no pass over its calls.
+	byState map[calls.State]int
 	// version changes with every change, so views can be cached.
 	version uint64
 	cache   map[filterKey]cachedView
@@ -138,7 +141,8 @@ type Store struct {
 
 // NewStore returns an empty store.
 func NewStore(opts Options) *Store {
-	return &Store{opts: opts.withDefaults(), calls: make(map[string]*entry), cache: make(map[filterKey]cachedView)}
+	return &Store{opts: opts.withDefaults(), calls: make(map[string]*entry), cache: make(map[filterKey]cachedView),
+		byState: make(map[calls.State]int)}
 }
 
 // Seq is the feed sequence the store reflects.
@@ -229,10 +233,16 @@ func (s *Store) Apply(m feedwire.Message) (bool, error) {
 // snapshot when the console's sequence is too old to resume from.
 func (s *Store) ApplySnapshot(m feedwire.Message) {
 	s.calls = make(map[string]*entry, len(m.Calls))
+	clear(s.live)
+	clear(s.ended)
 	s.live, s.ended = s.live[:0], s.ended[:0]
+	clear(s.byState)
 	for _, c := range m.Calls {
 		if c.ID == "" {
 			continue
+		}
+		if old, ok := s.calls[c.ID]; ok { // listed twice: the later wins
+			s.drop(old)
 		}
 		e := newEntry(c)
 		s.calls[c.ID] = e
@@ -240,6 +250,7 @@ func (s *Store) ApplySnapshot(m feedwire.Message) {
 			s.ended = append(s.ended, e)
 		} else {
 			s.live = append(s.live, e)
+			s.byState[c.State]++
 		}
 	}
 	slices.SortFunc(s.live, byStart)
@@ -328,15 +339,65 @@ func (s *Store) changed() {
 	clear(s.cache)
 }
 
+// drop takes e out of a list being built by ApplySnapshot.
+func (s *Store) drop(e *entry) {
+	if e.call.Ended() {
+		s.ended = slices.DeleteFunc(s.ended, func(x *entry) bool { return x == e })
+		return
+	}
+	s.live = slices.DeleteFunc(s.live, func(x *entry) bool { return x == e })
+	s.countState(e.call.State, -1)
+}
+
 // upsert stores c, moving it between the live and ended indexes as needed.
+// A change that keeps the call where it sorts (most do: a state change,
+// a participant joining) replaces its entry in place, without moving the
+// rest of a list of tens of thousands.
 func (s *Store) upsert(c calls.Call) {
+	e := newEntry(c)
 	if old, ok := s.calls[c.ID]; ok {
+		if s.replace(old, e) {
+			s.calls[c.ID] = e
+			s.changed()
+			return
+		}
 		s.unindex(old)
 	}
-	e := newEntry(c)
 	s.calls[c.ID] = e
 	s.index(e)
 	s.changed()
+}
+
+// replace puts e where old is, when both sort to the same place of the
+// same list, and reports whether it did.
+func (s *Store) replace(old, e *entry) bool {
+	if old.call.Ended() != e.call.Ended() {
+		return false
+	}
+	list, order := s.live, byStart
+	if e.call.Ended() {
+		list, order = s.ended, byEnd
+	}
+	if order(old, e) != 0 {
+		return false
+	}
+	i, found := slices.BinarySearchFunc(list, old, order)
+	if !found || list[i] != old {
+		return false
+	}
+	list[i] = e
+	if !e.call.Ended() {
+		s.countState(old.call.State, -1)
+		s.countState(e.call.State, 1)
+	}
+	return true
+}
+
+// countState adds n to the live calls counted in state st.
+func (s *Store) countState(st calls.State, n int) {
+	if s.byState[st] += n; s.byState[st] <= 0 {
+		delete(s.byState, st)
+	}
 }
 
 func (s *Store) remove(id string) bool {
@@ -362,6 +423,7 @@ func (s *Store) index(e *entry) {
 		return
 	}
 	s.live = insertSorted(s.live, e, byStart)
+	s.countState(e.call.State, 1)
 }
 
 func (s *Store) unindex(e *entry) {
@@ -370,6 +432,7 @@ func (s *Store) unindex(e *entry) {
 		return
 	}
 	s.live = removeSorted(s.live, e, byStart)
+	s.countState(e.call.State, -1)
 }
 
 func insertSorted(list []*entry, e *entry, order func(a, b *entry) int) []*entry {

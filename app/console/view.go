@@ -1,6 +1,7 @@
 package console
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -157,10 +158,7 @@ type Summary struct {
 // last window (on the server's clock) by category.
 func (s *Store) Summary(window time.Duration) Summary {
 	sum := Summary{Live: len(s.live), EndedWithin: window}
-	byState := make(map[calls.State]int)
-	for _, e := range s.live {
-		byState[e.call.State]++
-	}
+	byState := maps.Clone(s.byState)
 	for _, st := range calls.KnownStates {
 		if st != calls.Terminated {
 			sum.ByState = append(sum.ByState, StateCount{st, byState[st]})
