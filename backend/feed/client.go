@@ -249,20 +249,19 @@ func (c *client) pace(interval time.Duration) {
 	}
 }
 
-// send writes one websocket message made of parts, within the write
-// timeout; false means the connection failed and is closed.
+// send writes one websocket message made of parts; false means the
+// connection failed and is closed. A write that makes no progress for the
+// write timeout fails: a large snapshot to a slow console may take longer
+// as a whole, as long as it keeps moving.
 func (c *client) send(parts ...[]byte) bool {
 	timeout := c.hub.opts.WriteTimeout
 	ctx := context.Background()
-	if c.raw != nil {
-		c.raw.SetWriteDeadline(time.Now().Add(timeout))
+	if c.gather != nil {
+		c.gather.begin()
 	} else {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
-	}
-	if c.gather != nil {
-		c.gather.begin()
 	}
 	var err error
 	if len(parts) == 1 {
@@ -271,17 +270,15 @@ func (c *client) send(parts ...[]byte) bool {
 		err = c.writeParts(ctx, parts)
 	}
 	if c.gather != nil {
-		if gerr := c.gather.end(); err == nil {
+		if gerr := c.gather.end(timeout); err == nil {
 			err = gerr
 		}
-	}
-	if c.raw != nil {
-		c.raw.SetWriteDeadline(time.Time{})
 	}
 	c.mu.Lock()
 	c.lastWrite = time.Now()
 	c.mu.Unlock()
 	if err != nil {
+		c.hub.opts.Logger.Debug("feed: a write to a console failed; closing it", "err", err)
 		c.fail()
 		return false
 	}
@@ -342,6 +339,7 @@ func (c *client) pinger() {
 			return
 		}
 		if err != nil {
+			c.hub.opts.Logger.Debug("feed: a console did not answer a ping; closing it", "err", err)
 			go c.conn.CloseNow()
 			return
 		}
@@ -502,19 +500,52 @@ func (g *gatherWriter) begin() {
 	g.mu.Unlock()
 }
 
-// end sends what was gathered and stops gathering.
-func (g *gatherWriter) end() error {
+// gatherChunk is the most one vectored write sends: each chunk has the
+// write timeout to itself.
+const gatherChunk = 1 << 20
+
+// end sends what was gathered and stops gathering. Each chunk of at most
+// gatherChunk bytes must go within timeout (none when 0).
+func (g *gatherWriter) end(timeout time.Duration) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.holding = false
 	pieces := g.pieces
-	_, err := pieces.WriteTo(g.conn)
+	var err error
+	for len(pieces) > 0 && err == nil {
+		var chunk net.Buffers
+		chunk, pieces = nextChunk(pieces, gatherChunk)
+		if timeout > 0 {
+			g.conn.SetWriteDeadline(time.Now().Add(timeout))
+		}
+		_, err = chunk.WriteTo(g.conn)
+	}
+	if timeout > 0 {
+		g.conn.SetWriteDeadline(time.Time{})
+	}
 	clear(g.pieces)
 	g.pieces, g.arena = g.pieces[:0], g.arena[:0]
 	if cap(g.pieces) > 64 {
 		g.pieces = nil
 	}
 	return err
+}
+
+// nextChunk splits off the first size bytes of pieces (at least one
+// piece's worth, cutting a piece larger than size).
+func nextChunk(pieces net.Buffers, size int) (chunk, rest net.Buffers) {
+	n := 0
+	for len(pieces) > 0 {
+		p := pieces[0]
+		switch {
+		case len(p) > size-n && n == 0:
+			return append(chunk, p[:size]), append(net.Buffers{p[size:]}, pieces[1:]...)
+		case len(p) > size-n:
+			return chunk, pieces
+		}
+		chunk, n, pieces = append(chunk, p), n+len(p), pieces[1:]
+	}
+	return chunk, nil
 }
 
 func parseSince(r *http.Request) (uint64, bool, error) {
@@ -547,10 +578,13 @@ func (h *Hub) serve(conn *websocket.Conn, c *client, since uint64, resume bool) 
 	defer h.unsubscribe(c)
 	c.pinger()
 	defer c.stopPing()
-	if _, _, err := conn.Reader(ctx); err == nil {
+	_, _, err := conn.Reader(ctx)
+	if err == nil {
 		c.stopPing()
 		conn.Close(websocket.StatusPolicyViolation, "a feed takes no messages from the console")
+		return
 	}
+	h.opts.Logger.Debug("feed: a console's connection ended", "err", err)
 }
 
 // closeCode is the websocket status that goes with a close reason: "going

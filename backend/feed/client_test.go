@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http/httptest"
 	"runtime"
@@ -144,7 +145,7 @@ func TestGatherWriterSendsWhatItHeldInOrder(t *testing.T) {
 	if len(conn.writes) != 0 {
 		t.Fatalf("wrote %d times while gathering", len(conn.writes))
 	}
-	if err := g.end(); err != nil {
+	if err := g.end(0); err != nil {
 		t.Fatal(err)
 	}
 	got := bytes.Join(conn.writes, nil)
@@ -165,4 +166,23 @@ func serveHandler(t *testing.T, h *Hub) string {
 	srv := httptest.NewServer(h.Handler(nil))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
+}
+
+func TestNextChunkSplitsAtSize(t *testing.T) {
+	big := bytes.Repeat([]byte("b"), 25)
+	pieces := net.Buffers{[]byte("aaaa"), big, []byte("cc")}
+	var sizes [][]int
+	for len(pieces) > 0 {
+		var chunk net.Buffers
+		chunk, pieces = nextChunk(pieces, 10)
+		var s []int
+		for _, p := range chunk {
+			s = append(s, len(p))
+		}
+		sizes = append(sizes, s)
+	}
+	want := "[[4] [10] [10] [5 2]]"
+	if got := fmt.Sprint(sizes); got != want {
+		t.Fatalf("chunks %s, want %s", got, want)
+	}
 }

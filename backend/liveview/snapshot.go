@@ -16,7 +16,8 @@ import (
 // call's JSON is kept from one snapshot to the next and encoded again only
 // when the call changed; a snapshot is the calls' sort keys, copied under
 // the view's read lock (a few milliseconds for 50,000 calls, during which
-// events wait), then sorted and joined outside it.
+// events wait), then sorted and joined outside it. The cached JSON lives
+// inside the last snapshot, so the view's JSON is held once.
 
 // encodedCall is a call's JSON as of one of its sequences.
 type encodedCall struct {
@@ -96,7 +97,14 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 		if i > 0 {
 			out = append(out, ',')
 		}
+		start := len(out)
 		out = append(out, it.data...)
+		// The cache points into the snapshot from now on, so that the
+		// view's JSON is held once, not once in the cache and once in the
+		// snapshot; the previous snapshot goes when its consoles have it.
+		e := v.enc[it.id]
+		e.data = out[start:len(out):len(out)]
+		v.enc[it.id] = e
 	}
 	out = append(out, ']')
 	v.encSnap.version, v.encSnap.seq, v.encSnap.data = version, seq, out

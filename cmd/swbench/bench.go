@@ -108,11 +108,22 @@ func (b *bench) withServer(ctx context.Context, kind string, lo launchOptions, f
 	if ferr == nil {
 		ferr = srv.alive()
 	}
+	if ferr != nil {
+		b.log.Error("the run failed; the end of the target's output follows", "target", kind, "output", lastBytes(srv.output.String(), 16<<10))
+	}
 	b.log.Info("stopping", "target", kind, "pid", srv.Pid())
 	if serr := srv.stop(); serr != nil && ferr == nil {
 		ferr = fmt.Errorf("stop the %s: %w", kind, serr)
 	}
 	return ferr
+}
+
+// lastBytes is the end of s, at most n bytes.
+func lastBytes(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
 }
 
 // feedOptions are the options of feed clients of srv, which open up to
@@ -141,13 +152,30 @@ func (b *bench) profile(ctx context.Context, srv *server, name string, d time.Du
 }
 
 func (b *bench) fetchProfile(ctx context.Context, srv *server, name string, d time.Duration) error {
+	secs := strconv.Itoa(int(d / time.Second))
+	return b.saveProfile(ctx, srv, "profile?seconds="+secs, name, d+30*time.Second)
+}
+
+// heapProfile saves srv's heap profile as name.heap.pprof, when profiles
+// are asked for and the server serves them.
+func (b *bench) heapProfile(ctx context.Context, srv *server, name string) {
+	if b.opts.Profile == "" || srv.PprofURL == "" {
+		return
+	}
+	if err := b.saveProfile(ctx, srv, "heap", name+".heap", 30*time.Second); err != nil {
+		b.log.Warn("heap profile not taken", "name", name, "err", err)
+	}
+}
+
+// saveProfile saves /debug/pprof/<which> of srv as name.pprof in
+// --profile's directory.
+func (b *bench) saveProfile(ctx context.Context, srv *server, which, name string, timeout time.Duration) error {
 	if err := os.MkdirAll(b.opts.Profile, 0o755); err != nil {
 		return err
 	}
-	secs := strconv.Itoa(int(d / time.Second))
-	ctx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.PprofURL+"/debug/pprof/profile?seconds="+secs, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.PprofURL+"/debug/pprof/"+which, nil)
 	if err != nil {
 		return err
 	}
@@ -168,7 +196,7 @@ func (b *bench) fetchProfile(ctx context.Context, srv *server, name string, d ti
 		f.Close()
 		return err
 	}
-	b.log.Info("profile written", "file", path, "seconds", secs)
+	b.log.Info("profile written", "file", path)
 	return f.Close()
 }
 

@@ -20,6 +20,7 @@ type deliveryCheck struct {
 	// (possible only when a POST failed after the server stored it).
 	Extra      int
 	Repeats    int
+	Others     int // changes no notification made (see delivery.Others); not a fault
 	Gaps       int
 	OutOfOrder int
 	Foreign    int
@@ -79,10 +80,11 @@ func checkDelivery(clients []*feedClient, acked []int32, accepted int, head uint
 		r := c.rec
 		d.Received += r.Unique
 		d.Repeats += r.Repeats
+		d.Others += r.Others
 		d.Gaps += r.Gaps
 		d.OutOfOrder += r.OutOfOrder
 		d.Foreign += r.Foreign
-		if c.lastSeq.Load() != head {
+		if c.lastSeq.Load() < head {
 			d.SeqBehind++
 		}
 		for k, want := range acked {

@@ -79,6 +79,10 @@ type delivery struct {
 	Gaps       int // times a call skipped steps
 	OutOfOrder int // messages whose sequence was not above the previous one
 	Foreign    int // call messages that no generated notification explains
+	// Others counts changes of a call that no notification made: the same
+	// step again at a later sequence (the server kept the call alive with
+	// Graph, and recorded it).
+	Others int
 	// Last is, by call index, the last step received (-1: none).
 	Last []int32
 	// Latencies are sender→client delays in microseconds (feedOptions.Latency).
@@ -276,19 +280,20 @@ func (c *feedClient) message(m feedMessage, at time.Duration) error {
 	if m.Type == feedwire.TypeStatus {
 		return nil
 	}
-	if m.Seq <= c.lastSeq.Load() {
-		c.rec.OutOfOrder++
-	} else {
+	inOrder := m.Seq > c.lastSeq.Load()
+	if inOrder {
 		c.lastSeq.Store(m.Seq)
+	} else {
+		c.rec.OutOfOrder++
 	}
 	if m.Type == feedwire.TypeCall {
-		c.call(m, at)
+		c.call(m, at, inOrder)
 	}
 	return nil
 }
 
 // call checks a call message against the generator's script.
-func (c *feedClient) call(m feedMessage, at time.Duration) {
+func (c *feedClient) call(m feedMessage, at time.Duration, inOrder bool) {
 	k, okID := c.opts.Gen.callIndex(m.CallID)
 	mk, okSubject := parseSubject(m.Subject)
 	if !okID || !okSubject || mk.Call != k {
@@ -305,6 +310,9 @@ func (c *feedClient) call(m feedMessage, at time.Duration) {
 	last := int(c.rec.Last[k])
 	switch {
 	case last == lastUnknown:
+	case mk.Step == last && inOrder:
+		c.rec.Others++
+		return
 	case mk.Step <= last:
 		c.rec.Repeats++
 		return

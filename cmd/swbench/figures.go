@@ -103,8 +103,8 @@ func figuresOf(w string) []figure {
 			{"snapshot_mb", "snapshot size", unitMB, func(r *runResult) (float64, bool) {
 				return float64(r.W4.SnapshotBytes) / 1e6, ok(r) && r.W4.SnapshotBytes > 0
 			}},
-			{"first_p50", "snapshot time, consoles connecting at once, p50", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.P50), ok(r) && r.W4.First.N > 0 }},
-			{"first_max", "snapshot time, consoles connecting at once, max", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.Max), ok(r) && r.W4.First.N > 0 }},
+			{"first_p50", "snapshot time, consoles connecting in waves before the load, p50", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.P50), ok(r) && r.W4.First.N > 0 }},
+			{"first_max", "snapshot time, consoles connecting in waves before the load, max", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.First.Max), ok(r) && r.W4.First.N > 0 }},
 			{"late_p50", "snapshot time, a console connecting under load, p50", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.Late.P50), ok(r) && r.W4.Late.N > 0 }},
 			{"late_max", "snapshot time, a console connecting under load, max", unitMS, func(r *runResult) (float64, bool) { return msOf(r.W4.Late.Max), ok(r) && r.W4.Late.N > 0 }},
 			{"rate", "notifications accepted per second under load", unitPerSecond, func(r *runResult) (float64, bool) { return r.W4.Rate, ok(r) }},

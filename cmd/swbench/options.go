@@ -70,6 +70,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.W4.Consoles, "w4-consoles", 100, "W4: consoles watching")
 	fs.IntVar(&o.W4.Posters, "w4-posters", 32, "W4: posters sharing the pace")
 	fs.DurationVar(&o.W4.LateEvery, "w4-late-every", 5*time.Second, "W4: how often a console connects during the load, to time its snapshot")
+	fs.IntVar(&o.W4.Wave, "w4-wave", 10, "W4: consoles connecting at once before the load")
 	fs.IntVar(&o.W5.Calls, "w5-calls", 50000, "W5: live calls held")
 	fs.Float64Var(&o.W5.Rate, "w5-rate", 2000, "W5: notifications per second")
 	fs.DurationVar(&o.W5.Duration, "w5-duration", 40*time.Second, "W5: how long the notifications come")
@@ -151,6 +152,7 @@ func (o options) validate() error {
 	positive("w4-duration", o.W4.Duration > 0)
 	positive("w4-consoles", o.W4.Consoles > 0)
 	positive("w4-late-every", o.W4.LateEvery > 0)
+	positive("w4-wave", o.W4.Wave > 0)
 	for _, w := range []struct {
 		name string
 		c    w5Config

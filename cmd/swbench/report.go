@@ -236,8 +236,8 @@ func (r *report) goals() []goal {
 	held := r.stats("W4", sb, "live_calls")
 	add("W4", fmt.Sprintf("%d live calls held, in every run", r.Options.W4.Calls), format(held.Median(), unitCount), held.N > 0,
 		held.N == r.Options.Runs && minOf(held) >= float64(r.Options.W4.Calls))
-	snap := max(r.median("W4", sb, "first_max"), r.median("W4", sb, "late_max"))
-	add("W4", "snapshot to a console ≤ 1 s (slowest console)", format(snap, unitMS), known(snap), snap <= 1000)
+	snap := r.median("W4", sb, "late_max")
+	add("W4", "snapshot to a console ≤ 1 s (the slowest of the consoles connecting under load)", format(snap, unitMS), known(snap), snap <= 1000)
 	w4p99 := r.median("W4", sb, "p99")
 	add("W4", "webhook→console p99 ≤ 2× W2's", fmt.Sprintf("%s against 2 × %s (%s)", format(w4p99, unitMS), format(p99, unitMS), times(w4p99/p99)),
 		known(w4p99, p99), w4p99 <= 2*p99)
@@ -398,11 +398,11 @@ func (r *report) describe(name string) string {
 			o.W3.Samples, o.W3.Clients, o.DialParallel, metricFeedClients, o.W3.Clients, o.W3.Settle)
 	case "W4":
 		return fmt.Sprintf("%d calls are created and answered (two notifications each, %d per POST, %d POSTs at once), and stay live. "+
-			"Then %d consoles connect at once and take the snapshot (timed from dialling to holding it whole). "+
+			"Then %d consoles connect, %d at a time, and take the snapshot (timed from dialling to holding it whole). "+
 			"Then %.0f notifications a second (one per POST, %d posters, each owning its calls) put the calls on hold and take them back for %s, "+
 			"while every %s one more console connects, times its snapshot and leaves; the server's memory is sampled every second. "+
 			"Every console checks that it receives every change after its snapshot, once, in order.",
-			o.W4.Calls, o.W4.SeedBatch, o.W4.SeedPosters, o.W4.Consoles, o.W4.Rate, o.W4.Posters, o.W4.Duration, o.W4.LateEvery)
+			o.W4.Calls, o.W4.SeedBatch, o.W4.SeedPosters, o.W4.Consoles, o.W4.Wave, o.W4.Rate, o.W4.Posters, o.W4.Duration, o.W4.LateEvery)
 	case "W5":
 		return fmt.Sprintf("W4's load on one replica with embedded NATS: %d live calls, %d consoles, %.0f notifications a second for %s; "+
 			"%s into the load the replica is killed (SIGKILL, as a crash) and started again at once on the same data. "+
@@ -436,8 +436,8 @@ func (r *report) runNote(run *runResult) string {
 			mib(x.Before.RSS), mib(x.With.RSS), mib(x.Before.HeapInuse), mib(x.With.HeapInuse), x.Before.Goroutines, x.With.Goroutines, orUnknown(x.ServerFileLimit))
 	case run.W4 != nil:
 		x := run.W4
-		return fmt.Sprintf("%s: seeded %d calls in %s; %d of %d accepted, sender at worst %s behind; %d late consoles; %.0f clients cut off; CPU %s; delivery: %s",
-			head, x.Seed.Calls, x.Seed.Took.Round(time.Millisecond), x.Accepted, x.Planned, ms(x.SenderLag), x.Late.N, x.SlowDrops, x.CPU, deliverySummary(x.Delivery))
+		return fmt.Sprintf("%s: seeded %d calls in %s; %d of %d accepted (%d refused attempts), sender at worst %s behind; %d late consoles; %.0f clients cut off; events stored %s; CPU %s; delivery: %s",
+			head, x.Seed.Calls, x.Seed.Took.Round(time.Millisecond), x.Accepted, x.Planned, x.Refusals, ms(x.SenderLag), x.Late.N, x.SlowDrops, kinds(x.Events), x.CPU, deliverySummary(x.Delivery))
 	case run.W5 != nil:
 		x := run.W5
 		return fmt.Sprintf("%s: the view loaded %d calls at checkpoint %d with the log at %d; consoles back: %d resumed, %d took a snapshot, %d not back; "+
@@ -445,6 +445,23 @@ func (r *report) runNote(run *runResult) string {
 			head, x.LoadedCalls, x.Checkpoint, x.LogSeq, x.Resumed, x.Snapshots, x.NotBack, x.Accepted, x.Failed, x.Refusals, x.AtHead, x.Config.Consoles, x.Head, x.Gaps, x.OutOf)
 	}
 	return head
+}
+
+// kinds writes counts by kind in a stable order: call 5, enriched 2.
+func kinds(m map[string]float64) string {
+	if len(m) == 0 {
+		return "(not exported)"
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var parts []string
+	for _, k := range names {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func writeDelivery(w writef, d deliveryCheck) {
@@ -457,6 +474,9 @@ func deliverySummary(d deliveryCheck) string {
 		return "not checked"
 	}
 	head := fmt.Sprintf("%d clients × %d accepted notifications; server sequence %d", d.Clients, d.Expected, d.Head)
+	if d.Others > 0 {
+		head += fmt.Sprintf("; besides, %d changes no notification made (keepAlive with Graph, recorded)", d.Others)
+	}
 	if d.OK() {
 		return "every client received every accepted notification exactly once, in order, none skipped, and ended at the server's sequence (" + head + ")"
 	}

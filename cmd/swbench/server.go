@@ -147,7 +147,7 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 	}
 	args := append(serverArgs(bin, addr, dir), lo.Extra...)
 	s := &server{Kind: kindSwitchboard, URL: "http://" + addr, dataDir: dir, path: bin.Path, env: serverEnv(),
-		output: newTail(256 << 10), http: client, log: log}
+		output: newTail(1 << 20), http: client, log: log}
 	if lo.Pprof && bin.PprofFlag {
 		paddr, err := freeLoopbackAddr()
 		if err != nil {

@@ -70,6 +70,7 @@ func (b *bench) runW3(ctx context.Context, kind string, cfg w3Config) (*w3Result
 		if res.With, err = b.sampleMemory(ctx, srv, cfg.Samples); err != nil {
 			return err
 		}
+		b.heapProfile(ctx, srv, "W3-"+kind)
 		for i, c := range clients {
 			if ended, cerr := c.ended(); ended {
 				return fmt.Errorf("feed client %d closed while idle: %s", i+1, describeClose(cerr))

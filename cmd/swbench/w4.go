@@ -21,6 +21,9 @@ type w4Config struct {
 	// LateEvery is how often a console connects while the load runs, to
 	// time its snapshot.
 	LateEvery time.Duration
+	// Wave is how many consoles connect at once before the load, each wave
+	// after the last has its snapshots.
+	Wave int
 }
 
 // w4Result is what W4 measured.
@@ -48,6 +51,9 @@ type w4Result struct {
 	RSS, Heap float64
 	CPU       cpuUse
 	Delivery  deliveryCheck
+	// Events counts the events the server stored, by kind (its
+	// switchboard_events_total), when it exports them.
+	Events map[string]float64
 }
 
 // runW4 seeds the live calls, connects the consoles at once, then sends
@@ -68,12 +74,9 @@ func (b *bench) runW4(ctx context.Context, kind, name string, cfg w4Config) (*w4
 			return err
 		}
 		res.LiveCalls = m[metricLiveCalls]
-		clients, err := dialMany(ctx, fo, cfg.Consoles, cfg.Consoles, b.log)
+		clients, err := b.connectInWaves(ctx, fo, cfg.Consoles, cfg.Wave)
 		defer stopAll(clients)
 		if err != nil {
-			return err
-		}
-		if err := waitAll(ctx, clients, 2*time.Minute, "the snapshot", (*feedClient).hasSnapshot); err != nil {
 			return err
 		}
 		res.First, res.SnapshotBytes = openTimes(clients)
@@ -88,6 +91,7 @@ func (b *bench) runW4(ctx context.Context, kind, name string, cfg w4Config) (*w4
 		lateDone := make(chan []*feedClient, 1)
 		go func() { lateDone <- b.lateConsoles(lctx, fo, cfg.LateEvery) }()
 		totals := b.postLive(ctx, base, liveLoad{Calls: cfg.Calls, Rate: cfg.Rate, Duration: cfg.Duration, Posters: cfg.Posters, URLs: []string{srv.URL}})
+		b.heapProfile(ctx, srv, name)
 		stopLate()
 		late := <-lateDone
 		profiled()
@@ -105,16 +109,41 @@ func (b *bench) runW4(ctx context.Context, kind, name string, cfg w4Config) (*w4
 		if err != nil {
 			return err
 		}
+		// Changes no notification made (keepAlive) may still come: the
+		// consoles must reach the sequence read, not stay on it.
+		if caughtUp {
+			waitAll(ctx, clients, b.opts.Drain, "the server's sequence", func(c *feedClient) bool { return c.lastSeq.Load() >= head })
+		}
 		if m, err = scrape(ctx, b.http, srv, metricSlowDrops); err != nil {
 			return err
 		}
 		res.SlowDrops = m[metricSlowDrops]
+		if text, err := scrapeText(ctx, b.http, srv); err == nil {
+			res.Events = labelled(text, "switchboard_events_total")
+		}
 		stopAll(clients)
 		res.Delivery = checkDelivery(clients, totals.Acked, totals.Accepted, head, !caughtUp)
 		res.Latency = mergeLatencies(clients)
 		return nil
 	})
 	return res, err
+}
+
+// connectInWaves connects n consoles, wave at a time, each wave once the
+// one before holds its snapshots.
+func (b *bench) connectInWaves(ctx context.Context, fo feedOptions, n, wave int) ([]*feedClient, error) {
+	var all []*feedClient
+	for len(all) < n {
+		clients, err := dialMany(ctx, fo, min(wave, n-len(all)), wave, b.log)
+		all = append(all, clients...)
+		if err != nil {
+			return all, err
+		}
+		if err := waitAll(ctx, clients, 2*time.Minute, "the snapshot", (*feedClient).hasSnapshot); err != nil {
+			return all, err
+		}
+	}
+	return all, nil
 }
 
 // lateConsoles connects a console every interval until ctx ends, waits
