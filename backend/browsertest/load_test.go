@@ -518,7 +518,9 @@ func consoleMarkdown(runs []*loadResult) string {
 				return fmt.Sprintf("%.1f / %.1f ms (%d)", percentile(r.wireToRow, 50), percentile(r.wireToRow, 99), r.onScreen)
 			}, "ms", nil},
 		{"Update: webhook POST sent → DOM shows it, p50 / p99", "—", func(r *loadResult) float64 { return percentile(r.e2e, 99) },
-			func(r *loadResult) string { return fmt.Sprintf("%.1f / %.1f ms", percentile(r.e2e, 50), percentile(r.e2e, 99)) }, "ms", nil},
+			func(r *loadResult) string {
+				return fmt.Sprintf("%.1f / %.1f ms", percentile(r.e2e, 50), percentile(r.e2e, 99))
+			}, "ms", nil},
 		{"Updates sent / reached the page / rendered", "all", func(r *loadResult) float64 { return float64(r.sent - len(r.wireToDOM)) },
 			func(r *loadResult) string {
 				return fmt.Sprintf("%s / %s / %s (%.0f/s)", count(r.sent), count(r.seen), count(len(r.wireToDOM)), r.rate)
@@ -541,7 +543,9 @@ func consoleMarkdown(runs []*loadResult) string {
 			func(r *loadResult) float64 { return r.end.JSHeap }, func(r *loadResult) string { return mib(r.end.JSHeap) }, "MiB", nil},
 		{"app.wasm transferred on a cold load", fmt.Sprintf("≤ %.1f MB", goalWasmBytes/bytesPerMegabyte),
 			func(r *loadResult) float64 { return r.wasm.Transfer },
-			func(r *loadResult) string { return fmt.Sprintf("%.2f MB (%s)", r.wasm.Transfer/bytesPerMegabyte, r.wasm.Encoding) }, "MB",
+			func(r *loadResult) string {
+				return fmt.Sprintf("%.2f MB (%s)", r.wasm.Transfer/bytesPerMegabyte, r.wasm.Encoding)
+			}, "MB",
 			func(m float64) bool { return m > 0 && m <= goalWasmBytes }},
 	}
 	for _, rw := range rows {
@@ -581,19 +585,19 @@ func consoleMarkdown(runs []*loadResult) string {
 	w("- **Calls** are created by posting signed `commsNotifications` to the webhook (`created` incoming, then `updated` established, 50 per POST), "+
 		"each with a subject marking it. **Updates** are `updated` notifications that put a random call on hold or take it back, %d per POST on a fixed schedule "+
 		"from one sender; each carries a unique subject (`load KKKK uN`) so that every feed message names the update it carries.", batchSize)
-	w("- **In the page**, a script installed before the console's own (`Page.addScriptToEvaluateOnNewDocument`) records with `performance.now()` every websocket "+
-		"message as it reaches the page (its listener runs before the console's), every render the console reports through its test probe "+
-		"(`window.__switchboard`, set once the DOM shows a feed sequence), every row the probe reports redrawn, and every `longtask` entry of a "+
+	w("- **In the page**, a script installed before the console's own (`Page.addScriptToEvaluateOnNewDocument`) records with `performance.now()` every websocket " +
+		"message as it reaches the page (its listener runs before the console's), every render the console reports through its test probe " +
+		"(`window.__switchboard`, set once the DOM shows a feed sequence), every row the probe reports redrawn, and every `longtask` entry of a " +
 		"`PerformanceObserver`; it also keeps the console's WebAssembly instance, to read its memory. The frames are decoded after the run, not while measuring.")
-	w("- **Frame → DOM** for an update is the time of the first render showing a sequence at or past the update's, minus the arrival of the frame carrying it. "+
-		"The console renders a page of rows, so most updated calls have no row on screen: for those the DOM shows the update through the page's counts and state "+
-		"summary; the on-screen row is measured separately from the probe's row records. The console renders the feed at most every 50 ms, and the server "+
+	w("- **Frame → DOM** for an update is the time of the first render showing a sequence at or past the update's, minus the arrival of the frame carrying it. " +
+		"The console renders a page of rows, so most updated calls have no row on screen: for those the DOM shows the update through the page's counts and state " +
+		"summary; the on-screen row is measured separately from the probe's row records. The console renders the feed at most every 50 ms, and the server " +
 		"writes a busy feed at most every 20 ms: most of the p50 is that coalescing.")
 	w("- **POST → DOM** adds the server (JetStream, the view, the feed) to the above: the sender's wall clock when the POST left against `performance.timeOrigin` plus the render time.")
-	w("- **Cold load**: after signing in through the development provider's form, the browser's HTTP cache, service worker and cache storage are cleared and "+
-		"the console is loaded again with the session; the load time runs from navigation start to the render that shows every call at the server's sequence. "+
+	w("- **Cold load**: after signing in through the development provider's form, the browser's HTTP cache, service worker and cache storage are cleared and " +
+		"the console is loaded again with the session; the load time runs from navigation start to the render that shows every call at the server's sequence. " +
 		"The long tasks of that load (compiling and starting the WebAssembly, decoding the snapshot) are counted apart from those under load.")
-	w("- **Memory**: the WebAssembly instance's linear memory (`exports.mem.buffer.byteLength`), which holds the console's Go heap and never shrinks, read once "+
+	w("- **Memory**: the WebAssembly instance's linear memory (`exports.mem.buffer.byteLength`), which holds the console's Go heap and never shrinks, read once " +
 		"the whole view is shown and again at the end of the load; and Chromium's `performance.memory.usedJSHeapSize`, which also holds the probe's records of every frame.")
 	return sb.String()
 }
