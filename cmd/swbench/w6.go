@@ -28,8 +28,11 @@ func (b *bench) runW6(ctx context.Context, name string, cfg w5Config) (*w5Result
 		return res, err
 	}
 	token := rand.Text()
+	// The simulator knows none of the bench's calls: the replicas' Graph
+	// is a closed port, as the single server's is, or keepAlive would end
+	// every call as a ghost.
 	plan, err := localcluster.NewPlan(localcluster.Options{Dir: dir, Nodes: 3, Replicas: 2, Bin: bin,
-		ReplicaArgs: append(benchReplicaArgs(b.bin), "--metrics-token", token)})
+		ReplicaArgs: append(benchReplicaArgs(b.bin), "--metrics-token", token, "--graph-url", "http://127.0.0.1:9/v1.0")})
 	if err != nil {
 		return res, err
 	}
