@@ -22,8 +22,10 @@ package console
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -68,20 +70,66 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// entry is one call with what the store derives from it once, when it
-// changes, rather than on every render.
+// entry is one call as the store holds it: what sorting, filtering and
+// counting need, and the call itself as JSON, decoded only when a window
+// or a detail shows it.
+//
+// A console holding tens of thousands of calls spends its garbage
+// collections marking what it holds, and a WebAssembly console does that
+// in one go on the page's only thread: a call kept as a calls.Call is some
+// thirty objects to mark, kept as an entry it is four, and the JSON's bytes
+// hold no pointers, so a collection stays short enough not to stall the
+// page.
 type entry struct {
-	call   calls.Call
-	text   string         // lower-cased searchable text
-	reason reasons.Reason // why it ended (ended calls only)
+	id        string
+	state     calls.State
+	direction string
+	ended     bool
+	// startedAt and endedAt are Unix nanoseconds (see nanos).
+	startedAt, endedAt int64
+	seq                uint64
+	category           reasons.Category // why it ended (ended calls only)
+	text               string           // lower-cased searchable text
+	raw                []byte           // the call, encoded
 }
 
 func newEntry(c calls.Call) *entry {
-	e := &entry{call: c, text: searchText(c)}
-	if c.Ended() {
-		e.reason = reasons.ForCall(c)
+	e := &entry{id: c.ID, state: internState(c.State), direction: internDirection(c.Direction), ended: c.Ended(),
+		startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), seq: c.Seq, text: searchText(c)}
+	if e.ended {
+		e.category = reasons.ForCall(c).Category
 	}
+	e.raw, _ = json.Marshal(c) // a calls.Call always encodes
 	return e
+}
+
+// nanos is t in Unix nanoseconds, the zero time first of all.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// internState returns the package's constant for a documented state, so
+// that entries share it instead of each holding a copy.
+func internState(st calls.State) calls.State {
+	for _, k := range calls.KnownStates {
+		if st == k {
+			return k
+		}
+	}
+	return st
+}
+
+func internDirection(d string) string {
+	switch d {
+	case calls.DirectionIncoming:
+		return calls.DirectionIncoming
+	case calls.DirectionOutgoing:
+		return calls.DirectionOutgoing
+	}
+	return d
 }
 
 func searchText(c calls.Call) string {
@@ -104,18 +152,18 @@ func searchText(c calls.Call) string {
 
 // byStart orders live calls newest first, then by id so the order is total.
 func byStart(a, b *entry) int {
-	if c := b.call.StartedAt.Compare(a.call.StartedAt); c != 0 {
+	if c := cmp.Compare(b.startedAt, a.startedAt); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.call.ID, b.call.ID)
+	return cmp.Compare(a.id, b.id)
 }
 
 // byEnd orders ended calls most recently ended first, then by id.
 func byEnd(a, b *entry) int {
-	if c := b.call.EndedAt.Compare(a.call.EndedAt); c != 0 {
+	if c := cmp.Compare(b.endedAt, a.endedAt); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.call.ID, b.call.ID)
+	return cmp.Compare(a.id, b.id)
 }
 
 // Store holds the console's view of every call: the live ones ordered by
@@ -137,12 +185,15 @@ type Store struct {
 	// version changes with every change, so views can be cached.
 	version uint64
 	cache   map[filterKey]cachedView
+	// decoded keeps the calls windows and details showed lately, by id,
+	// so that a render decodes only what changed since the last.
+	decoded map[string]calls.Call
 }
 
 // NewStore returns an empty store.
 func NewStore(opts Options) *Store {
 	return &Store{opts: opts.withDefaults(), calls: make(map[string]*entry), cache: make(map[filterKey]cachedView),
-		byState: make(map[calls.State]int)}
+		byState: make(map[calls.State]int), decoded: make(map[string]calls.Call)}
 }
 
 // Seq is the feed sequence the store reflects.
@@ -179,17 +230,36 @@ func (s *Store) Get(id string) (calls.Call, bool) {
 	if !ok {
 		return calls.Call{}, false
 	}
-	return e.call, true
+	return s.decode(e), true
+}
+
+// maxDecoded bounds the calls kept decoded: a few windows' worth.
+const maxDecoded = 1024
+
+// decode returns e's call, decoded once per change.
+func (s *Store) decode(e *entry) calls.Call {
+	if c, ok := s.decoded[e.id]; ok && c.Seq == e.seq {
+		return c
+	}
+	var c calls.Call
+	if err := json.Unmarshal(e.raw, &c); err != nil {
+		c = calls.Call{ID: e.id, State: e.state, Direction: e.direction, Seq: e.seq} // cannot happen: the store encoded it
+	}
+	if len(s.decoded) >= maxDecoded {
+		clear(s.decoded)
+	}
+	s.decoded[e.id] = c
+	return c
 }
 
 // Reason is why the call with the given id ended; ok is false for a live or
 // unknown call.
 func (s *Store) Reason(id string) (r reasons.Reason, ok bool) {
 	e, found := s.calls[id]
-	if !found || !e.call.Ended() {
+	if !found || !e.ended {
 		return reasons.Reason{}, false
 	}
-	return e.reason, true
+	return reasons.ForCall(s.decode(e)), true
 }
 
 // Apply applies one feed message and reports whether the view changed. A
@@ -237,6 +307,7 @@ func (s *Store) ApplySnapshot(m feedwire.Message) {
 	clear(s.ended)
 	s.live, s.ended = s.live[:0], s.ended[:0]
 	clear(s.byState)
+	clear(s.decoded) // a new epoch may reuse sequences
 	for _, c := range m.Calls {
 		if c.ID == "" {
 			continue
@@ -316,7 +387,7 @@ func messageCallID(m feedwire.Message) string {
 func (s *Store) Prune() []string {
 	cutoff := s.Now().Add(-s.opts.History)
 	keep := len(s.ended)
-	for keep > 0 && s.ended[keep-1].call.EndedAt.Before(cutoff) {
+	for keep > 0 && s.ended[keep-1].endedAt < nanos(cutoff) {
 		keep--
 	}
 	keep = min(keep, s.opts.MaxEnded)
@@ -325,8 +396,8 @@ func (s *Store) Prune() []string {
 	}
 	var ids []string
 	for _, e := range s.ended[keep:] {
-		ids = append(ids, e.call.ID)
-		delete(s.calls, e.call.ID)
+		ids = append(ids, e.id)
+		delete(s.calls, e.id)
 	}
 	clear(s.ended[keep:])
 	s.ended = s.ended[:keep]
@@ -341,12 +412,12 @@ func (s *Store) changed() {
 
 // drop takes e out of a list being built by ApplySnapshot.
 func (s *Store) drop(e *entry) {
-	if e.call.Ended() {
+	if e.ended {
 		s.ended = slices.DeleteFunc(s.ended, func(x *entry) bool { return x == e })
 		return
 	}
 	s.live = slices.DeleteFunc(s.live, func(x *entry) bool { return x == e })
-	s.countState(e.call.State, -1)
+	s.countState(e.state, -1)
 }
 
 // upsert stores c, moving it between the live and ended indexes as needed.
@@ -371,11 +442,11 @@ func (s *Store) upsert(c calls.Call) {
 // replace puts e where old is, when both sort to the same place of the
 // same list, and reports whether it did.
 func (s *Store) replace(old, e *entry) bool {
-	if old.call.Ended() != e.call.Ended() {
+	if old.ended != e.ended {
 		return false
 	}
 	list, order := s.live, byStart
-	if e.call.Ended() {
+	if e.ended {
 		list, order = s.ended, byEnd
 	}
 	if order(old, e) != 0 {
@@ -386,9 +457,9 @@ func (s *Store) replace(old, e *entry) bool {
 		return false
 	}
 	list[i] = e
-	if !e.call.Ended() {
-		s.countState(old.call.State, -1)
-		s.countState(e.call.State, 1)
+	if !e.ended {
+		s.countState(old.state, -1)
+		s.countState(e.state, 1)
 	}
 	return true
 }
@@ -412,27 +483,27 @@ func (s *Store) remove(id string) bool {
 }
 
 func (s *Store) index(e *entry) {
-	if e.call.Ended() {
+	if e.ended {
 		s.ended = insertSorted(s.ended, e, byEnd)
 		if len(s.ended) > s.opts.MaxEnded {
 			last := s.ended[len(s.ended)-1]
-			delete(s.calls, last.call.ID)
+			delete(s.calls, last.id)
 			s.ended[len(s.ended)-1] = nil
 			s.ended = s.ended[:len(s.ended)-1]
 		}
 		return
 	}
 	s.live = insertSorted(s.live, e, byStart)
-	s.countState(e.call.State, 1)
+	s.countState(e.state, 1)
 }
 
 func (s *Store) unindex(e *entry) {
-	if e.call.Ended() {
+	if e.ended {
 		s.ended = removeSorted(s.ended, e, byEnd)
 		return
 	}
 	s.live = removeSorted(s.live, e, byStart)
-	s.countState(e.call.State, -1)
+	s.countState(e.state, -1)
 }
 
 func insertSorted(list []*entry, e *entry, order func(a, b *entry) int) []*entry {

@@ -66,11 +66,10 @@ func (k filterKey) matcher() matcher {
 }
 
 func (m matcher) match(e *entry) bool {
-	c := &e.call
-	if m.direction != "" && c.Direction != m.direction {
+	if m.direction != "" && e.direction != m.direction {
 		return false
 	}
-	if m.states != nil && !m.states[c.State] {
+	if m.states != nil && !m.states[e.state] {
 		return false
 	}
 	return m.search == "" || strings.Contains(e.text, m.search)
@@ -98,7 +97,7 @@ func (s *Store) View(f Filter, offset, limit int) ([]calls.Call, int) {
 	}
 	out := make([]calls.Call, 0, end-offset)
 	for _, e := range list[offset:end] {
-		out = append(out, e.call)
+		out = append(out, s.decode(e))
 	}
 	return out, total
 }
@@ -175,10 +174,10 @@ func (s *Store) Summary(window time.Duration) Summary {
 	since := s.Now().Add(-window)
 	byCat := make(map[reasons.Category]int)
 	for _, e := range s.ended {
-		if e.call.EndedAt.Before(since) {
+		if e.endedAt < nanos(since) {
 			break // sorted by end time, most recent first
 		}
-		byCat[e.reason.Category]++
+		byCat[e.category]++
 		sum.Ended++
 	}
 	for _, c := range reasons.Categories() {
