@@ -501,8 +501,24 @@ func BenchmarkStoreApplyAndView(b *testing.B) {
 // calls held, in order, and the summary's counts are those of a fresh
 // count.
 func TestStoreStaysSortedAndCountedThroughChanges(t *testing.T) {
+	t.Run("ids hashed", func(t *testing.T) { checkThroughChanges(t, bigStore(300, t0)) })
+	t.Run("every id clashing", func(t *testing.T) {
+		s := NewStore(Options{Now: (&fixedClock{t0}).Now, MaxEnded: 300})
+		s.hash = func(string) uint64 { return 7 } // one hash for all: the clash table holds all but one
+		s.ApplySnapshot(bigStore(300, t0).snapshot())
+		checkThroughChanges(t, s)
+	})
+}
+
+// snapshot is the store's calls as a snapshot message.
+func (s *Store) snapshot() feedwire.Message {
+	live, _ := s.View(Filter{}, 0, -1)
+	ended, _ := s.View(Filter{Ended: true}, 0, -1)
+	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: s.Seq(), Now: t0, Calls: append(live, ended...)}
+}
+
+func checkThroughChanges(t *testing.T, s *Store) {
 	rnd := rand.New(rand.NewPCG(7, 9))
-	s := bigStore(300, t0)
 	states := []calls.State{calls.Incoming, calls.Established, calls.Hold, calls.Ringing, "futureState"}
 	seq := uint64(1)
 	for range 3000 {
@@ -532,28 +548,39 @@ func TestStoreStaysSortedAndCountedThroughChanges(t *testing.T) {
 	liveList, _ := s.View(Filter{}, 0, -1)
 	endedList, _ := s.View(Filter{Ended: true}, 0, -1)
 	count := map[calls.State]int{}
-	var allLive, allEnded []*entry
-	for _, e := range s.calls {
+	var allLive, allEnded []slot
+	for i := range s.entries {
+		e := &s.entries[i]
+		if e.buf == nil {
+			continue // a free slot
+		}
 		if e.ended {
-			allEnded = append(allEnded, e)
+			allEnded = append(allEnded, slot(i))
 		} else {
-			allLive = append(allLive, e)
+			allLive = append(allLive, slot(i))
 			count[e.state]++
 		}
 	}
-	slices.SortFunc(allLive, byStart)
-	slices.SortFunc(allEnded, byEnd)
+	if held := len(allLive) + len(allEnded); held != s.Len() {
+		t.Fatalf("%d slots hold calls, the store counts %d", held, s.Len())
+	}
+	slices.SortFunc(allLive, s.byStart)
+	slices.SortFunc(allEnded, s.byEnd)
 	for _, tc := range []struct {
 		name string
 		got  []calls.Call
-		want []*entry
+		want []slot
 	}{{"live", liveList, allLive}, {"ended", endedList, allEnded}} {
 		if len(tc.got) != len(tc.want) {
 			t.Fatalf("%s: the list holds %d calls, the store %d", tc.name, len(tc.got), len(tc.want))
 		}
 		for i := range tc.got {
-			if tc.got[i].ID != tc.want[i].id || tc.got[i].Seq != tc.want[i].seq {
-				t.Fatalf("%s[%d] is %s at %d, want %s at %d", tc.name, i, tc.got[i].ID, tc.got[i].Seq, tc.want[i].id, tc.want[i].seq)
+			want := &s.entries[tc.want[i]]
+			if tc.got[i].ID != string(want.id()) || tc.got[i].Seq != want.seq {
+				t.Fatalf("%s[%d] is %s at %d, want %s at %d", tc.name, i, tc.got[i].ID, tc.got[i].Seq, want.id(), want.seq)
+			}
+			if _, ok := s.Get(tc.got[i].ID); !ok {
+				t.Fatalf("%s[%d] %s is listed but not found", tc.name, i, tc.got[i].ID)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"bytes"
 	"maps"
 	"slices"
 	"strings"
@@ -66,18 +67,21 @@ func (k filterKey) matcher() matcher {
 }
 
 func (m matcher) match(e *entry) bool {
+	if m.search != "" && !bytes.Contains(e.text(), []byte(m.search)) {
+		return false
+	}
 	if m.direction != "" && e.direction != m.direction {
 		return false
 	}
 	if m.states != nil && !m.states[e.state] {
 		return false
 	}
-	return m.search == "" || strings.Contains(e.text, m.search)
+	return true
 }
 
 type cachedView struct {
 	version uint64
-	list    []*entry
+	list    []slot
 }
 
 // View returns the calls the filter keeps, from offset, at most limit of
@@ -96,13 +100,13 @@ func (s *Store) View(f Filter, offset, limit int) ([]calls.Call, int) {
 		end = min(total, offset+limit)
 	}
 	out := make([]calls.Call, 0, end-offset)
-	for _, e := range list[offset:end] {
-		out = append(out, s.decode(e))
+	for _, i := range list[offset:end] {
+		out = append(out, s.decode(i))
 	}
 	return out, total
 }
 
-func (s *Store) filtered(f Filter) []*entry {
+func (s *Store) filtered(f Filter) []slot {
 	all := s.live
 	if f.Ended {
 		all = s.ended
@@ -115,10 +119,10 @@ func (s *Store) filtered(f Filter) []*entry {
 		return v.list
 	}
 	m := k.matcher()
-	var list []*entry
-	for _, e := range all {
-		if m.match(e) {
-			list = append(list, e)
+	var list []slot
+	for _, i := range all {
+		if m.match(&s.entries[i]) {
+			list = append(list, i)
 		}
 	}
 	s.cache[k] = cachedView{version: s.version, list: list}
@@ -173,7 +177,8 @@ func (s *Store) Summary(window time.Duration) Summary {
 
 	since := s.Now().Add(-window)
 	byCat := make(map[reasons.Category]int)
-	for _, e := range s.ended {
+	for _, i := range s.ended {
+		e := &s.entries[i]
 		if e.endedAt < nanos(since) {
 			break // sorted by end time, most recent first
 		}
