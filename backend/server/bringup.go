@@ -129,7 +129,8 @@ func (s *Server) open(ctx context.Context) error {
 func (s *Server) wire(ctx context.Context) error {
 	var view *liveview.View
 	hub := feed.NewHub(snapshotter(func() (uint64, []byte, uint64) { return view.EncodedSnapshot() }),
-		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, Metrics: s.metrics, Logger: s.log})
+		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, WriteInterval: s.cfg.FeedWriteInterval,
+			Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,

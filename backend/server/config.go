@@ -57,6 +57,9 @@ type Config struct {
 	// FeedsPerSession caps the live feeds one session may hold open at once
 	// (default 20: a supervisor's tabs and windows, not a flood).
 	FeedsPerSession int
+	// FeedWriteInterval is the shortest time between two frames to one
+	// console (0: the feed's default, 20ms; negative: none).
+	FeedWriteInterval time.Duration
 
 	// History is how long ended calls stay on consoles.
 	History time.Duration

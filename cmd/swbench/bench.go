@@ -100,6 +100,7 @@ func (b *bench) runOne(ctx context.Context, w, kind string, run int) *runResult 
 // unclean stop is an error even when f succeeded.
 func (b *bench) withServer(ctx context.Context, kind string, lo launchOptions, f func(*server) error) error {
 	lo.Pprof = lo.Pprof || b.opts.Profile != ""
+	lo.Extra = append(lo.Extra, b.opts.ServerFlags...)
 	srv, err := b.startTarget(ctx, kind, lo)
 	if err != nil {
 		return err

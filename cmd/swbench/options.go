@@ -31,6 +31,9 @@ type options struct {
 	Profile string
 	// NATSServer and Web are what W6's cluster runs besides the server.
 	NATSServer, Web string
+	// ServerFlags are added to every server's flags (an experiment with a
+	// setting, say).
+	ServerFlags []string
 
 	// DialParallel and DialTimeout bound how feed clients connect.
 	DialParallel int
@@ -86,6 +89,10 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.Profile, "profile", "", "directory for CPU profiles of the server under load (W1, W2, W4), taken through --pprof-addr")
 	fs.StringVar(&o.NATSServer, "nats-server", "", "W6: the nats-server binary (default: next to --server)")
 	fs.StringVar(&o.Web, "web", "web", "W6: the console's web directory the replicas serve")
+	fs.Func("server-flag", "a flag added to the server's (repeat it for more), e.g. --server-flag=--feed-write-interval=5ms", func(v string) error {
+		o.ServerFlags = append(o.ServerFlags, v)
+		return nil
+	})
 	fs.IntVar(&o.DialParallel, "dial-parallel", 100, "feed clients connecting at once")
 	fs.DurationVar(&o.DialTimeout, "dial-timeout", 10*time.Second, "timeout of each feed connection")
 	fs.DurationVar(&o.Drain, "drain", 60*time.Second, "longest wait for clients to receive the last notifications")

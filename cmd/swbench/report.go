@@ -162,7 +162,7 @@ func (r *report) writeRun(w writef) {
 	if m.ServerRevision != "" {
 		w("| Server commit | %s |\n", m.ServerRevision)
 	}
-	w("| Server flags | `%s` |\n", strings.Join(serverArgs(r.Server, "127.0.0.1:PORT", "TMPDIR"), " "))
+	w("| Server flags | `%s` |\n", strings.Join(append(serverArgs(r.Server, "127.0.0.1:PORT", "TMPDIR"), r.Options.ServerFlags...), " "))
 	w("| Load average (1, 5, 15 min) | %s at the start; %s at the end |\n", m.LoadAverage, orUnknown(r.LoadAfter))
 	w("| Open files limit | bench %d |\n", r.FileLimit)
 	w("\n")

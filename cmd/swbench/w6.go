@@ -36,6 +36,7 @@ func (b *bench) runW6(ctx context.Context, name string, cfg w5Config) (*w5Result
 	if err != nil {
 		return res, err
 	}
+	plan.ReplicaArgs = append(plan.ReplicaArgs, b.opts.ServerFlags...)
 	cluster, err := localcluster.NewCluster(plan, false, nil, b.log)
 	if err != nil {
 		return res, err

@@ -94,6 +94,7 @@ func define(o *options) *flag.FlagSet {
 	fs.Int64Var(&c.SimSeed, "seed", 1, "demo: the simulator's random seed (the same seed gives the same traffic)")
 	fs.DurationVar(&c.History, "history", time.Hour, "how long ended calls stay on consoles")
 	fs.IntVar(&c.FeedsPerSession, "feeds-per-session", 20, "live feeds (console tabs and windows) one session may hold open at once")
+	fs.DurationVar(&c.FeedWriteInterval, "feed-write-interval", 20*time.Millisecond, "shortest time between two frames to one console: a busy feed sends what piled up meanwhile in one (negative: none)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
 	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes, c.AuditMaxBytes = 4<<30, 512<<20, 1<<30, 512<<20
 	fs.Var(byteSize{&c.LogMaxBytes}, "log-max-bytes", "most disk the event log takes; the oldest events go first")
