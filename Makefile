@@ -62,9 +62,13 @@ chromium:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-## bench: the load workloads W1–W3; writes docs/benchmarks.md
-bench: build
+## bench: the workload ladder W1–W6, each run three times alternating with a
+##   bare fan-out floor, then the console in Chromium with W4's 50,000 live
+##   calls; writes docs/benchmarks.md (about an hour on 2 cores)
+bench: build nats-server chromium
 	$(GO) run ./cmd/swbench --out docs/benchmarks.md
+	$(GO) test -run XXX -bench Console -benchtime 1x -timeout 60m ./backend/browsertest/ \
+		-console.calls 50000 -console.rate 2000 -console.load 60s -console.runs 3 -console.out $(CURDIR)/docs/benchmarks.md
 
 ## cluster: in the background, a 3-node NATS JetStream cluster, two replicas
 ##   (http://localhost:8080 and :8081) and the Graph simulator feeding both;

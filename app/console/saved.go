@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"switchboard/app/calls"
@@ -37,20 +38,39 @@ type Saved struct {
 // or empty.
 var ErrNoSavedView = errors.New("console: no saved view")
 
+// ErrSavedTooLarge reports a view too large to keep in the browser's
+// storage (about 5 MB a site): a console of tens of thousands of calls is
+// not saved rather than spend seconds of the page's thread on a copy the
+// browser refuses.
+var ErrSavedTooLarge = errors.New("console: the view is too large to save")
+
+// SavedMaxBytes is the most call JSON Save keeps.
+const SavedMaxBytes = 4 << 20
+
 // Save is what the store shows now, for the browser to keep: every live
 // call and at most maxEnded ended ones, most recent first. A store that
-// never received a view (sequence 0) saves nothing.
+// never received a view (sequence 0) saves nothing, and a view of more
+// than SavedMaxBytes of calls is ErrSavedTooLarge, found before anything
+// is decoded.
 func (s *Store) Save(user User, maxEnded int) (Saved, error) {
 	if s.seq == 0 {
 		return Saved{}, ErrNoSavedView
 	}
-	sv := Saved{Format: SavedFormat, Seq: s.seq, Epoch: s.epoch, ServerNow: s.Now(), SavedAt: s.opts.Now(), User: user}
-	sv.Calls = make([]calls.Call, 0, len(s.live)+min(len(s.ended), maxEnded))
-	for _, e := range s.live {
-		sv.Calls = append(sv.Calls, e.call)
+	slots := append(slices.Clone(s.live), s.ended[:min(len(s.ended), max(maxEnded, 0))]...)
+	size := 0
+	for _, i := range slots {
+		if size += len(s.entries[i].raw()); size > SavedMaxBytes {
+			return Saved{}, fmt.Errorf("%w: %d calls, over %d bytes", ErrSavedTooLarge, len(slots), SavedMaxBytes)
+		}
 	}
-	for _, e := range s.ended[:min(len(s.ended), max(maxEnded, 0))] {
-		sv.Calls = append(sv.Calls, e.call)
+	sv := Saved{Format: SavedFormat, Seq: s.seq, Epoch: s.epoch, ServerNow: s.Now(), SavedAt: s.opts.Now(), User: user}
+	sv.Calls = make([]calls.Call, 0, len(slots))
+	for _, i := range slots {
+		var c calls.Call
+		if err := json.Unmarshal(s.entries[i].raw(), &c); err != nil {
+			return Saved{}, fmt.Errorf("console: save call %s: %w", s.entries[i].id(), err)
+		}
+		sv.Calls = append(sv.Calls, c)
 	}
 	return sv, nil
 }

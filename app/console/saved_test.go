@@ -2,8 +2,10 @@ package console
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,5 +149,25 @@ func TestStoreFiltersEndedByCategory(t *testing.T) {
 		if cc.Category == reasons.Unknown && cc.Count != 0 {
 			t.Errorf("the summary counts %d calls as unknown; the ghost call is reconciled", cc.Count)
 		}
+	}
+}
+
+func TestSaveRefusesAViewTooLargeForTheBrowser(t *testing.T) {
+	clock := &fixedClock{t0}
+	s := NewStore(Options{Now: clock.Now})
+	var cs []calls.Call
+	for i := range 20000 {
+		c := live(fmt.Sprintf("call-%05d", i), calls.Established, calls.DirectionIncoming, t0.Add(-time.Duration(i)*time.Second))
+		c.Subject = strings.Repeat("s", 200)
+		cs = append(cs, c)
+	}
+	s.ApplySnapshot(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 7, Calls: cs})
+	if _, err := s.Save(User{Name: "alice"}, 0); !errors.Is(err, ErrSavedTooLarge) {
+		t.Fatalf("saving 20,000 calls: %v, want ErrSavedTooLarge", err)
+	}
+	s.ApplySnapshot(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 8, Calls: cs[:100]})
+	sv, err := s.Save(User{Name: "alice"}, 0)
+	if err != nil || len(sv.Calls) != 100 || sv.Calls[0].Subject != cs[0].Subject {
+		t.Fatalf("saving 100 calls: %d calls, %v", len(sv.Calls), err)
 	}
 }

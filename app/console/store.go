@@ -21,9 +21,13 @@
 package console
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -68,25 +72,96 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// entry is one call with what the store derives from it once, when it
-// changes, rather than on every render.
+// entry is one call as the store holds it: what sorting, filtering and
+// counting need, and in one byte slice its id, its searchable text and the
+// call itself as JSON, decoded only when a window or a detail shows it.
+//
+// A console holding tens of thousands of calls spends its garbage
+// collections marking what it holds, and a WebAssembly console does that
+// in one go on the page's only thread. So the store holds its calls in one
+// slice of entries, refers to them by slot number (its lists and filtered
+// views are numbers, its index a map of id hashes to numbers: nothing for
+// the collector to follow), and each entry owns a single allocation whose
+// bytes hold no pointers: a collection over 50,000 calls marks a few tens
+// of thousands of objects instead of over a million, and stays short
+// enough not to stall the page.
 type entry struct {
-	call   calls.Call
-	text   string         // lower-cased searchable text
-	reason reasons.Reason // why it ended (ended calls only)
-	// caller and callee are the parties' names, lower-cased, for sorting.
-	caller, callee string
+	buf []byte // id, then text, then caller and callee, then the call's JSON
+	// idLen, textLen, callerLen and calleeLen are the lengths of buf's
+	// parts.
+	idLen, textLen, callerLen, calleeLen int32
+	state                                calls.State // interned: shared, not held
+	direction                            string      // interned
+	category                             reasons.Category
+	ended                                bool
+	// startedAt, endedAt and countsFrom (when the call was answered, or
+	// started if never answered: what its duration counts from) are Unix
+	// nanoseconds (see nanos).
+	startedAt, endedAt, countsFrom int64
+	seq                            uint64
 }
 
-func newEntry(c calls.Call) *entry {
-	e := &entry{call: c, text: searchText(c), caller: strings.ToLower(c.Source.Label())}
+// slot is an entry's place in Store.entries.
+type slot = int32
+
+func newEntry(c calls.Call) entry {
+	e := entry{state: internState(c.State), direction: internDirection(c.Direction), ended: c.Ended(),
+		startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), countsFrom: nanos(c.CountsFrom()), seq: c.Seq}
+	if e.ended {
+		e.category = reasons.ForCall(c).Category
+	}
+	text := searchText(c)
+	// The parties' names, lower-cased, for sorting.
+	caller, callee := strings.ToLower(c.Source.Label()), ""
 	if len(c.Targets) > 0 {
-		e.callee = strings.ToLower(c.Targets[0].Label())
+		callee = strings.ToLower(c.Targets[0].Label())
 	}
-	if c.Ended() {
-		e.reason = reasons.ForCall(c)
-	}
+	raw, _ := json.Marshal(c) // a calls.Call always encodes
+	e.buf = make([]byte, 0, len(c.ID)+len(text)+len(caller)+len(callee)+len(raw))
+	e.buf = append(append(append(append(append(e.buf, c.ID...), text...), caller...), callee...), raw...)
+	e.idLen, e.textLen, e.callerLen, e.calleeLen = int32(len(c.ID)), int32(len(text)), int32(len(caller)), int32(len(callee))
 	return e
+}
+
+func (e *entry) id() []byte   { return e.buf[:e.idLen] }
+func (e *entry) text() []byte { return e.buf[e.idLen : e.idLen+e.textLen] }
+func (e *entry) caller() []byte {
+	at := e.idLen + e.textLen
+	return e.buf[at : at+e.callerLen]
+}
+func (e *entry) callee() []byte {
+	at := e.idLen + e.textLen + e.callerLen
+	return e.buf[at : at+e.calleeLen]
+}
+func (e *entry) raw() []byte { return e.buf[e.idLen+e.textLen+e.callerLen+e.calleeLen:] }
+
+// nanos is t in Unix nanoseconds, the zero time first of all.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// internState returns the package's constant for a documented state, so
+// that entries share it instead of each holding a copy.
+func internState(st calls.State) calls.State {
+	for _, k := range calls.KnownStates {
+		if st == k {
+			return k
+		}
+	}
+	return st
+}
+
+func internDirection(d string) string {
+	switch d {
+	case calls.DirectionIncoming:
+		return calls.DirectionIncoming
+	case calls.DirectionOutgoing:
+		return calls.DirectionOutgoing
+	}
+	return d
 }
 
 func searchText(c calls.Call) string {
@@ -108,19 +183,21 @@ func searchText(c calls.Call) string {
 }
 
 // byStart orders live calls newest first, then by id so the order is total.
-func byStart(a, b *entry) int {
-	if c := b.call.StartedAt.Compare(a.call.StartedAt); c != 0 {
+func (s *Store) byStart(a, b slot) int {
+	ea, eb := &s.entries[a], &s.entries[b]
+	if c := cmp.Compare(eb.startedAt, ea.startedAt); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.call.ID, b.call.ID)
+	return bytes.Compare(ea.id(), eb.id())
 }
 
 // byEnd orders ended calls most recently ended first, then by id.
-func byEnd(a, b *entry) int {
-	if c := b.call.EndedAt.Compare(a.call.EndedAt); c != 0 {
+func (s *Store) byEnd(a, b slot) int {
+	ea, eb := &s.entries[a], &s.entries[b]
+	if c := cmp.Compare(eb.endedAt, ea.endedAt); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.call.ID, b.call.ID)
+	return bytes.Compare(ea.id(), eb.id())
 }
 
 // Store holds the console's view of every call: the live ones ordered by
@@ -130,21 +207,36 @@ func byEnd(a, b *entry) int {
 // A Store is not safe for concurrent use: in the console only the UI
 // goroutine touches it.
 type Store struct {
-	opts   Options
-	calls  map[string]*entry
-	live   []*entry // sorted byStart
-	ended  []*entry // sorted byEnd
+	opts Options
+	// entries holds every call, by slot; free lists the slots to reuse.
+	entries []entry
+	free    []slot
+	// byID finds a call's slot by the hash of its id; clash holds the
+	// (vanishingly rare) ids whose hash another id already has.
+	byID   map[uint64]slot
+	clash  map[string]slot
+	hash   func(id string) uint64
+	held   int    // calls held
+	live   []slot // sorted byStart
+	ended  []slot // sorted byEnd
 	seq    uint64
 	epoch  string        // the event log's incarnation seq belongs to
 	offset time.Duration // server clock minus local clock
+	// byState counts the live calls in each state, kept as calls change,
+	// so the summary of a busy view costs no pass over its calls.
+	byState map[calls.State]int
 	// version changes with every change, so views can be cached.
 	version uint64
 	cache   map[filterKey]cachedView
+	// decoded keeps the calls windows and details showed lately, by id,
+	// so that a render decodes only what changed since the last.
+	decoded map[string]calls.Call
 }
 
 // NewStore returns an empty store.
 func NewStore(opts Options) *Store {
-	return &Store{opts: opts.withDefaults(), calls: make(map[string]*entry), cache: make(map[filterKey]cachedView)}
+	return &Store{opts: opts.withDefaults(), byID: make(map[uint64]slot), clash: make(map[string]slot), hash: idHash(maphash.MakeSeed()),
+		cache: make(map[filterKey]cachedView), byState: make(map[calls.State]int), decoded: make(map[string]calls.Call)}
 }
 
 // Seq is the feed sequence the store reflects.
@@ -170,7 +262,56 @@ func (s *Store) SetClock(server, local time.Time) {
 }
 
 // Len is the number of calls held, live and ended.
-func (s *Store) Len() int { return len(s.calls) }
+func (s *Store) Len() int { return s.held }
+
+// idHash hashes ids with seed.
+func idHash(seed maphash.Seed) func(string) uint64 {
+	return func(id string) uint64 { return maphash.String(seed, id) }
+}
+
+// find returns the slot of the call id.
+func (s *Store) find(id string) (slot, bool) {
+	if i, ok := s.byID[s.hash(id)]; ok && string(s.entries[i].id()) == id {
+		return i, true
+	}
+	i, ok := s.clash[id]
+	return i, ok
+}
+
+// add stores e in a free slot and indexes it; its id must not be held.
+func (s *Store) add(e entry) slot {
+	var i slot
+	if n := len(s.free); n > 0 {
+		i, s.free = s.free[n-1], s.free[:n-1]
+		s.entries[i] = e
+	} else {
+		i = slot(len(s.entries))
+		s.entries = append(s.entries, e)
+	}
+	id := s.entries[i].id()
+	h := s.hash(string(id))
+	if j, taken := s.byID[h]; taken && !bytes.Equal(s.entries[j].id(), id) {
+		s.clash[string(id)] = i
+	} else {
+		s.byID[h] = i
+	}
+	s.held++
+	return i
+}
+
+// release forgets the call in slot i (already out of its list).
+func (s *Store) release(i slot) {
+	id := s.entries[i].id()
+	h := s.hash(string(id))
+	if j, ok := s.byID[h]; ok && j == i {
+		delete(s.byID, h)
+	} else {
+		delete(s.clash, string(id))
+	}
+	s.entries[i] = entry{}
+	s.free = append(s.free, i)
+	s.held--
+}
 
 // LiveLen is the number of calls not yet ended.
 func (s *Store) LiveLen() int { return len(s.live) }
@@ -180,21 +321,41 @@ func (s *Store) EndedLen() int { return len(s.ended) }
 
 // Get returns the call with the given id.
 func (s *Store) Get(id string) (calls.Call, bool) {
-	e, ok := s.calls[id]
+	i, ok := s.find(id)
 	if !ok {
 		return calls.Call{}, false
 	}
-	return e.call, true
+	return s.decode(i), true
+}
+
+// maxDecoded bounds the calls kept decoded: a few windows' worth.
+const maxDecoded = 1024
+
+// decode returns the call in slot i, decoded once per change.
+func (s *Store) decode(i slot) calls.Call {
+	e := &s.entries[i]
+	if c, ok := s.decoded[string(e.id())]; ok && c.Seq == e.seq {
+		return c
+	}
+	var c calls.Call
+	if err := json.Unmarshal(e.raw(), &c); err != nil {
+		c = calls.Call{ID: string(e.id()), State: e.state, Direction: e.direction, Seq: e.seq} // cannot happen: the store encoded it
+	}
+	if len(s.decoded) >= maxDecoded {
+		clear(s.decoded)
+	}
+	s.decoded[c.ID] = c
+	return c
 }
 
 // Reason is why the call with the given id ended; ok is false for a live or
 // unknown call.
 func (s *Store) Reason(id string) (r reasons.Reason, ok bool) {
-	e, found := s.calls[id]
-	if !found || !e.call.Ended() {
+	i, found := s.find(id)
+	if !found || !s.entries[i].ended {
 		return reasons.Reason{}, false
 	}
-	return e.reason, true
+	return reasons.ForCall(s.decode(i)), true
 }
 
 // Apply applies one feed message and reports whether the view changed. A
@@ -237,22 +398,29 @@ func (s *Store) Apply(m feedwire.Message) (bool, error) {
 // snapshot's sequence, whatever the store held before: the server sends a
 // snapshot when the console's sequence is too old to resume from.
 func (s *Store) ApplySnapshot(m feedwire.Message) {
-	s.calls = make(map[string]*entry, len(m.Calls))
+	clear(s.entries)
+	s.entries, s.free, s.held = s.entries[:0], s.free[:0], 0
+	s.byID, s.clash = make(map[uint64]slot, len(m.Calls)), make(map[string]slot)
 	s.live, s.ended = s.live[:0], s.ended[:0]
+	clear(s.byState)
+	clear(s.decoded) // a new epoch may reuse sequences
 	for _, c := range m.Calls {
 		if c.ID == "" {
 			continue
 		}
-		e := newEntry(c)
-		s.calls[c.ID] = e
-		if c.Ended() {
-			s.ended = append(s.ended, e)
+		if old, ok := s.find(c.ID); ok { // listed twice: the later wins
+			s.drop(old)
+		}
+		i := s.add(newEntry(c))
+		if s.entries[i].ended {
+			s.ended = append(s.ended, i)
 		} else {
-			s.live = append(s.live, e)
+			s.live = append(s.live, i)
+			s.byState[s.entries[i].state]++
 		}
 	}
-	slices.SortFunc(s.live, byStart)
-	slices.SortFunc(s.ended, byEnd)
+	slices.SortFunc(s.live, s.byStart)
+	slices.SortFunc(s.ended, s.byEnd)
 	s.seq, s.epoch = m.Seq, m.Epoch
 	s.SetClock(m.Now, s.opts.Now())
 	s.changed()
@@ -314,7 +482,7 @@ func messageCallID(m feedwire.Message) string {
 func (s *Store) Prune() []string {
 	cutoff := s.Now().Add(-s.opts.History)
 	keep := len(s.ended)
-	for keep > 0 && s.ended[keep-1].call.EndedAt.Before(cutoff) {
+	for keep > 0 && s.entries[s.ended[keep-1]].endedAt < nanos(cutoff) {
 		keep--
 	}
 	keep = min(keep, s.opts.MaxEnded)
@@ -322,11 +490,10 @@ func (s *Store) Prune() []string {
 		return nil
 	}
 	var ids []string
-	for _, e := range s.ended[keep:] {
-		ids = append(ids, e.call.ID)
-		delete(s.calls, e.call.ID)
+	for _, i := range s.ended[keep:] {
+		ids = append(ids, string(s.entries[i].id()))
+		s.release(i)
 	}
-	clear(s.ended[keep:])
 	s.ended = s.ended[:keep]
 	s.changed()
 	return ids
@@ -337,59 +504,94 @@ func (s *Store) changed() {
 	clear(s.cache)
 }
 
-// upsert stores c, moving it between the live and ended indexes as needed.
-func (s *Store) upsert(c calls.Call) {
-	if old, ok := s.calls[c.ID]; ok {
-		s.unindex(old)
+// drop takes the call in slot i out of the lists being built by
+// ApplySnapshot, and forgets it.
+func (s *Store) drop(i slot) {
+	if s.entries[i].ended {
+		s.ended = slices.DeleteFunc(s.ended, func(x slot) bool { return x == i })
+	} else {
+		s.live = slices.DeleteFunc(s.live, func(x slot) bool { return x == i })
+		s.countState(s.entries[i].state, -1)
 	}
+	s.release(i)
+}
+
+// upsert stores c, moving it between the live and ended lists as needed.
+// A change that keeps the call where it sorts (most do: a state change,
+// a participant joining) replaces its entry in place, without moving the
+// rest of a list of tens of thousands.
+func (s *Store) upsert(c calls.Call) {
 	e := newEntry(c)
-	s.calls[c.ID] = e
-	s.index(e)
+	if i, ok := s.find(c.ID); ok {
+		old := &s.entries[i]
+		if old.ended == e.ended && ((!e.ended && old.startedAt == e.startedAt) || (e.ended && old.endedAt == e.endedAt)) {
+			if !e.ended {
+				s.countState(old.state, -1)
+				s.countState(e.state, 1)
+			}
+			s.entries[i] = e // same id, same place in its list
+			s.changed()
+			return
+		}
+		s.unindex(i)
+		s.release(i)
+	}
+	s.index(s.add(e))
 	s.changed()
 }
 
+// countState adds n to the live calls counted in state st.
+func (s *Store) countState(st calls.State, n int) {
+	if s.byState[st] += n; s.byState[st] <= 0 {
+		delete(s.byState, st)
+	}
+}
+
 func (s *Store) remove(id string) bool {
-	e, ok := s.calls[id]
+	i, ok := s.find(id)
 	if !ok {
 		return false
 	}
-	s.unindex(e)
-	delete(s.calls, id)
+	s.unindex(i)
+	s.release(i)
 	s.changed()
 	return true
 }
 
-func (s *Store) index(e *entry) {
-	if e.call.Ended() {
-		s.ended = insertSorted(s.ended, e, byEnd)
+// index puts the call in slot i in its sorted list.
+func (s *Store) index(i slot) {
+	if s.entries[i].ended {
+		s.ended = insertSorted(s.ended, i, s.byEnd)
 		if len(s.ended) > s.opts.MaxEnded {
 			last := s.ended[len(s.ended)-1]
-			delete(s.calls, last.call.ID)
-			s.ended[len(s.ended)-1] = nil
 			s.ended = s.ended[:len(s.ended)-1]
+			s.release(last)
 		}
 		return
 	}
-	s.live = insertSorted(s.live, e, byStart)
+	s.live = insertSorted(s.live, i, s.byStart)
+	s.countState(s.entries[i].state, 1)
 }
 
-func (s *Store) unindex(e *entry) {
-	if e.call.Ended() {
-		s.ended = removeSorted(s.ended, e, byEnd)
+// unindex takes the call in slot i out of its sorted list.
+func (s *Store) unindex(i slot) {
+	if s.entries[i].ended {
+		s.ended = removeSorted(s.ended, i, s.byEnd)
 		return
 	}
-	s.live = removeSorted(s.live, e, byStart)
+	s.live = removeSorted(s.live, i, s.byStart)
+	s.countState(s.entries[i].state, -1)
 }
 
-func insertSorted(list []*entry, e *entry, order func(a, b *entry) int) []*entry {
-	i, _ := slices.BinarySearchFunc(list, e, order)
-	return slices.Insert(list, i, e)
+func insertSorted(list []slot, i slot, order func(a, b slot) int) []slot {
+	at, _ := slices.BinarySearchFunc(list, i, order)
+	return slices.Insert(list, at, i)
 }
 
-func removeSorted(list []*entry, e *entry, order func(a, b *entry) int) []*entry {
-	i, found := slices.BinarySearchFunc(list, e, order)
-	if !found {
+func removeSorted(list []slot, i slot, order func(a, b slot) int) []slot {
+	at, found := slices.BinarySearchFunc(list, i, order)
+	if !found || list[at] != i {
 		return list
 	}
-	return slices.Delete(list, i, i+1)
+	return slices.Delete(list, at, at+1)
 }

@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bytes"
 	"cmp"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -100,22 +102,24 @@ func (k filterKey) matcher() matcher {
 }
 
 func (m matcher) match(e *entry) bool {
-	c := &e.call
-	if m.direction != "" && c.Direction != m.direction {
+	if m.search != "" && !bytes.Contains(e.text(), []byte(m.search)) {
 		return false
 	}
-	if m.states != nil && !m.states[c.State] {
+	if m.direction != "" && e.direction != m.direction {
 		return false
 	}
-	if m.category != "" && (!c.Ended() || e.reason.Category != m.category) {
+	if m.states != nil && !m.states[e.state] {
 		return false
 	}
-	return m.search == "" || strings.Contains(e.text, m.search)
+	if m.category != "" && (!e.ended || e.category != m.category) {
+		return false
+	}
+	return true
 }
 
 type cachedView struct {
 	version uint64
-	list    []*entry
+	list    []slot
 }
 
 // View returns the calls the filter keeps, from offset, at most limit of
@@ -134,13 +138,13 @@ func (s *Store) View(f Filter, offset, limit int) ([]calls.Call, int) {
 		end = min(total, offset+limit)
 	}
 	out := make([]calls.Call, 0, end-offset)
-	for _, e := range list[offset:end] {
-		out = append(out, e.call)
+	for _, i := range list[offset:end] {
+		out = append(out, s.decode(i))
 	}
 	return out, total
 }
 
-func (s *Store) filtered(f Filter) []*entry {
+func (s *Store) filtered(f Filter) []slot {
 	all := s.live
 	if f.Ended {
 		all = s.ended
@@ -153,16 +157,16 @@ func (s *Store) filtered(f Filter) []*entry {
 		return v.list
 	}
 	m := k.matcher()
-	var list []*entry
-	for _, e := range all {
-		if m.match(e) {
-			list = append(list, e)
+	var list []slot
+	for _, i := range all {
+		if m.match(&s.entries[i]) {
+			list = append(list, i)
 		}
 	}
 	if k.sort != SortTime {
 		// Stable: ties keep the time order of all.
-		slices.SortStableFunc(list, func(a, b *entry) int {
-			c := compareBy(k.sort, a, b)
+		slices.SortStableFunc(list, func(a, b slot) int {
+			c := compareBy(k.sort, &s.entries[a], &s.entries[b])
 			if k.desc {
 				return -c
 			}
@@ -177,13 +181,13 @@ func (s *Store) filtered(f Filter) []*entry {
 func compareBy(key SortKey, a, b *entry) int {
 	switch key {
 	case SortState:
-		return cmp.Compare(stateRank(a.call.State), stateRank(b.call.State))
+		return cmp.Compare(stateRank(a.state), stateRank(b.state))
 	case SortDuration:
-		return b.call.CountsFrom().Compare(a.call.CountsFrom())
+		return cmp.Compare(b.countsFrom, a.countsFrom)
 	case SortCaller:
-		return strings.Compare(a.caller, b.caller)
+		return bytes.Compare(a.caller(), b.caller())
 	case SortCallee:
-		return strings.Compare(a.callee, b.callee)
+		return bytes.Compare(a.callee(), b.callee())
 	}
 	return 0
 }
@@ -229,10 +233,7 @@ type Summary struct {
 // last window (on the server's clock) by category.
 func (s *Store) Summary(window time.Duration) Summary {
 	sum := Summary{Live: len(s.live), EndedWithin: window}
-	byState := make(map[calls.State]int)
-	for _, e := range s.live {
-		byState[e.call.State]++
-	}
+	byState := maps.Clone(s.byState)
 	for _, st := range calls.KnownStates {
 		if st != calls.Terminated {
 			sum.ByState = append(sum.ByState, StateCount{st, byState[st]})
@@ -248,11 +249,12 @@ func (s *Store) Summary(window time.Duration) Summary {
 
 	since := s.Now().Add(-window)
 	byCat := make(map[reasons.Category]int)
-	for _, e := range s.ended {
-		if e.call.EndedAt.Before(since) {
+	for _, i := range s.ended {
+		e := &s.entries[i]
+		if e.endedAt < nanos(since) {
 			break // sorted by end time, most recent first
 		}
-		byCat[e.reason.Category]++
+		byCat[e.category]++
 		sum.Ended++
 	}
 	for _, c := range reasons.Categories() {

@@ -122,6 +122,9 @@ func (p *Page) maybeSave(ctx app.Context) {
 	}
 	for _, ended := range []int{savedEnded, 0} {
 		sv, err := p.store.Save(p.user, ended)
+		if errors.Is(err, console.ErrSavedTooLarge) {
+			continue // without ended calls, it may fit
+		}
 		if err != nil {
 			return
 		}
@@ -135,6 +138,10 @@ func (p *Page) maybeSave(ctx app.Context) {
 		}
 		app.Log("switchboard: saving the view for offline use: " + err.Error())
 	}
+	// Too large even without ended calls: an older view kept would be
+	// shown as this one on an offline reload.
+	p.env.Saved.Clear()
+	p.dirty = false
 }
 
 // forget deletes the saved view: the person left, or another signed in.

@@ -91,22 +91,73 @@ func (s *State) Load(ctx context.Context) (map[string]calls.Call, uint64, error)
 // the view), and then moves the checkpoint to applied. When a write fails
 // the checkpoint stays where it was and the error says which write: the
 // caller keeps what it could not save and tries again later.
+//
+// The calls are written saveParallel at a time: each write waits for its
+// acknowledgement, which on a replicated bucket takes a round of the
+// cluster, so one at a time would bound a save to a few hundred calls a
+// second. The checkpoint is written last, once every call is.
 func (s *State) Save(ctx context.Context, changed []calls.Call, gone []string, applied uint64) error {
-	for _, c := range changed {
+	err := parallel(ctx, len(changed), func(ctx context.Context, i int) error {
+		c := changed[i]
 		data, err := json.Marshal(c)
 		if err != nil {
 			return fmt.Errorf("eventlog: encode call %s: %w", c.ID, err)
 		}
-		if err := s.put(ctx, callKeyPrefix+token(c.ID), data, c.Seq, seqOfCall); err != nil {
-			return err
-		}
+		return s.put(ctx, callKeyPrefix+token(c.ID), data, c.Seq, seqOfCall)
+	})
+	if err != nil {
+		return err
 	}
-	for _, id := range gone {
-		if err := s.Forget(ctx, id); err != nil {
-			return err
-		}
+	err = parallel(ctx, len(gone), func(ctx context.Context, i int) error { return s.Forget(ctx, gone[i]) })
+	if err != nil {
+		return err
 	}
 	return s.put(ctx, checkpointKey, []byte(strconv.FormatUint(applied, 10)), applied, seqOfCheckpoint)
+}
+
+// saveParallel is how many writes of one save are in flight at once.
+const saveParallel = 32
+
+// parallel runs do for 0…n-1, saveParallel at a time, and returns the
+// first error; after one, the writes not started yet are not started.
+func parallel(ctx context.Context, n int, do func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range min(n, saveParallel) {
+		wg.Go(func() {
+			for i := range next {
+				if err := do(ctx, i); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					cancel()
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return ctx.Err()
+	}
 }
 
 // Checkpoint reads the saved checkpoint: every saved call reflects the log

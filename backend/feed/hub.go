@@ -30,12 +30,12 @@ import (
 	"switchboard/backend/metrics"
 )
 
-// Snapshotter gives the hub the whole live view at a sequence, with a
-// version that changes whenever the view's calls do (0: never the same).
-// Snapshots of one version hold the same calls, so the hub encodes them
-// once for every console that asks meanwhile.
+// Snapshotter gives the hub the whole live view, encoded: the calls as a
+// JSON array, at the sequence seq they reflect. The hub never changes the
+// slice, and shares it between every console the snapshot is sent to (the
+// view hands the same slice to every caller while it does not change).
 type Snapshotter interface {
-	VersionedSnapshot() (feedwire.Message, uint64)
+	EncodedSnapshot() (seq uint64, calls []byte, version uint64)
 }
 
 // resumeWait is how long a client resuming from a sequence this replica has
@@ -65,6 +65,16 @@ type Options struct {
 	PingInterval time.Duration
 	// MaxFrame is the most bytes batched into one frame (default 256 KiB).
 	MaxFrame int
+	// WriteInterval is the shortest time between two frames to one
+	// console (default 20ms; negative: none). A console whose feed is
+	// busy gets what piled up meanwhile in one frame: a few writes a second
+	// instead of one per change, which is what keeps a server with
+	// thousands of consoles from spending itself in system calls. A quiet
+	// feed is written at once.
+	WriteInterval time.Duration
+	// WriterLinger is how long a console's writer goroutine waits for more
+	// before it ends (default 2s); an idle console has none.
+	WriterLinger time.Duration
 	// Epoch names the event log's incarnation, sent with every snapshot and
 	// resume (see feedwire.Message.Epoch).
 	Epoch   string
@@ -96,6 +106,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxFrame <= 0 {
 		o.MaxFrame = 256 << 10
+	}
+	if o.WriteInterval == 0 {
+		o.WriteInterval = 20 * time.Millisecond
+	}
+	if o.WriterLinger <= 0 {
+		o.WriterLinger = 2 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -130,11 +146,6 @@ type Hub struct {
 	// waiting for this replica to reach their sequence.
 	moved chan struct{}
 
-	// snapMu guards the last snapshot's encoded calls, shared by every
-	// console that connects while the view stays the same.
-	snapMu      sync.Mutex
-	snapVersion uint64
-	snapCalls   []byte
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time
@@ -393,7 +404,7 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
 		c.after = snap.Seq
-		c.push(snap.frame(h.opts.Epoch))
+		c.open(snap.parts(h.opts.Epoch)...)
 	}
 	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
 		c.enqueue(e)

@@ -2,6 +2,7 @@ package feed
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,10 +25,10 @@ type fixedView struct {
 	seq uint64
 }
 
-func (v *fixedView) VersionedSnapshot() (feedwire.Message, uint64) {
+func (v *fixedView) EncodedSnapshot() (uint64, []byte, uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return feedwire.Message{Type: feedwire.TypeSnapshot, Seq: v.seq, Now: time.Now()}, 0
+	return v.seq, []byte("[]"), v.seq
 }
 
 func serveHub(t *testing.T, opts Options) (*Hub, string) {
@@ -420,15 +421,16 @@ func TestAStormOfFeedsDoesNotDelayOthers(t *testing.T) {
 type bigView struct {
 	n    int
 	once sync.Once
-	list []calls.Call
+	data []byte
 }
 
-func (v *bigView) VersionedSnapshot() (feedwire.Message, uint64) {
+func (v *bigView) EncodedSnapshot() (uint64, []byte, uint64) {
 	v.once.Do(func() {
-		v.list = make([]calls.Call, v.n)
-		for i := range v.list {
-			v.list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
+		list := make([]calls.Call, v.n)
+		for i := range list {
+			list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
 		}
+		v.data, _ = json.Marshal(list)
 	})
-	return feedwire.Message{Type: feedwire.TypeSnapshot, Calls: v.list, Now: time.Now()}, 1
+	return 0, v.data, 1
 }

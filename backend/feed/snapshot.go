@@ -9,40 +9,28 @@ import (
 )
 
 // snapshot is a snapshot ready to send: its calls already encoded (shared
-// by every console of one view version), the rest encoded per console, so
-// each gets the server's clock of its own moment.
+// by every console that connects while the view does not change), the
+// rest encoded per console, so each gets the server's clock of its own
+// moment.
 type snapshot struct {
 	Seq   uint64
 	calls []byte // the encoded calls array; nil when there are none
 }
 
-// snapshot takes the view's snapshot, encoding its calls unless the last
-// encoding is of the same version. Concurrent callers wait for one
-// encoding rather than each making their own.
+// snapshot takes the view's encoded snapshot.
 func (h *Hub) snapshot() *snapshot {
-	h.snapMu.Lock()
-	defer h.snapMu.Unlock()
-	msg, version := h.view.VersionedSnapshot()
-	if version == 0 || version != h.snapVersion || h.snapCalls == nil {
-		data, err := json.Marshal(msg.Calls)
-		if err != nil {
-			h.opts.Logger.Error("feed: encode snapshot", "seq", msg.Seq, "err", err)
-			data = []byte("[]")
-		}
-		h.snapVersion, h.snapCalls = version, data
-	}
-	return &snapshot{Seq: msg.Seq, calls: h.snapCalls}
+	seq, calls, _ := h.view.EncodedSnapshot()
+	return &snapshot{Seq: seq, calls: calls}
 }
 
-// frame is the snapshot message: the header, now, then the shared calls.
-func (s *snapshot) frame(epoch string) []byte {
+// parts is the snapshot message in three parts, written as one websocket
+// message: the header with this console's clock, the calls every console
+// of the version shares (never copied), and the closing brace.
+func (s *snapshot) parts(epoch string) [][]byte {
 	head, _ := json.Marshal(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: s.Seq, Now: time.Now().UTC(), Epoch: epoch})
 	if len(s.calls) == 0 || bytes.Equal(s.calls, []byte("null")) || bytes.Equal(s.calls, []byte("[]")) {
-		return head
+		return [][]byte{head}
 	}
-	out := make([]byte, 0, len(head)+len(s.calls)+10)
-	out = append(out, head[:len(head)-1]...) // without the closing brace
-	out = append(out, `,"calls":`...)
-	out = append(out, s.calls...)
-	return append(out, '}')
+	head = append(head[:len(head)-1], `,"calls":`...) // without the closing brace
+	return [][]byte{head, s.calls, []byte("}")}
 }

@@ -108,13 +108,26 @@ type View struct {
 		version uint64
 		list    []calls.Call
 	}
+	// snapMu serialises encoded snapshots and guards enc, snapMark and
+	// encSnap: each call's JSON as of its last snapshot, and the last
+	// snapshot itself.
+	snapMu   sync.Mutex
+	enc      map[string]encodedCall
+	snapMark uint64
+	encSnap  struct {
+		version, seq uint64
+		data         []byte
+	}
 	caught bool // replayed everything that was in the log at start
 	ready  chan struct{}
 	kick   chan struct{} // caught up: seek the writer lease now
 
-	// Owned by Run's goroutine: what the writer has yet to save.
-	dirty    map[string]struct{}
-	gone     map[string]struct{}
+	// Owned by Run's goroutine: what the writer has yet to save. dirty
+	// holds, by call, the sequence of the first change not saved yet; the
+	// checkpoint stays below the oldest. gone holds the calls to remove
+	// from the saved state, with when they may be (see forgetAt).
+	dirty    map[string]uint64
+	gone     map[string]uint64
 	toArch   map[string]calls.Call // ended calls to archive
 	unarch   map[string]struct{}   // erased calls to remove from the archive
 	lastSave time.Time
@@ -125,8 +138,8 @@ type View struct {
 func New(log *eventlog.Log, pub Publisher, opts Options) *View {
 	opts = opts.withDefaults()
 	return &View{log: log, state: log.State(), lease: log.WriterLease(opts.Owner), pub: pub, opts: opts,
-		calls: make(map[string]calls.Call), ready: make(chan struct{}), kick: make(chan struct{}, 1),
-		dirty: make(map[string]struct{}), gone: make(map[string]struct{}),
+		calls: make(map[string]calls.Call), ready: make(chan struct{}), kick: make(chan struct{}, 1), enc: make(map[string]encodedCall),
+		dirty: make(map[string]uint64), gone: make(map[string]uint64),
 		toArch: make(map[string]calls.Call), unarch: make(map[string]struct{})}
 }
 
@@ -241,6 +254,7 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 	leaseTick := time.NewTicker(v.lease.TTL() / 3)
 	defer leaseTick.Stop()
 	for {
+		v.seekLease(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -263,9 +277,22 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 			last := batch[len(batch)-1]
 			if last.Seq >= target || last.Pending == 0 {
 				v.markCaughtUp()
+				v.seekLease(ctx)
 			}
 			v.save(ctx, false)
 		}
+	}
+}
+
+// seekLease seeks the writer lease when the view just caught up. It comes
+// before anything else the loop does: a replica that caught up must hold
+// the lease before it saves, or it forgets what it would have saved
+// (archived calls included) as a replica that is not the writer does.
+func (v *View) seekLease(ctx context.Context) {
+	select {
+	case <-v.kick:
+		v.renewLease(ctx)
+	default:
 	}
 }
 
@@ -308,7 +335,7 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 	if ev.Kind == calls.KindErased {
 		delete(v.dirty, ev.CallID)
 		delete(v.toArch, ev.CallID)
-		v.gone[ev.CallID] = struct{}{}
+		v.gone[ev.CallID] = forgetNow // the log holds nothing of it to replay
 		v.unarch[ev.CallID] = struct{}{}
 		if before, ok := v.calls[ev.CallID]; ok {
 			v.removeLocked(before)
@@ -328,7 +355,9 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 	} else if after.Ended() && existed && !before.Ended() {
 		v.live--
 	}
-	v.dirty[after.ID] = struct{}{}
+	if _, ok := v.dirty[after.ID]; !ok {
+		v.dirty[after.ID] = rec.Seq
+	}
 	delete(v.gone, after.ID)
 	if after.Ended() {
 		v.toArch[after.ID] = after

@@ -1,7 +1,9 @@
 package liveview
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"switchboard/app/calls"
@@ -55,7 +57,11 @@ func (v *View) takeOver(ctx context.Context) {
 	v.mu.RLock()
 	for id, c := range v.calls {
 		if c.Seq > checkpoint {
-			v.dirty[id] = struct{}{}
+			// Its first change after the checkpoint is not known: the
+			// checkpoint stays where it is until the call is saved.
+			if first, ok := v.dirty[id]; !ok || first > checkpoint+1 {
+				v.dirty[id] = checkpoint + 1
+			}
 			if c.Ended() {
 				v.toArch[id] = c
 			}
@@ -63,7 +69,7 @@ func (v *View) takeOver(ctx context.Context) {
 	}
 	for _, id := range saved {
 		if _, ok := v.calls[id]; !ok {
-			v.gone[id] = struct{}{}
+			v.gone[id] = forgetNow
 		}
 	}
 	seq := v.seq
@@ -73,9 +79,19 @@ func (v *View) takeOver(ctx context.Context) {
 	v.save(ctx, true)
 }
 
+// forgetNow marks a call in gone that may be removed from the saved state
+// at once, whatever the checkpoint.
+const forgetNow = 0
+
 // save writes what changed since the last save, at most every SaveEvery
-// unless forced. A replica that does not hold the lease forgets what it
-// would have saved: whoever takes over works it out from the checkpoint.
+// unless forced, then moves the checkpoint below the oldest change still
+// unsaved. A replica that does not hold the lease forgets what it would
+// have saved: whoever takes over works it out from the checkpoint.
+//
+// The checkpoint moves with every save, even while changes keep coming
+// faster than one save writes (a burst, or a replica taking over a large
+// view): the oldest changes are saved first, so a restarting replica
+// replays seconds of events, not everything since the burst began.
 func (v *View) save(ctx context.Context, force bool) {
 	if !v.lease.Held() {
 		clear(v.dirty)
@@ -95,11 +111,8 @@ func (v *View) save(ctx context.Context, force bool) {
 	}
 	v.lastSave = time.Now()
 	v.archive(ctx)
-	changed, gone, complete := v.pending()
-	applied := v.savedSeq // the checkpoint moves only when nothing is left behind
-	if complete {
-		applied = seq
-	}
+	changed, gone, checkpoint := v.pending(seq)
+	applied := max(v.savedSeq, checkpoint) // forward only
 	sctx, cancel := context.WithTimeout(ctx, saveTimeout)
 	err := v.state.Save(sctx, changed, gone, applied)
 	cancel()
@@ -158,28 +171,45 @@ func (v *View) archive(ctx context.Context) {
 	}
 }
 
-// pending lists what the next save writes, at most maxSavePerRound calls,
-// and whether that is everything.
-func (v *View) pending() (changed []calls.Call, gone []string, complete bool) {
+// pending lists what the next save writes: the calls changed longest
+// ago, at most maxSavePerRound of them, the calls to forget, and the
+// checkpoint that holds once they are written: just below the oldest
+// change left unsaved, or seq when none is. A call pruned from the view
+// whose saved state is current is forgotten once the checkpoint covers
+// its last change: a restart replaying its events would bring it back.
+func (v *View) pending(seq uint64) (changed []calls.Call, gone []string, checkpoint uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	for id := range v.dirty {
-		if len(changed) == maxSavePerRound {
-			break
-		}
-		if c, ok := v.calls[id]; ok {
-			changed = append(changed, c)
+	type dirtyCall struct {
+		id    string
+		first uint64
+	}
+	list := make([]dirtyCall, 0, len(v.dirty))
+	for id, first := range v.dirty {
+		if _, ok := v.calls[id]; ok {
+			list = append(list, dirtyCall{id, first})
 		} else {
-			delete(v.dirty, id) // pruned meanwhile: it is in gone
+			delete(v.dirty, id) // gone meanwhile: it is in gone
 		}
 	}
-	for id := range v.gone {
-		if len(changed)+len(gone) == maxSavePerRound {
+	checkpoint = seq
+	if len(list) > maxSavePerRound {
+		slices.SortFunc(list, func(a, b dirtyCall) int { return cmp.Compare(a.first, b.first) })
+		checkpoint = list[maxSavePerRound].first - 1
+		list = list[:maxSavePerRound]
+	}
+	for _, d := range list {
+		changed = append(changed, v.calls[d.id])
+	}
+	for id, at := range v.gone {
+		if len(gone) == maxSavePerRound {
 			break
 		}
-		gone = append(gone, id)
+		if at == forgetNow || at <= checkpoint {
+			gone = append(gone, id)
+		}
 	}
-	return changed, gone, len(changed) == len(v.dirty) && len(gone) == len(v.gone)
+	return changed, gone, checkpoint
 }
 
 // release saves what is left and gives the lease up, so another replica

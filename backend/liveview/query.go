@@ -130,8 +130,13 @@ func (v *View) prune() {
 		if i >= v.opts.MaxEnded || c.EndedAt.Before(cutoff) {
 			v.version++
 			v.removeLocked(c)
-			delete(v.dirty, c.ID)
-			v.gone[c.ID] = struct{}{}
+			v.gone[c.ID] = c.Seq
+			if _, unsaved := v.dirty[c.ID]; unsaved {
+				// Its last state was never saved: the saved one is older,
+				// and must go at once rather than wait for the checkpoint.
+				v.gone[c.ID] = forgetNow
+				delete(v.dirty, c.ID)
+			}
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"switchboard/app/calls"
-	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
 	"switchboard/backend/apierror"
 	"switchboard/backend/archive"
@@ -129,8 +128,9 @@ func (s *Server) open(ctx context.Context) error {
 // wire builds the view, the feed, upkeep and the HTTP routes.
 func (s *Server) wire(ctx context.Context) error {
 	var view *liveview.View
-	hub := feed.NewHub(snapshotter(func() (feedwire.Message, uint64) { return view.VersionedSnapshot() }),
-		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, RingBytes: int(s.cfg.FeedRingBytes), Metrics: s.metrics, Logger: s.log})
+	hub := feed.NewHub(snapshotter(func() (uint64, []byte, uint64) { return view.EncodedSnapshot() }),
+		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, RingBytes: int(s.cfg.FeedRingBytes), WriteInterval: s.cfg.FeedWriteInterval,
+			Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
@@ -292,9 +292,9 @@ func (s *Server) setHeaders() {
 }
 
 // snapshotter adapts the view to the hub, which is built first.
-type snapshotter func() (feedwire.Message, uint64)
+type snapshotter func() (uint64, []byte, uint64)
 
-func (f snapshotter) VersionedSnapshot() (feedwire.Message, uint64) { return f() }
+func (f snapshotter) EncodedSnapshot() (uint64, []byte, uint64) { return f() }
 
 func (s *Server) eraseMarked(ctx context.Context, callID string) {
 	if err := s.events.Erase(ctx, callID); err != nil {

@@ -62,6 +62,10 @@ type Config struct {
 	// away longer gets a fresh snapshot.
 	FeedRingBytes int64
 
+	// FeedWriteInterval is the shortest time between two frames to one
+	// console (0: the feed's default, 20ms; negative: none).
+	FeedWriteInterval time.Duration
+
 	// History is how long ended calls stay on consoles.
 	History time.Duration
 	// EventRetention is how long the event log keeps events (and the

@@ -53,6 +53,10 @@ func TestClientChecksAndDeliveryVerdict(t *testing.T) {
 			[][]feedwire.Message{{snap, callMsg(g, 1, 0, 0), callMsg(g, 2, 0, 1), callMsg(g, 2, 0, 1)}},
 			[]int32{1}, 2,
 			func(d deliveryCheck) bool { return !d.OK() && d.Repeats == 1 && d.OutOfOrder == 1 && d.Lost == 0 }},
+		{"a change no notification made",
+			[][]feedwire.Message{{snap, callMsg(g, 1, 0, 0), callMsg(g, 2, 0, 1), callMsg(g, 3, 0, 1)}},
+			[]int32{1}, 3,
+			func(d deliveryCheck) bool { return d.OK() && d.Others == 1 && d.Received == 2 }},
 		{"last notification missing",
 			[][]feedwire.Message{{snap, callMsg(g, 1, 0, 0)}},
 			[]int32{1}, 2,
@@ -92,5 +96,23 @@ func TestClientRefusesAFeedWithoutSnapshot(t *testing.T) {
 	c := &feedClient{opts: feedOptions{Gen: g}, done: make(chan struct{})}
 	if err := c.frame(frameOf(t, callMsg(g, 1, 0, 0)), 0); err == nil {
 		t.Fatal("a feed that opens with a call message was accepted")
+	}
+}
+
+// TestABaselineClientTakesAnyFirstStep: a client that connected after its
+// calls began (their first steps are in its snapshot) counts no gap for a
+// call's first message, and still checks the steps after it.
+func TestABaselineClientTakesAnyFirstStep(t *testing.T) {
+	g := generator{run: 3}
+	snap := feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 10, Now: time.Now()}
+	c := &feedClient{opts: feedOptions{Gen: g, Baseline: true}, done: make(chan struct{})}
+	frames := [][]feedwire.Message{{snap, callMsg(g, 11, 0, 5), callMsg(g, 12, 1, 2), callMsg(g, 13, 0, 6)}, {callMsg(g, 14, 1, 4)}}
+	for _, f := range frames {
+		if err := c.frame(frameOf(t, f...), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.rec.Gaps != 1 || c.rec.Unique != 4 || c.rec.Last[0] != 6 || c.rec.Last[1] != 4 {
+		t.Fatalf("record %+v, want one gap (call 1 from step 2 to 4), 4 received", c.rec)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,14 @@ type feedOptions struct {
 	ExpectMessages int
 	// DialTimeout bounds each connection attempt.
 	DialTimeout time.Duration
+	// Baseline makes a call's first message free to be at any step: the
+	// client connected after the call's first notifications, which its
+	// snapshot holds (W4).
+	Baseline bool
+	// Reconnect makes a client whose feed ends reconnect with ?since=, as a
+	// console does, until ReconnectFor has passed (W5, W6).
+	Reconnect    bool
+	ReconnectFor time.Duration
 }
 
 // feedClient is one console connected to /api/feed. It reads every frame,
@@ -47,6 +56,16 @@ type feedClient struct {
 	unique   atomic.Int64 // generated notifications received the first time
 	stopping atomic.Bool
 	done     chan struct{}
+	// dialed is when the client started to connect; opened is how long
+	// the first message (the snapshot) took to arrive in full after that,
+	// and openSize its size in bytes.
+	dialed   time.Time
+	opened   atomic.Int64
+	openSize atomic.Int64
+	// mu guards conn and reopens, which change when the client reconnects.
+	mu      sync.Mutex
+	reopens []reopen
+	open    atomic.Bool // a feed is open and its first message arrived
 
 	// rec and err belong to the reading goroutine until done is closed.
 	rec delivery
@@ -60,36 +79,124 @@ type delivery struct {
 	Gaps       int // times a call skipped steps
 	OutOfOrder int // messages whose sequence was not above the previous one
 	Foreign    int // call messages that no generated notification explains
+	// Others counts changes of a call that no notification made: the same
+	// step again at a later sequence (the server kept the call alive with
+	// Graph, and recorded it).
+	Others int
 	// Last is, by call index, the last step received (-1: none).
 	Last []int32
 	// Latencies are sender→client delays in microseconds (feedOptions.Latency).
 	Latencies []uint32
 }
 
+// reopen is one reconnection of a client whose feed ended.
+type reopen struct {
+	// Lost is when the feed ended; Opened when the new feed's first
+	// message arrived (zero if it never did).
+	Lost, Opened time.Time
+	// Resumed is set when the server resumed the feed (a resume message)
+	// rather than sending a snapshot.
+	Resumed bool
+	// Attempts counts the connection attempts it took.
+	Attempts int
+}
+
+// lastUnknown marks a call whose next step may be any (see Baseline):
+// what came before is in a snapshot the client did not read call by call.
+const lastUnknown = -2
+
 // dialFeed connects a client and starts reading.
 func dialFeed(ctx context.Context, o feedOptions) (*feedClient, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
-	defer cancel()
-	u := "ws" + strings.TrimPrefix(o.URL, "http") + "/api/feed"
-	// A browser sends its Origin; a server with sign-in checks it.
-	conn, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: o.Client, HTTPHeader: http.Header{"Origin": {o.URL}}})
+	c := &feedClient{opts: o, done: make(chan struct{}), dialed: time.Now()}
+	conn, err := c.dial(ctx, 0, false)
 	if err != nil {
-		return nil, fmt.Errorf("dial the feed: %w", err)
+		return nil, err
 	}
-	conn.SetReadLimit(512 << 20) // a snapshot holds every call of the last hour
-	c := &feedClient{conn: conn, opts: o, done: make(chan struct{})}
+	c.conn = conn
 	if o.Latency {
 		c.rec.Latencies = make([]uint32, 0, o.ExpectMessages)
 	}
-	go c.read()
+	go c.run()
 	return c, nil
 }
 
-func (c *feedClient) read() {
+// errUnavailable is a feed refused before the upgrade because the server
+// is starting (503): try again.
+var errUnavailable = errors.New("the feed is not available yet")
+
+// dial opens a feed, resuming after since when resume is set.
+func (c *feedClient) dial(ctx context.Context, since uint64, resume bool) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.DialTimeout)
+	defer cancel()
+	u := "ws" + strings.TrimPrefix(c.opts.URL, "http") + "/api/feed"
+	if resume {
+		u += "?since=" + strconv.FormatUint(since, 10)
+	}
+	// A browser sends its Origin; a server with sign-in checks it.
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: c.opts.Client, HTTPHeader: http.Header{"Origin": {c.opts.URL}}})
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+			return nil, fmt.Errorf("dial the feed: %w (%v)", errUnavailable, err)
+		}
+		return nil, fmt.Errorf("dial the feed: %w", err)
+	}
+	conn.SetReadLimit(1 << 30) // a snapshot holds every live call and the last hour's
+	return conn, nil
+}
+
+// run reads the feed, and reconnects when the options ask for it.
+func (c *feedClient) run() {
 	defer close(c.done)
+	for {
+		err := c.read()
+		if c.stopping.Load() {
+			return
+		}
+		if !c.opts.Reconnect {
+			c.err = err
+			return
+		}
+		if err := c.reconnect(); err != nil {
+			c.err = err
+			return
+		}
+	}
+}
+
+// reconnect opens the feed again with since, as a console does: attempts
+// with a growing wait (100 ms to 1 s), for at most ReconnectFor.
+func (c *feedClient) reconnect() error {
+	r := reopen{Lost: time.Now()}
+	c.open.Store(false)
+	wait := 100 * time.Millisecond
+	for !c.stopping.Load() {
+		r.Attempts++
+		conn, err := c.dial(context.Background(), c.lastSeq.Load(), true)
+		if err == nil {
+			c.mu.Lock()
+			c.conn = conn
+			c.reopens = append(c.reopens, r)
+			c.mu.Unlock()
+			return nil
+		}
+		if time.Since(r.Lost) > c.opts.ReconnectFor {
+			return fmt.Errorf("reconnect for %s: %w", c.opts.ReconnectFor, err)
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, time.Second)
+	}
+	return nil
+}
+
+// read reads one connection's frames until it ends.
+func (c *feedClient) read() error {
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	defer conn.CloseNow()
 	var buf bytes.Buffer
 	for {
-		_, r, err := c.conn.Reader(context.Background())
+		_, r, err := conn.Reader(context.Background())
 		if err == nil {
 			buf.Reset()
 			_, err = buf.ReadFrom(r)
@@ -98,17 +205,34 @@ func (c *feedClient) read() {
 			err = c.frame(buf.Bytes(), time.Since(c.opts.Base))
 		}
 		if err != nil {
-			if !c.stopping.Load() {
-				c.err = err
-			}
-			c.conn.CloseNow()
-			return
+			return err
 		}
 	}
 }
 
+// reopened marks the current reconnection open with the feed's first
+// message.
+func (c *feedClient) reopened(resumed bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n := len(c.reopens); n > 0 && c.reopens[n-1].Opened.IsZero() {
+		c.reopens[n-1].Opened, c.reopens[n-1].Resumed = time.Now(), resumed
+	}
+}
+
+// Reopens returns the client's reconnections so far.
+func (c *feedClient) Reopens() []reopen {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]reopen(nil), c.reopens...)
+}
+
 // frame handles one frame: one or more messages, one per line.
 func (c *feedClient) frame(data []byte, at time.Duration) error {
+	if !c.snapshot.Load() {
+		c.opened.Store(int64(time.Since(c.dialed)))
+		c.openSize.Store(int64(len(data)))
+	}
 	for len(data) > 0 {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -131,39 +255,64 @@ func (c *feedClient) frame(data []byte, at time.Duration) error {
 }
 
 func (c *feedClient) message(m feedMessage, at time.Duration) error {
-	if !c.snapshot.Load() {
+	if !c.open.Load() {
 		if m.Type != feedwire.TypeSnapshot && m.Type != feedwire.TypeResume {
 			return fmt.Errorf("the feed opened with a %q message, not a snapshot", m.Type)
 		}
-		c.first.Store(m.Seq)
-		c.lastSeq.Store(m.Seq)
-		c.snapshot.Store(true)
+		c.open.Store(true)
+		if !c.snapshot.Load() {
+			c.first.Store(m.Seq)
+			c.lastSeq.Store(m.Seq)
+			c.snapshot.Store(true)
+			return nil
+		}
+		// A reconnection: a resume goes on where the client was; a
+		// snapshot replaces what it held, calls included.
+		c.reopened(m.Type == feedwire.TypeResume)
+		if m.Type == feedwire.TypeSnapshot {
+			c.lastSeq.Store(m.Seq)
+			for k := range c.rec.Last {
+				c.rec.Last[k] = lastUnknown
+			}
+		}
 		return nil
 	}
-	if m.Seq <= c.lastSeq.Load() {
-		c.rec.OutOfOrder++
-	} else {
+	if m.Type == feedwire.TypeStatus {
+		return nil
+	}
+	inOrder := m.Seq > c.lastSeq.Load()
+	if inOrder {
 		c.lastSeq.Store(m.Seq)
+	} else {
+		c.rec.OutOfOrder++
 	}
 	if m.Type == feedwire.TypeCall {
-		c.call(m, at)
+		c.call(m, at, inOrder)
 	}
 	return nil
 }
 
 // call checks a call message against the generator's script.
-func (c *feedClient) call(m feedMessage, at time.Duration) {
+func (c *feedClient) call(m feedMessage, at time.Duration, inOrder bool) {
 	k, okID := c.opts.Gen.callIndex(m.CallID)
 	mk, okSubject := parseSubject(m.Subject)
 	if !okID || !okSubject || mk.Call != k {
 		c.rec.Foreign++
 		return
 	}
+	unseen := int32(-1)
+	if c.opts.Baseline {
+		unseen = lastUnknown
+	}
 	for len(c.rec.Last) <= k {
-		c.rec.Last = append(c.rec.Last, -1)
+		c.rec.Last = append(c.rec.Last, unseen)
 	}
 	last := int(c.rec.Last[k])
 	switch {
+	case last == lastUnknown:
+	case mk.Step == last && inOrder:
+		c.rec.Others++
+		return
 	case mk.Step <= last:
 		c.rec.Repeats++
 		return
@@ -182,8 +331,17 @@ func (c *feedClient) call(m feedMessage, at time.Duration) {
 // and err are the client's final record.
 func (c *feedClient) stop() {
 	c.stopping.Store(true)
-	c.conn.CloseNow()
+	c.closeConn()
 	<-c.done
+}
+
+func (c *feedClient) closeConn() {
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	if conn != nil {
+		conn.CloseNow()
+	}
 }
 
 // ended reports whether the connection ended on its own (the server
@@ -255,7 +413,7 @@ func dialMany(ctx context.Context, o feedOptions, n, parallel int, log *slog.Log
 func stopAll(clients []*feedClient) {
 	for _, c := range clients {
 		c.stopping.Store(true)
-		c.conn.CloseNow()
+		c.closeConn()
 	}
 	for _, c := range clients {
 		<-c.done

@@ -17,6 +17,7 @@ const (
 	metricGoroutines  = "go_goroutines"
 	metricFeedClients = "switchboard_feed_clients"
 	metricSlowDrops   = "switchboard_feed_slow_disconnects_total"
+	metricLiveCalls   = "switchboard_live_calls"
 )
 
 // parseMetrics reads the Prometheus text exposition format and returns the
@@ -48,6 +49,50 @@ func parseMetrics(r io.Reader) (map[string]float64, error) {
 		return nil, fmt.Errorf("read metrics: %w", err)
 	}
 	return out, nil
+}
+
+// labelled returns, from the exposition text, the samples of metric name
+// by the value of its one label: switchboard_events_total{kind="call"} 5
+// is "call": 5.
+func labelled(text, name string) map[string]float64 {
+	out := make(map[string]float64)
+	for line := range strings.SplitSeq(text, "\n") {
+		rest, ok := strings.CutPrefix(line, name+"{")
+		if !ok {
+			continue
+		}
+		labels, value, ok := strings.Cut(rest, "} ")
+		if !ok {
+			continue
+		}
+		_, label, _ := strings.Cut(labels, "=")
+		v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+		if err == nil {
+			out[strings.Trim(label, `"`)] += v
+		}
+	}
+	return out
+}
+
+// scrapeText fetches the server's /metrics as text.
+func scrapeText(ctx context.Context, client *http.Client, srv *server) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/metrics", nil)
+	if err != nil {
+		return "", fmt.Errorf("scrape metrics: %w", err)
+	}
+	if srv.MetricsToken != "" {
+		req.Header.Set("Authorization", "Bearer "+srv.MetricsToken)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("scrape metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("scrape metrics: %s %v", resp.Status, err)
+	}
+	return string(body), nil
 }
 
 // scrape fetches the server's /metrics (with its bearer token, if it has

@@ -186,20 +186,52 @@ func (g generator) body(m marker) ([]byte, error) {
 	if m.Call < 0 || m.Step < 0 || m.Step >= len(steps) {
 		return nil, fmt.Errorf("generated call %d has no step %d", m.Call, m.Step)
 	}
-	st := steps[m.Step]
+	return g.envelope(g.note(m, steps[m.Step]))
+}
+
+// liveStep is step j of a call that stays live (W4, W5, W6): it is
+// created, answered, then put on hold and taken back, on and on.
+func liveStep(j int) step {
+	switch {
+	case j == 0:
+		return step{changeType: "created", state: "incoming", full: true}
+	case j%2 == 0:
+		return step{changeType: "updated", state: "hold"}
+	default:
+		return step{changeType: "updated", state: "established"}
+	}
+}
+
+// liveBody is a body of the live calls' notifications of markers, one
+// notification per marker (Graph posts one; seeding posts many at once).
+func (g generator) liveBody(markers ...marker) ([]byte, error) {
+	notes := make([]notification, len(markers))
+	for i, m := range markers {
+		if m.Call < 0 || m.Step < 0 {
+			return nil, fmt.Errorf("generated call %d has no step %d", m.Call, m.Step)
+		}
+		notes[i] = g.note(m, liveStep(m.Step))
+	}
+	return g.envelope(notes...)
+}
+
+// note is the notification of step st of call m.Call, with m in the subject.
+func (g generator) note(m marker, st step) notification {
 	id := g.callID(m.Call)
 	data := callData{ODataType: "#microsoft.graph.call", ODataID: "/communications/calls/" + id,
 		State: st.state, Subject: m.subject(), ResultInfo: st.result}
 	if st.full {
 		g.fill(&data, m.Call)
 	}
-	env := envelope{ODataType: "#microsoft.graph.commsNotifications", Value: []notification{{
-		ODataType: "#microsoft.graph.commsNotification", ChangeType: st.changeType,
-		Resource: "/app/calls/" + id, ResourceURL: "/communications/calls/" + id, ResourceData: data,
-	}}}
-	out, err := json.Marshal(env)
+	return notification{ODataType: "#microsoft.graph.commsNotification", ChangeType: st.changeType,
+		Resource: "/app/calls/" + id, ResourceURL: "/communications/calls/" + id, ResourceData: data}
+}
+
+// envelope wraps notes in a commsNotifications body.
+func (g generator) envelope(notes ...notification) ([]byte, error) {
+	out, err := json.Marshal(envelope{ODataType: "#microsoft.graph.commsNotifications", Value: notes})
 	if err != nil {
-		return nil, fmt.Errorf("encode notification of call %d step %d: %w", m.Call, m.Step, err)
+		return nil, fmt.Errorf("encode notifications: %w", err)
 	}
 	return out, nil
 }

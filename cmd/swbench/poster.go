@@ -28,6 +28,12 @@ type posterConfig struct {
 	// Attempts is how many times a refused notification is sent (Graph
 	// retries too); at least 1.
 	Attempts int
+	// RetryFor, when set, keeps sending a refused notification for this
+	// long whatever Attempts says, as Graph redelivers to a webhook that
+	// is down (W5, W6). Failover is a second webhook URL tried on every
+	// other attempt (the other replica, behind a load balancer).
+	RetryFor time.Duration
+	Failover string
 }
 
 // postResult is what one poster did.
@@ -99,21 +105,36 @@ func (p *poster) sendNext(ctx context.Context) error {
 
 // deliver posts body until it is accepted or the attempts run out.
 func (p *poster) deliver(ctx context.Context, body []byte) bool {
-	for attempt := range max(1, p.cfg.Attempts) {
+	return deliverBody(ctx, p.cfg, body, &p.res)
+}
+
+// deliverBody posts body until it is accepted, or the attempts (and
+// RetryFor) run out, counting into res.
+func deliverBody(ctx context.Context, cfg posterConfig, body []byte, res *postResult) bool {
+	first := time.Now()
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		more := attempt < max(1, cfg.Attempts) || (cfg.RetryFor > 0 && time.Since(first) < cfg.RetryFor)
+		if !more {
+			break
+		}
 		if attempt > 0 {
-			time.Sleep(time.Duration(attempt) * 50 * time.Millisecond)
+			time.Sleep(min(time.Duration(attempt)*50*time.Millisecond, 500*time.Millisecond))
+		}
+		url := cfg.URL
+		if cfg.Failover != "" && attempt%2 == 1 {
+			url = cfg.Failover
 		}
 		start := time.Now()
-		status, err := postOnce(ctx, p.cfg.Client, p.cfg.URL, body)
-		p.res.Latencies = append(p.res.Latencies, time.Since(start))
+		status, err := postOnce(ctx, cfg.Client, url, body)
+		res.Latencies = append(res.Latencies, time.Since(start))
 		if err == nil && status == http.StatusAccepted {
 			return true
 		}
-		p.res.Refusals++
+		res.Refusals++
 		if err != nil {
-			p.res.LastRefusal = err.Error()
+			res.LastRefusal = err.Error()
 		} else {
-			p.res.LastRefusal = fmt.Sprintf("answered %d", status)
+			res.LastRefusal = fmt.Sprintf("answered %d", status)
 		}
 	}
 	return false

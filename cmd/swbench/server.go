@@ -35,6 +35,9 @@ type serverBinary struct {
 	// MetricsToken is set when the binary has --metrics-token: /metrics then
 	// answers only with a bearer token, which the bench gives it.
 	MetricsToken bool
+	// FeedsPerSession, StartupCheckFlag and PprofFlag are set when the
+	// binary has --feeds-per-session, --startup-check-rate and --pprof-addr.
+	FeedsPerSession, StartupCheckFlag, PprofFlag bool
 }
 
 // inspectServer checks that path is a runnable server and learns its flags
@@ -49,13 +52,27 @@ func inspectServer(ctx context.Context, path string) (serverBinary, error) {
 	}
 	has := func(flag string) bool { return bytes.Contains(out, []byte(flag+" ")) }
 	return serverBinary{Path: path, SkipAuthFlag: has("--insecure-skip-notification-auth"),
-		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity"), MetricsToken: has("--metrics-token")}, nil
+		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity"), MetricsToken: has("--metrics-token"),
+		FeedsPerSession: has("--feeds-per-session"), StartupCheckFlag: has("--startup-check-rate"), PprofFlag: has("--pprof-addr")}, nil
 }
 
-// server is the Switchboard server running as a child process for one
-// workload, on a free loopback port with a fresh data directory, so that
-// its memory is measured alone and no workload sees another's calls.
+// Kinds of target a workload runs against.
+const (
+	// kindSwitchboard is the server under test.
+	kindSwitchboard = "switchboard"
+	// kindFloor is the bare fan-out floor (see floor.go), run from this
+	// very binary.
+	kindFloor = "floor"
+)
+
+// server is the Switchboard server (or the floor) running as a child
+// process for one workload, on a free loopback port with a fresh data
+// directory, so that its memory is measured alone and no workload sees
+// another's calls. It can be killed and started again on the same port
+// and data (W5).
 type server struct {
+	// Kind is kindSwitchboard or kindFloor.
+	Kind string
 	// URL is the server's base URL (http://127.0.0.1:port).
 	URL string
 	// Args are the flags it was started with.
@@ -64,18 +81,62 @@ type server struct {
 	Jar http.CookieJar
 	// MetricsToken is the bearer token of its /metrics, if it needs one.
 	MetricsToken string
+	// PprofURL is the base URL of its runtime profiles, when it serves them.
+	PprofURL string
 
-	cmd     *exec.Cmd
+	path    string
+	env     []string
 	dataDir string
 	output  *tail
-	exited  chan struct{}
-	waitErr error
 	http    *http.Client
 	log     *slog.Logger
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	waitErr error
+	// started is when the current process was started.
+	started time.Time
+}
+
+// launchOptions are what a workload asks of its server beyond the defaults.
+type launchOptions struct {
+	// Pprof serves the server's runtime profiles on a loopback port.
+	Pprof bool
+	// Extra flags for the Switchboard server.
+	Extra []string
+}
+
+// startTarget starts a server of the given kind and waits until /readyz
+// answers.
+func (b *bench) startTarget(ctx context.Context, kind string, lo launchOptions) (*server, error) {
+	if kind == kindFloor {
+		return startFloor(ctx, b.http, b.log)
+	}
+	return startServer(ctx, b.bin, b.http, b.log, lo)
+}
+
+// startFloor runs this binary's floor command.
+func startFloor(ctx context.Context, client *http.Client, log *slog.Logger) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find the bench's own binary for the floor: %w", err)
+	}
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	s := &server{Kind: kindFloor, URL: "http://" + addr, Args: []string{"floor", "--addr", addr}, path: self,
+		env: serverEnv(), output: newTail(64 << 10), http: client, log: log}
+	if err := s.launch(ctx); err != nil {
+		return nil, err
+	}
+	log.Info("floor ready", "url", s.URL, "pid", s.Pid())
+	return s, nil
 }
 
 // startServer starts bin and waits until /readyz answers.
-func startServer(ctx context.Context, bin serverBinary, client *http.Client, log *slog.Logger) (*server, error) {
+func startServer(ctx context.Context, bin serverBinary, client *http.Client, log *slog.Logger, lo launchOptions) (*server, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
@@ -84,27 +145,24 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 	if err != nil {
 		return nil, fmt.Errorf("server data directory: %w", err)
 	}
-	url := "http://" + addr
-	args := serverArgs(bin, addr, dir)
-	s := &server{URL: url, Args: args, dataDir: dir, output: newTail(64 << 10), exited: make(chan struct{}), http: client, log: log}
-	s.cmd = exec.Command(bin.Path, args...)
-	s.cmd.Env = serverEnv()
+	args := append(serverArgs(bin, addr, dir), lo.Extra...)
+	s := &server{Kind: kindSwitchboard, URL: "http://" + addr, dataDir: dir, path: bin.Path, env: serverEnv(),
+		output: newTail(1 << 20), http: client, log: log}
+	if lo.Pprof && bin.PprofFlag {
+		paddr, err := freeLoopbackAddr()
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--pprof-addr", paddr)
+		s.PprofURL = "http://" + paddr
+	}
+	s.Args = args
 	if bin.MetricsToken {
 		s.MetricsToken = rand.Text()
-		s.cmd.Env = append(s.cmd.Env, "SWITCHBOARD_METRICS_TOKEN="+s.MetricsToken)
+		s.env = append(s.env, "SWITCHBOARD_METRICS_TOKEN="+s.MetricsToken)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = s.output, s.output
-	s.cmd.SysProcAttr = childProcAttr()
-	if err := s.cmd.Start(); err != nil {
+	if err := s.launch(ctx); err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin.Path, err)
-	}
-	go func() {
-		s.waitErr = s.cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx, 60*time.Second); err != nil {
-		s.stop()
 		return nil, err
 	}
 	if bin.NeedsSignIn {
@@ -113,8 +171,63 @@ func startServer(ctx context.Context, bin serverBinary, client *http.Client, log
 			return nil, err
 		}
 	}
-	log.Info("server ready", "url", url, "pid", s.cmd.Process.Pid)
+	log.Info("server ready", "url", s.URL, "pid", s.Pid())
 	return s, nil
+}
+
+// launch starts the process and waits until it is ready.
+func (s *server) launch(ctx context.Context) error {
+	if err := s.startProcess(); err != nil {
+		return err
+	}
+	if err := s.waitReady(ctx, 2*time.Minute); err != nil {
+		s.stop()
+		return err
+	}
+	return nil
+}
+
+// startProcess starts the process, without waiting for it to be ready.
+func (s *server) startProcess() error {
+	cmd := exec.Command(s.path, s.Args...)
+	cmd.Env = s.env
+	cmd.Stdout, cmd.Stderr = s.output, s.output
+	cmd.SysProcAttr = childProcAttr()
+	exited := make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.path, err)
+	}
+	s.cmd, s.exited, s.waitErr, s.started = cmd, exited, nil, time.Now()
+	go func() {
+		err := cmd.Wait()
+		s.mu.Lock()
+		s.waitErr = err
+		s.mu.Unlock()
+		close(exited)
+	}()
+	return nil
+}
+
+// kill ends the process at once (SIGKILL), as a crash would, and waits
+// for it to be gone. The data directory stays, for restart.
+func (s *server) kill() {
+	cmd, exited := s.current()
+	cmd.Process.Kill()
+	<-exited
+}
+
+// restart starts the process again, on the same port with the same data,
+// without waiting for it to be ready.
+func (s *server) restart() error {
+	return s.startProcess()
+}
+
+func (s *server) current() (*exec.Cmd, chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd, s.exited
 }
 
 // serverArgs are the flags of a bench server listening on addr with its
@@ -142,6 +255,15 @@ func serverArgs(bin serverBinary, addr, dir string) []string {
 	}
 	if bin.SkipAuthFlag {
 		args = append(args, "--insecure-skip-notification-auth")
+	}
+	if bin.FeedsPerSession {
+		// Every feed client of a workload shares one session.
+		args = append(args, "--feeds-per-session", "1000000")
+	}
+	if bin.StartupCheckFlag {
+		// Graph knows none of the bench's calls: a replica starting with
+		// them (W5) must not ask about each.
+		args = append(args, "--startup-check-rate", "-1")
 	}
 	return args
 }
@@ -192,12 +314,12 @@ func (s *server) waitReady(ctx context.Context, timeout time.Duration) error {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-s.exited:
-			return fmt.Errorf("server exited before it was ready (%v); its output:\n%s", s.waitErr, s.output)
+		case <-s.exitedChan():
+			return fmt.Errorf("%s exited before it was ready (%v); its output:\n%s", s.Kind, s.exitErr(), s.output)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("server not ready after %s; its output:\n%s", timeout, s.output)
+	return fmt.Errorf("%s not ready after %s; its output:\n%s", s.Kind, timeout, s.output)
 }
 
 func (s *server) ready(ctx context.Context) bool {
@@ -217,26 +339,43 @@ func (s *server) ready(ctx context.Context) bool {
 }
 
 // Pid is the server's process id.
-func (s *server) Pid() int { return s.cmd.Process.Pid }
+func (s *server) Pid() int {
+	cmd, _ := s.current()
+	return cmd.Process.Pid
+}
+
+func (s *server) exitedChan() chan struct{} {
+	_, exited := s.current()
+	return exited
+}
+
+func (s *server) exitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.waitErr
+}
 
 // stop sends SIGTERM, waits for a graceful exit (killing the server after
 // 30 s), and removes its data directory. An unclean exit is an error.
 func (s *server) stop() error {
-	defer os.RemoveAll(s.dataDir)
+	if s.dataDir != "" {
+		defer os.RemoveAll(s.dataDir)
+	}
+	cmd, exited := s.current()
 	select {
-	case <-s.exited:
+	case <-exited:
 	default:
-		s.cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-s.exited:
+		case <-exited:
 		case <-time.After(30 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.exited
-			return fmt.Errorf("server ignored SIGTERM for 30s and was killed; its output:\n%s", s.output)
+			cmd.Process.Kill()
+			<-exited
+			return fmt.Errorf("%s ignored SIGTERM for 30s and was killed; its output:\n%s", s.Kind, s.output)
 		}
 	}
-	if s.waitErr != nil {
-		return fmt.Errorf("server exited with %v; its output:\n%s", s.waitErr, s.output)
+	if err := s.exitErr(); err != nil {
+		return fmt.Errorf("%s exited with %v; its output:\n%s", s.Kind, err, s.output)
 	}
 	return nil
 }
@@ -277,8 +416,8 @@ var errServerGone = errors.New("the server exited during the workload")
 // alive reports an error when the server has exited.
 func (s *server) alive() error {
 	select {
-	case <-s.exited:
-		return fmt.Errorf("%w (%v); its output:\n%s", errServerGone, s.waitErr, s.output)
+	case <-s.exitedChan():
+		return fmt.Errorf("%w (%v); its output:\n%s", errServerGone, s.exitErr(), s.output)
 	default:
 		return nil
 	}

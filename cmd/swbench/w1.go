@@ -42,9 +42,9 @@ const w1Goal = 5000.0
 // runW1 connects the feed clients, then has the posters send notifications
 // as fast as the server accepts them for the duration, then checks that
 // every client received every accepted notification.
-func (b *bench) runW1(ctx context.Context, cfg w1Config) (*w1Result, error) {
+func (b *bench) runW1(ctx context.Context, kind, name string, cfg w1Config) (*w1Result, error) {
 	res := &w1Result{Config: cfg}
-	err := b.withServer(ctx, func(srv *server) error {
+	err := b.withServer(ctx, kind, launchOptions{}, func(srv *server) error {
 		base := time.Now()
 		fo := b.feedOptions(srv, cfg.Clients, base)
 		clients, err := dialMany(ctx, fo, cfg.Clients, b.opts.DialParallel, b.log)
@@ -57,8 +57,10 @@ func (b *bench) runW1(ctx context.Context, cfg w1Config) (*w1Result, error) {
 		}
 		b.log.Info("W1 posting", "clients", len(clients), "posters", cfg.Posters, "duration", cfg.Duration)
 		meter := b.startCPU(ctx, srv)
+		profiled := b.profile(ctx, srv, name, cfg.Duration-time.Second)
 		totals := b.postFlat(ctx, srv, base, cfg)
 		res.CPU = b.stopCPU(ctx, srv, meter)
+		profiled()
 		res.Elapsed = totals.elapsed
 		res.Accepted, res.Failed, res.Refusals, res.LastRefusal = totals.Accepted, totals.Failed, totals.Refusals, totals.LastRefusal
 		res.Calls = countCalls(totals.Acked)

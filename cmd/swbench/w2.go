@@ -47,14 +47,24 @@ const (
 	w2LostGoal = 0
 )
 
+// CPUPerDelivery is the server's CPU time per notification delivered to
+// one client, over the phase of sending and delivering.
+func (r *w2Result) CPUPerDelivery() time.Duration {
+	n := r.Delivery.Received
+	if n == 0 || r.CPU.Wall <= 0 {
+		return 0
+	}
+	return r.CPU.Server / time.Duration(n)
+}
+
 // runW2 connects the clients, sends notifications at a steady pace, waits
 // for the clients to receive them, and gathers every latency sample.
-func (b *bench) runW2(ctx context.Context, cfg w2Config) (*w2Result, error) {
+func (b *bench) runW2(ctx context.Context, kind, name string, cfg w2Config) (*w2Result, error) {
 	res := &w2Result{Config: cfg, Planned: int(cfg.Rate * cfg.Duration.Seconds())}
 	if res.Planned < 1 {
 		res.Planned = 1
 	}
-	err := b.withServer(ctx, func(srv *server) error {
+	err := b.withServer(ctx, kind, launchOptions{}, func(srv *server) error {
 		base := time.Now()
 		fo := b.feedOptions(srv, b.opts.DialParallel, base)
 		fo.Latency, fo.ExpectMessages = true, res.Planned
@@ -68,7 +78,9 @@ func (b *bench) runW2(ctx context.Context, cfg w2Config) (*w2Result, error) {
 		}
 		b.log.Info("W2 sending", "clients", len(clients), "rate", cfg.Rate, "notifications", res.Planned)
 		meter := b.startCPU(ctx, srv)
+		profiled := b.profile(ctx, srv, name, cfg.Duration-time.Second)
 		totals := b.postPaced(ctx, srv, base, cfg, res.Planned)
+		profiled()
 		res.Accepted, res.Failed, res.Refusals, res.LastRefusal = totals.Accepted, totals.Failed, totals.Refusals, totals.LastRefusal
 		res.Elapsed, res.SenderLag = totals.elapsed, totals.lag
 		res.Rate = float64(totals.Accepted) / totals.elapsed.Seconds()

@@ -37,9 +37,9 @@ const w3Goal = 20 << 10
 
 // runW3 samples the idle server, connects the clients in batches, waits
 // until the server counts them all, lets it settle and samples again.
-func (b *bench) runW3(ctx context.Context, cfg w3Config) (*w3Result, error) {
+func (b *bench) runW3(ctx context.Context, kind string, cfg w3Config) (*w3Result, error) {
 	res := &w3Result{Config: cfg}
-	err := b.withServer(ctx, func(srv *server) error {
+	err := b.withServer(ctx, kind, launchOptions{}, func(srv *server) error {
 		var err error
 		if res.ServerFileLimit, err = processFileLimit(srv.Pid()); err != nil {
 			b.log.Warn("W3", "err", err)
@@ -70,6 +70,7 @@ func (b *bench) runW3(ctx context.Context, cfg w3Config) (*w3Result, error) {
 		if res.With, err = b.sampleMemory(ctx, srv, cfg.Samples); err != nil {
 			return err
 		}
+		b.heapProfile(ctx, srv, "W3-"+kind)
 		for i, c := range clients {
 			if ended, cerr := c.ended(); ended {
 				return fmt.Errorf("feed client %d closed while idle: %s", i+1, describeClose(cerr))

@@ -33,3 +33,9 @@ func defineLimits(fs *flag.FlagSet, c *server.Config) {
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "serve /metrics on this address only (e.g. 127.0.0.1:9464); otherwise /metrics needs --metrics-token")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token /metrics requires (prefer the environment variable)")
 }
+
+// definePprof declares --pprof-addr: Go's runtime profiles on a loopback
+// listener of their own.
+func definePprof(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.pprofAddr, "pprof-addr", "", "serve Go's runtime profiles (net/http/pprof) on this loopback address only, e.g. 127.0.0.1:6060; off when empty")
+}

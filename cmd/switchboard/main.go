@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"switchboard/backend/auth"
+	"switchboard/backend/profiling"
 	"switchboard/backend/server"
 	"switchboard/backend/verba"
 )
@@ -42,6 +43,7 @@ type options struct {
 	addr        string
 	logLevel    string
 	verbaConfig string
+	pprofAddr   string
 	// Lists and maps, comma-separated on the command line.
 	scopes, roleMap, origins, tenants string
 	cfg                               server.Config
@@ -120,6 +122,7 @@ func define(o *options) *flag.FlagSet {
 	fs.IntVar(&c.FeedsPerSession, "feeds-per-session", 20, "live feeds (console tabs and windows) one session may hold open at once")
 	c.FeedRingBytes = 64 << 20
 	fs.Var(byteSize{&c.FeedRingBytes}, "feed-ring-bytes", "memory for the recent changes kept so reconnecting consoles resume instead of reloading")
+	fs.DurationVar(&c.FeedWriteInterval, "feed-write-interval", 20*time.Millisecond, "shortest time between two frames to one console: a busy feed sends what piled up meanwhile in one (negative: none)")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
 	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes, c.AuditMaxBytes = 4<<30, 512<<20, 1<<30, 512<<20
 	fs.Var(byteSize{&c.LogMaxBytes}, "log-max-bytes", "most disk the event log takes; the oldest events go first")
@@ -148,6 +151,7 @@ func define(o *options) *flag.FlagSet {
 	fs.BoolVar(&c.InsecureSkipNotificationAuth, "insecure-skip-notification-auth", false, "accept notifications without checking their token: local experiments only")
 	fs.StringVar(&o.verbaConfig, "verba-config", "", "JSON file of the DeleteCall API's keys and users (see `switchboard verba-key`)")
 	defineLimits(fs, c)
+	definePprof(fs, o)
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() { usage(fs) }
 	return fs
@@ -218,6 +222,19 @@ func serve(ctx context.Context, o *options, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	if o.pprofAddr != "" {
+		pln, err := profiling.Listen(o.pprofAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--pprof-addr: %w", err)
+		}
+		go func() {
+			if err := profiling.Serve(ctx, pln); err != nil {
+				log.Error("profiling listener stopped", "err", err)
+			}
+		}()
+		log.Info("runtime profiles are served", "addr", pln.Addr().String())
 	}
 	srv, err := server.New(ctx, o.cfg)
 	if err != nil {
