@@ -464,10 +464,6 @@ func kinds(m map[string]float64) string {
 	return strings.Join(parts, ", ")
 }
 
-func writeDelivery(w writef, d deliveryCheck) {
-	w("| Delivery check | %s |\n", deliverySummary(d))
-}
-
 // deliverySummary says in one cell what the clients received.
 func deliverySummary(d deliveryCheck) string {
 	if d.Clients == 0 {
@@ -503,13 +499,6 @@ func deliverySummary(d deliveryCheck) string {
 	return cell("**failed**: " + strings.Join(bad, "; ") + " (" + head + ")")
 }
 
-func lastRefusal(s string) string {
-	if s == "" {
-		return ""
-	}
-	return " (last: " + cell(firstLine(s)) + ")"
-}
-
 func writeMethod(w writef) {
 	w("## How the figures are taken\n\n")
 	w("- **The floor** is a relay with no persistence, run by the bench as a process of its own (`swbench floor`): it decodes each notification just enough ")
@@ -543,13 +532,6 @@ func ms(d time.Duration) string {
 func kib(bytes float64) string { return fmt.Sprintf("%.1f KiB", bytes/1024) }
 
 func mib(bytes float64) string { return fmt.Sprintf("%.1f MiB", bytes/(1<<20)) }
-
-func yesNo(ok bool) string {
-	if ok {
-		return "yes"
-	}
-	return "no"
-}
 
 // cell makes s safe inside a markdown table cell.
 func cell(s string) string {
