@@ -188,10 +188,12 @@ func (h *harness) login(user string) *http.Client {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	landing, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 	resp.Body.Close()
 	var me struct{ Name, Role string }
 	if st := h.getJSON(c, "/api/me", &me); st != http.StatusOK || me.Name == "" {
-		h.t.Fatalf("after logging in as %s, /api/me answered %d %+v", user, st, me)
+		h.t.Fatalf("after logging in as %s (sign-in ended on %s with %d: %q), /api/me answered %d %+v",
+			user, resp.Request.URL, resp.StatusCode, landing, st, me)
 	}
 	return c
 }
