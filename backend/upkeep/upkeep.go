@@ -147,7 +147,17 @@ type Keeper struct {
 	opts   Options
 	// enrich holds the ids of new calls to read, for Run's workers.
 	enrich chan string
+	// asked remembers, per action and call, the last round this replica
+	// asked a lease for, won or lost: a call is asked about once a round,
+	// not on every tick. With tens of thousands of live calls, asking
+	// again each tick was that many key-value writes every few seconds,
+	// refused, that delayed the notifications stored beside them.
+	askedMu sync.Mutex
+	asked   map[leaseName]int64
 }
+
+// leaseName is what a lease is for, apart from its round.
+type leaseName struct{ what, callID string }
 
 // New binds (creating if needed) the lease bucket and returns a Keeper.
 func New(ctx context.Context, js jetstream.JetStream, replicas int, g Graph, v View, log Appender, opts Options) (*Keeper, error) {
@@ -164,7 +174,8 @@ func New(ctx context.Context, js jetstream.JetStream, replicas int, g Graph, v V
 	if err != nil {
 		return nil, fmt.Errorf("upkeep: lease bucket: %w", err)
 	}
-	return &Keeper{graph: g, view: v, log: log, leases: kv, opts: opts, enrich: make(chan string, opts.EnrichQueue)}, nil
+	return &Keeper{graph: g, view: v, log: log, leases: kv, opts: opts, enrich: make(chan string, opts.EnrichQueue),
+		asked: make(map[leaseName]int64)}, nil
 }
 
 // Run checks the live calls once the view has caught up, reads new calls
@@ -192,7 +203,9 @@ func (k *Keeper) Run(ctx context.Context) {
 // Round does one pass over the live calls.
 func (k *Keeper) Round(ctx context.Context) {
 	now := k.opts.Now()
-	for _, c := range k.view.Live() {
+	live := k.view.Live()
+	k.forgetEnded(live)
+	for _, c := range live {
 		if ctx.Err() != nil {
 			return
 		}
@@ -215,14 +228,42 @@ func (k *Keeper) quiet(c calls.Call, now time.Time) bool {
 	return now.Sub(c.UpdatedAt) >= k.opts.QuietAfter
 }
 
-// lease reports whether this replica won the right to do what on c in round.
+// lease reports whether this replica won the right to do what on c in
+// round. A lease already asked for in this round, won or lost, is not
+// asked for again; one whose asking failed (NATS away) is, next tick.
 func (k *Keeper) lease(ctx context.Context, what, callID string, round int64) bool {
+	name := leaseName{what, callID}
+	k.askedMu.Lock()
+	last, seen := k.asked[name]
+	k.askedMu.Unlock()
+	if seen && last == round {
+		return false
+	}
 	key := what + "." + base64.RawURLEncoding.EncodeToString([]byte(callID)) + "." + strconv.FormatInt(round, 10)
 	_, err := k.leases.Create(ctx, key, []byte("1"))
 	if err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		k.opts.Logger.Warn("upkeep: lease", "key", key, "err", err)
+		return false
 	}
+	k.askedMu.Lock()
+	k.asked[name] = round
+	k.askedMu.Unlock()
 	return err == nil
+}
+
+// forgetEnded drops what asked remembers of calls no longer live.
+func (k *Keeper) forgetEnded(live []calls.Call) {
+	ids := make(map[string]struct{}, len(live))
+	for _, c := range live {
+		ids[c.ID] = struct{}{}
+	}
+	k.askedMu.Lock()
+	defer k.askedMu.Unlock()
+	for name := range k.asked {
+		if _, ok := ids[name.callID]; !ok {
+			delete(k.asked, name)
+		}
+	}
 }
 
 func round(now time.Time, every time.Duration) int64 { return now.UnixNano() / int64(every) }

@@ -23,32 +23,20 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"switchboard/cmd/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	var err error
-	if len(os.Args) > 1 && os.Args[1] == "floor" {
-		err = runFloorCommand(ctx, os.Args[2:], os.Stderr)
-	} else {
-		err = run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}
-	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
+	cli.Main("swbench", func(ctx context.Context) error {
+		if len(os.Args) > 1 && os.Args[1] == "floor" {
+			return runFloorCommand(ctx, os.Args[2:], os.Stderr)
 		}
-		fmt.Fprintln(os.Stderr, "swbench:", err)
-		os.Exit(1)
-	}
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	})
 }
 
 // run parses args, runs the chosen workloads and writes the report. It

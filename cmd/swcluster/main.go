@@ -29,7 +29,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -37,21 +36,13 @@ import (
 	"time"
 
 	"switchboard/backend/eventlog"
+	"switchboard/cmd/internal/cli"
 	"switchboard/cmd/internal/devlogin"
 	"switchboard/cmd/internal/localcluster"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "swcluster:", err)
-		os.Exit(1)
-	}
+	cli.Main("swcluster", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
 
 // options are the flags every command takes.

@@ -24,22 +24,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"switchboard/cmd/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:])
-	stop()
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "swsoak:", err)
-		os.Exit(1)
-	}
+	cli.Main("swsoak", func(ctx context.Context) error { return run(ctx, os.Args[1:]) })
 }
 
 // options are the command line.
