@@ -245,6 +245,27 @@ func (c *Client) Act(ctx context.Context, a Act) error {
 	return c.do(ctx, spec.Method, spec.Path(a.CallID, a.Participant), body, nil)
 }
 
+// Bulk takes the action verb on every call of ids at once, through the
+// contract's bulk route, and returns each call's outcome. A verb with no
+// bulk route, or a list the contract refuses (empty, more than
+// verbs.MaxBulk), is an error, and nothing is sent.
+func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs.BulkResult, error) {
+	var res verbs.BulkResult
+	spec, err := verbs.Lookup(verb)
+	if err != nil {
+		return res, fmt.Errorf("console: %w", err)
+	}
+	if spec.Bulk == "" {
+		return res, fmt.Errorf("console: Switchboard cannot %s calls in bulk", spec.Words)
+	}
+	req := verbs.BulkRequest{Calls: ids}
+	if _, err := req.CallIDs(); err != nil {
+		return res, fmt.Errorf("console: %w", err)
+	}
+	err = c.do(ctx, "POST", spec.Bulk, req, &res)
+	return res, err
+}
+
 // Reject rejects the incoming call id with reason (RejectNone, RejectBusy
 // or RejectForbidden).
 func (c *Client) Reject(ctx context.Context, id, reason string) error {

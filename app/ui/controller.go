@@ -48,6 +48,17 @@ type Controller interface {
 	Logout(ctx app.Context)
 	// ToggleAudit opens or closes the admin's audit panel, loading it.
 	ToggleAudit(ctx app.Context)
+	// Pick picks a live call for a bulk action (on) or unpicks it; with
+	// shift, every call the table shows between it and the last one
+	// clicked.
+	Pick(ctx app.Context, id string, on, shift bool)
+	// PickAll picks every live call the filter keeps (on), or none.
+	PickAll(ctx app.Context, on bool)
+	// OpenBulk asks to confirm the bulk action on the picked calls;
+	// CloseBulk closes that confirmation, and ConfirmBulk sends it.
+	OpenBulk(ctx app.Context)
+	CloseBulk(ctx app.Context)
+	ConfirmBulk(ctx app.Context)
 }
 
 // Request implements Controller.

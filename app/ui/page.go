@@ -37,6 +37,8 @@ type API interface {
 	Me(ctx context.Context) (console.User, error)
 	// Act sends an action the way the action contract says.
 	Act(ctx context.Context, a console.Act) error
+	// Bulk takes one action on many calls at once.
+	Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs.BulkResult, error)
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
 	Logout(ctx context.Context) (string, error)
@@ -150,6 +152,9 @@ type Page struct {
 
 	ops    map[string]Op
 	dialog dialog
+	// bulk is the calls picked for a bulk action, its confirmation and
+	// how the last one went.
+	bulk bulkState
 	detail detail
 	// recent are the targets this browser redirected or transferred to
 	// lately, most recent first.
@@ -323,6 +328,7 @@ func (p *Page) Flush(ctx app.Context) {
 		app.Log("switchboard: applying the feed: " + err.Error())
 	}
 	p.store.Prune()
+	p.prunePicked()
 	p.setNow(ctx)
 	p.rendered = p.visibleChanged(changes)
 	if changes.Any() {

@@ -26,7 +26,7 @@ func (p *Page) Render() app.UI {
 	stale := p.stale()
 	live, liveTotal := p.store.View(p.filter, p.liveOffset, liveRows)
 	ended, endedTotal := p.store.View(p.endedFilter, p.endedOffset, endedRows)
-	modal := p.dialog.CallID != ""
+	modal := p.dialog.CallID != "" || p.bulk.Confirming
 
 	return app.Div().
 		ID("switchboard").
@@ -56,6 +56,7 @@ func (p *Page) Render() app.UI {
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
 								Filter: p.filter, Ops: opsFor(p.ops, live), Progressive: p.progressive(), Waiting: p.store.Seq() == 0, Ctl: p,
+								Picked: pickedShown(p.bulk.Picked, live), Bulk: p.bulkInfo(liveTotal),
 							},
 						),
 						app.Section().Class("panel", "ended").Aria("labelledby", "ended-title").Body(
@@ -79,6 +80,7 @@ func (p *Page) Render() app.UI {
 				p.renderDetail(canAct && !stale),
 			),
 			p.renderDialog(stale),
+			p.renderBulkDialog(stale),
 		)
 }
 

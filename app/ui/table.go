@@ -47,7 +47,11 @@ type LiveTable struct {
 	Progressive bool
 	// Waiting says no view arrived yet: an empty table is not "no calls".
 	Waiting bool
-	Ctl     Controller
+	// Picked are the shown calls picked for a bulk action; Bulk is what
+	// the bar under the table says (supervisors only).
+	Picked map[string]bool
+	Bulk   BulkInfo
+	Ctl    Controller
 
 	rows grower
 }
@@ -80,17 +84,20 @@ func (t *LiveTable) Render() app.UI {
 	rows := make([]app.UI, t.rows.limit(len(t.Calls), t.Progressive))
 	for i, c := range t.Calls[:len(rows)] {
 		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Stale: t.Stale, Op: t.Ops[c.ID],
-			Selected: c.ID == t.Selected, Bot: t.Bot, Ctl: t.Ctl}
+			Selected: c.ID == t.Selected, Bot: t.Bot, Picked: t.Picked[c.ID], Ctl: t.Ctl}
 	}
 	cls := "calls"
 	if t.Stale {
 		cls += " stale"
 	}
-	cols := make([]app.UI, len(columns))
-	heads := make([]app.UI, len(columns))
-	for i, col := range columns {
-		cols[i] = app.Col().Class(col.class)
-		heads[i] = t.header(col.class, col.title, col.abbr, col.sort)
+	var cols, heads []app.UI
+	if t.CanAct {
+		cols = append(cols, app.Col().Class("c-pick"))
+		heads = append(heads, app.Th().Scope("col").Class("c-pick").Body(app.Span().Class("sr-only").Text("Select")))
+	}
+	for _, col := range columns {
+		cols = append(cols, app.Col().Class(col.class))
+		heads = append(heads, t.header(col.class, col.title, col.abbr, col.sort))
 	}
 	return app.Div().Class("table-wrap").Body(
 		app.Table().ID("live-calls").Class(cls).Aria("describedby", "live-range").Body(
@@ -100,7 +107,10 @@ func (t *LiveTable) Render() app.UI {
 			app.TBody().Body(rows...),
 		),
 		app.If(len(t.Calls) == 0, app.P().Class("empty").ID("live-empty").Role("status").Text(t.emptyText())),
-		&Pager{Ended: false, ID: "live-range", Offset: t.Offset, Limit: t.Limit, Total: t.Total, Ctl: t.Ctl},
+		app.Div().Class("live-foot").Body(
+			app.If(t.CanAct, &BulkBar{Info: t.Bulk, Stale: t.Stale, Ctl: t.Ctl}),
+			&Pager{Ended: false, ID: "live-range", Offset: t.Offset, Limit: t.Limit, Total: t.Total, Ctl: t.Ctl},
+		),
 	)
 }
 
@@ -203,7 +213,9 @@ type Row struct {
 	Op       Op
 	Selected bool
 	Bot      calls.Party
-	Ctl      Controller
+	// Picked reports that the call is picked for a bulk action.
+	Picked bool
+	Ctl    Controller
 }
 
 // Render draws the row.
@@ -219,6 +231,12 @@ func (r *Row) Render() app.UI {
 	if isApplication(c.Source) {
 		cls += " from-bot" // the phone layout names whom the bot calls instead
 	}
+	if r.CanAct {
+		cls += " pickable"
+	}
+	if r.Picked {
+		cls += " picked"
+	}
 	glyph, dir := directionGlyph(c.Direction)
 	return app.Tr().
 		ID("call-"+c.ID).
@@ -228,6 +246,9 @@ func (r *Row) Render() app.UI {
 		DataSet("seq", c.Seq).
 		DataSet("state", string(c.State)).
 		Body(
+			app.If(r.CanAct, app.Td().Class("c-pick").Body(
+				&PickBox{CallID: c.ID, Who: callWho(c, r.Bot), Picked: r.Picked, Ctl: r.Ctl},
+			)),
 			app.Td().Class("c-state").Body(
 				app.Span().Class(stateClass(c.State)).Text(string(c.State)),
 				app.If(needsAnswer(c), &Clock{Started: c.StartedAt, Countdown: true, Now: r.Now}),

@@ -161,7 +161,8 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	s.hub, s.view, s.verba, s.keeper, s.identity = hub, view, vs, keeper, id
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
+	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log,
+		BulkRate: s.cfg.BulkRate}
 	api.Routes(mux, id.guard)
 	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
 		Refused:     func(cause string, _ error) { s.store.Fail(refusalWords(cause)) },

@@ -66,6 +66,10 @@ type Config struct {
 	// console (0: the feed's default, 20ms; negative: none).
 	FeedWriteInterval time.Duration
 
+	// BulkRate is how many actions of a bulk request (a supervisor hanging
+	// up many calls at once) go to Graph a second (0: the default, 5).
+	BulkRate float64
+
 	// History is how long ended calls stay on consoles.
 	History time.Duration
 	// EventRetention is how long the event log keeps events (and the
