@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"switchboard/app/feedwire"
 	"switchboard/app/history"
 	"switchboard/app/verbs"
 )
@@ -265,6 +266,37 @@ func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs
 	err = c.do(ctx, "POST", spec.Bulk, req, &res)
 	return res, err
 }
+
+// Claim takes a short claim on the call id for verb, as a console does
+// when it opens the action's dialog. It reports whether the claim is this
+// session's (mine), or returns the claim someone else holds.
+func (c *Client) Claim(ctx context.Context, id string, verb verbs.Verb) (held feedwire.Claim, mine bool, err error) {
+	body, err := json.Marshal(map[string]verbs.Verb{"verb": verb})
+	if err != nil {
+		return held, false, fmt.Errorf("console: encode a claim: %w", err)
+	}
+	resp, err := c.t.RoundTrip(ctx, Request{Method: "POST", URL: c.base + claimPath(id), Body: body})
+	if err != nil {
+		return held, false, fmt.Errorf("could not reach Switchboard: %w", err)
+	}
+	var ans struct {
+		Claim feedwire.Claim `json:"claim"`
+	}
+	switch {
+	case resp.Status == 201 && json.Unmarshal(resp.Body, &ans) == nil:
+		return ans.Claim, true, nil
+	case resp.Status == 409 && json.Unmarshal(resp.Body, &ans) == nil && ans.Claim.Holder != "":
+		return ans.Claim, false, nil
+	}
+	return held, false, decodeError(resp)
+}
+
+// Release gives back this session's claim on the call id.
+func (c *Client) Release(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", claimPath(id), nil, nil)
+}
+
+func claimPath(id string) string { return "/api/calls/" + url.PathEscape(id) + "/claim" }
 
 // Reject rejects the incoming call id with reason (RejectNone, RejectBusy
 // or RejectForbidden).

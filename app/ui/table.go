@@ -9,6 +9,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 	"switchboard/app/verbs"
 )
 
@@ -51,6 +52,8 @@ type LiveTable struct {
 	// the bar under the table says (supervisors only).
 	Picked map[string]bool
 	Bulk   BulkInfo
+	// Claims are the claims others hold on the shown calls.
+	Claims map[string]feedwire.Claim
 	Ctl    Controller
 
 	rows grower
@@ -84,7 +87,7 @@ func (t *LiveTable) Render() app.UI {
 	rows := make([]app.UI, t.rows.limit(len(t.Calls), t.Progressive))
 	for i, c := range t.Calls[:len(rows)] {
 		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Stale: t.Stale, Op: t.Ops[c.ID],
-			Selected: c.ID == t.Selected, Bot: t.Bot, Picked: t.Picked[c.ID], Ctl: t.Ctl}
+			Selected: c.ID == t.Selected, Bot: t.Bot, Picked: t.Picked[c.ID], Claim: t.Claims[c.ID], Ctl: t.Ctl}
 	}
 	cls := "calls"
 	if t.Stale {
@@ -215,7 +218,9 @@ type Row struct {
 	Bot      calls.Party
 	// Picked reports that the call is picked for a bulk action.
 	Picked bool
-	Ctl    Controller
+	// Claim is someone else's claim on the call: "alice is hanging up".
+	Claim feedwire.Claim
+	Ctl   Controller
 }
 
 // Render draws the row.
@@ -236,6 +241,9 @@ func (r *Row) Render() app.UI {
 	}
 	if r.Picked {
 		cls += " picked"
+	}
+	if r.Claim.Holder != "" {
+		cls += " claimed"
 	}
 	glyph, dir := directionGlyph(c.Direction)
 	return app.Tr().
@@ -260,7 +268,7 @@ func (r *Row) Render() app.UI {
 			app.Td().Class("c-from").Title(partyWords(c.Source)).Body(renderParty(c.Source, r.Bot)),
 			app.Td().Class("c-to").Title(targetsWords(c.Targets)).Body(renderTargets(c.Targets, r.Bot)),
 			app.Td().Class("c-media").Body(renderModalities(c.Modalities)...),
-			app.Td().Class("c-subject").Title(c.Subject).Text(orDash(c.Subject)),
+			app.Td().Class("c-subject").Title(c.Subject).Body(renderClaim(r.Claim), app.Text(orDash(c.Subject))),
 			app.Td().Class("c-dur").Body(&Clock{From: c.CountsFrom(), Now: r.Now}),
 			app.Td().Class("c-actions").Body(
 				app.Div().Class("actions").Role("group").Aria("label", "Actions on the call from "+callWho(c, r.Bot)).Body(r.buttons()...),

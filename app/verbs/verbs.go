@@ -225,6 +225,16 @@ func (v Verb) Done() string {
 	return string(v) + " done"
 }
 
+// Doing is v as an ongoing action, for "alice is hanging up": the busy
+// text's words in lower case, or "acting on" for an unknown verb.
+func Doing(v Verb) string {
+	s, err := Lookup(v)
+	if err != nil || s.Busy == "" {
+		return "acting on it"
+	}
+	return strings.ToLower(strings.TrimSuffix(s.Busy, "…"))
+}
+
 // Ends reports whether v, once accepted, ends the call for the bot.
 func (v Verb) Ends() bool {
 	s, err := Lookup(v)

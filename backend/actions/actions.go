@@ -71,7 +71,11 @@ type API struct {
 	// (default 5), so a floor's worth of hang-ups never reaches Graph as
 	// one burst it throttles.
 	BulkRate float64
-	Now      func() time.Time
+	// Claims, if set, serves POST and DELETE /api/calls/{id}/claim;
+	// Session names the request's session, which holds them.
+	Claims  Claims
+	Session func(r *http.Request) string
+	Now     func() time.Time
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }
@@ -97,6 +101,7 @@ func (a *API) Routes(mux *http.ServeMux, guard func(need string, h http.Handler)
 			mux.Handle(p, guard(string(spec.Role), a.BulkHandler(spec.Verb)))
 		}
 	}
+	a.claimRoutes(mux, guard)
 }
 
 // Handler serves the action v. A verb the contract does not list, or one
