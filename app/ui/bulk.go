@@ -10,6 +10,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 	"switchboard/app/verbs"
 )
 
@@ -351,6 +352,8 @@ type BulkDialog struct {
 	Calls []calls.Call
 	// Hidden is how many of them the filter hides.
 	Hidden int
+	// Claims are the claims others hold on them, by call id.
+	Claims map[string]feedwire.Claim
 	Bot    calls.Party
 	// Gone says why nothing can be sent; empty while it can.
 	Gone string
@@ -372,11 +375,15 @@ func (d *BulkDialog) Render() app.UI {
 	if d.Hidden > 0 {
 		summary += " " + count(d.Hidden) + " of them the filter hides."
 	}
+	if len(d.Claims) > 0 {
+		summary += " Someone else is acting on " + count(len(d.Claims)) + " of them."
+	}
 	items := make([]app.UI, 0, bulkListed+1)
 	for _, c := range d.Calls[:min(n, bulkListed)] {
 		items = append(items, app.Li().DataSet("call-id", c.ID).Body(
 			app.Span().Class(stateClass(c.State)).Text(orDash(string(c.State))),
 			app.Text(" "+callWho(c, d.Bot)+" · "+orDash(c.Subject)),
+			app.If(d.Claims[c.ID].Holder != "", app.Span().Class("flag", "claim").Text(d.Claims[c.ID].Doing())),
 		))
 	}
 	if n > bulkListed {
@@ -443,7 +450,7 @@ func (p *Page) renderBulkDialog(stale bool) app.UI {
 	case len(picked) > verbs.MaxBulk:
 		gone = fmt.Sprintf("%d calls are selected; at most %d can be hung up at once. Nothing was sent.", len(picked), verbs.MaxBulk)
 	}
-	return &BulkDialog{Calls: picked, Hidden: hidden, Bot: p.bot, Gone: gone, Ctl: p}
+	return &BulkDialog{Calls: picked, Hidden: hidden, Claims: p.claimsShown(picked), Bot: p.bot, Gone: gone, Ctl: p}
 }
 
 // pickedShown keeps the picks of the shown calls only, so a row's props do

@@ -28,7 +28,7 @@ type Claims interface {
 // after the request, and whether it is the caller's. A 409 carries the
 // other holder's claim with the error.
 type ClaimAnswer struct {
-	Claim feedwire.Claim  `json:"claim"`
+	Claim feedwire.Claim   `json:"claim"`
 	Error *apierror.Detail `json:"error,omitempty"`
 }
 
@@ -116,4 +116,3 @@ func (a *API) session(r *http.Request) string {
 	}
 	return ""
 }
-

@@ -160,9 +160,9 @@ func TestClaimsAreExclusiveAndExpire(t *testing.T) {
 	// Two sessions racing for one call: exactly one gets it.
 	var wins sync.WaitGroup
 	got := make(chan error, 2)
-	for i, board := range []*presence.Board{a, b} {
+	for i, bd := range []*presence.Board{a, b} {
 		wins.Go(func() {
-			_, err := board.Claim(ctx, "call-2", verbs.HangUp, "p", []string{"x", "y"}[i])
+			_, err := bd.Claim(ctx, "call-2", verbs.HangUp, "p", []string{"x", "y"}[i])
 			got <- err
 		})
 	}
