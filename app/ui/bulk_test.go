@@ -103,12 +103,18 @@ func TestBulkHangUpPicksConfirmsAndShowsOutcomes(t *testing.T) {
 		t.Errorf("after select all filtered the bar says %q", got)
 	}
 	// Picks the filter hides are counted as such.
-	f.run(func(ctx app.Context) { f.page.FilterState(ctx, calls.Established, false); f.page.Pick(ctx, "b4", true, false) })
+	f.run(func(ctx app.Context) {
+		f.page.FilterState(ctx, calls.Established, false)
+		f.page.Pick(ctx, "b4", true, false)
+	})
 	f.run(func(ctx app.Context) { f.page.FilterState(ctx, calls.Established, true) })
 	if got := f.textOf("bulk-count"); got != "3 calls selected (2 established, 1 incoming), 1 hidden by the filter" {
 		t.Errorf("the bar says %q", got)
 	}
-	f.run(func(ctx app.Context) { f.page.FilterState(ctx, calls.Established, false); f.page.Pick(ctx, "b3", true, false) })
+	f.run(func(ctx app.Context) {
+		f.page.FilterState(ctx, calls.Established, false)
+		f.page.Pick(ctx, "b3", true, false)
+	})
 
 	// One confirmation, then one request; the failure shows on its row.
 	click(t, f.disp, f.page, map[string]string{"id": "bulk-hangup"})
