@@ -210,6 +210,9 @@ type Act struct {
 	Target string
 	// Participant is the participant an action on one participant acts on.
 	Participant string
+	// Override takes the action even though someone else has claimed the
+	// call: the supervisor was told who and chose to act anyway.
+	Override bool
 }
 
 // Act sends an action the way the action contract says: its method and
@@ -243,14 +246,19 @@ func (c *Client) Act(ctx context.Context, a Act) error {
 			return fmt.Errorf("console: %s needs a participant", spec.Words)
 		}
 	}
-	return c.do(ctx, spec.Method, spec.Path(a.CallID, a.Participant), body, nil)
+	path := spec.Path(a.CallID, a.Participant)
+	if a.Override {
+		path += "?override=1"
+	}
+	return c.do(ctx, spec.Method, path, body, nil)
 }
 
 // Bulk takes the action verb on every call of ids at once, through the
-// contract's bulk route, and returns each call's outcome. A verb with no
-// bulk route, or a list the contract refuses (empty, more than
-// verbs.MaxBulk), is an error, and nothing is sent.
-func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs.BulkResult, error) {
+// contract's bulk route, and returns each call's outcome; with override,
+// also on calls someone else has claimed. A verb with no bulk route, or a
+// list the contract refuses (empty, more than verbs.MaxBulk), is an
+// error, and nothing is sent.
+func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string, override bool) (verbs.BulkResult, error) {
 	var res verbs.BulkResult
 	spec, err := verbs.Lookup(verb)
 	if err != nil {
@@ -259,7 +267,7 @@ func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs
 	if spec.Bulk == "" {
 		return res, fmt.Errorf("console: Switchboard cannot %s calls in bulk", spec.Words)
 	}
-	req := verbs.BulkRequest{Calls: ids}
+	req := verbs.BulkRequest{Calls: ids, Override: override}
 	if _, err := req.CallIDs(); err != nil {
 		return res, fmt.Errorf("console: %w", err)
 	}

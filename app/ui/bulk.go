@@ -175,11 +175,15 @@ func (p *Page) ConfirmBulk(ctx app.Context) {
 		ids[i] = c.ID
 		p.ops[c.ID] = Op{Verb: bulkVerb, InFlight: true}
 	}
+	// The dialog named the calls someone else is acting on: confirming
+	// it acts on them too. A claim it did not know of still refuses its
+	// call, which then says who holds it.
+	override := len(p.claimsShown(picked)) > 0
 	spec, _ := verbs.Lookup(bulkVerb)
 	p.bulk = bulkState{Picked: make(map[string]bool), InFlight: true, Result: strings.TrimSuffix(spec.Busy, "…") + " " + plural(len(ids), "call") + "…"}
 	api := p.env.API
 	p.background(func(bg context.Context) func(app.Context) {
-		res, err := api.Bulk(bg, bulkVerb, ids)
+		res, err := api.Bulk(bg, bulkVerb, ids, override)
 		return func(ctx app.Context) { p.bulkDone(ctx, spec, ids, res, err) }
 	})
 }

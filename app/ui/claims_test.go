@@ -86,7 +86,7 @@ func TestPresenceAndClaimsOnTheBoard(t *testing.T) {
 	}
 	click(t, f.disp, f.page, map[string]string{"data-action": "override"})
 	click(t, f.disp, f.page, map[string]string{"id": "dialog-first"})
-	if got := f.api.actions(); !slices.Equal(got, []string{"DELETE /api/calls/c4", "POST /api/calls/i1/answer"}) {
+	if got := f.api.actions(); !slices.Equal(got, []string{"DELETE /api/calls/c4", "POST /api/calls/i1/answer?override=1"}) {
 		t.Errorf("sent %q", got)
 	}
 }

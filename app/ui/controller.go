@@ -136,12 +136,13 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 	if why := p.whyNot(id, verb); why != "" || p.stale() {
 		return // the dialog says why and offers only to close
 	}
-	if _, claimed := p.otherClaim(id); claimed && !p.dialog.Override {
+	_, claimed := p.otherClaim(id)
+	if claimed && !p.dialog.Override {
 		return // the dialog asks to act anyway first
 	}
 	p.dialog = dialog{}
 	returnFocus(p.ctxFor(ctx), opener)
-	a := console.Act{Verb: verb, CallID: id}
+	a := console.Act{Verb: verb, CallID: id, Override: claimed}
 	spec, err := verbs.Lookup(verb)
 	switch {
 	case err != nil:

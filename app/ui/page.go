@@ -38,8 +38,9 @@ type API interface {
 	Me(ctx context.Context) (console.User, error)
 	// Act sends an action the way the action contract says.
 	Act(ctx context.Context, a console.Act) error
-	// Bulk takes one action on many calls at once.
-	Bulk(ctx context.Context, verb verbs.Verb, ids []string) (verbs.BulkResult, error)
+	// Bulk takes one action on many calls at once; with override, also on
+	// calls someone else has claimed.
+	Bulk(ctx context.Context, verb verbs.Verb, ids []string, override bool) (verbs.BulkResult, error)
 	// Claim takes a short claim on a call for an action; it returns the
 	// claim held, and whether it is this console's.
 	Claim(ctx context.Context, id string, verb verbs.Verb) (feedwire.Claim, bool, error)

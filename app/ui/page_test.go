@@ -47,7 +47,11 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	key := r.Method + " " + r.URL.Path
 	s.mu.Lock()
-	s.got = append(s.got, strings.TrimSpace(key+" "+string(body)))
+	query := ""
+	if r.URL.RawQuery != "" {
+		query = "?" + r.URL.RawQuery
+	}
+	s.got = append(s.got, strings.TrimSpace(key+query+" "+string(body)))
 	f, failing := s.fail[key]
 	events := s.events[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/events")]
 	held, claimed := s.held[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/claim")]

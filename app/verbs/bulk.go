@@ -14,6 +14,10 @@ const MaxBulk = 200
 // BulkRequest is the body of a bulk action: the ids of the calls to act on.
 type BulkRequest struct {
 	Calls []string `json:"calls"`
+	// Override takes the action also on calls someone else has claimed
+	// (the supervisor was shown who holds them); without it those calls
+	// are refused with 409, naming the holder.
+	Override bool `json:"override,omitempty"`
 }
 
 // BulkOutcome is what came of the action on one call of a bulk request:

@@ -235,6 +235,11 @@ func (a *API) act(w http.ResponseWriter, r *http.Request, spec verbs.Spec, do gr
 		apierror.Write(w, status, apierror.CodeFor(status), msg)
 		return
 	}
+	if why := a.claimWhy(r, spec, c.ID); why != "" {
+		a.Metrics.Action(string(spec.Verb), "claimed")
+		apierror.Write(w, http.StatusConflict, "claimed", why)
+		return
+	}
 	act.Actor = a.actor(r)
 	// Graph's answer is recorded even if the supervisor's browser goes away.
 	ctx := context.WithoutCancel(r.Context())

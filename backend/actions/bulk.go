@@ -31,8 +31,9 @@ const (
 // BulkHandler serves the contract's bulk route of v: POST a
 // verbs.BulkRequest naming at most verbs.MaxBulk calls; the answer, 200,
 // is a verbs.BulkResult with each call's outcome in the order named (done,
-// 404 unknown, 409 in a state the action does not apply to and why, or
-// Graph's refusal). Every call is checked when its turn comes, and the
+// 404 unknown, 409 in a state the action does not apply to and why, 409
+// claimed by someone else unless the request overrides claims, or Graph's
+// refusal). Every call is checked when its turn comes, and the
 // calls go to Graph at BulkRate a second. Each call's history records the
 // action as a single action would; the audit trail gets one entry for the
 // whole request, listing every call with its outcome. Only actions that
@@ -69,7 +70,7 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request, spec verbs.Spec, do g
 	actor := a.actor(r)
 	// Graph's answers are recorded even if the supervisor's browser goes away.
 	ctx := context.WithoutCancel(r.Context())
-	out := a.runBulk(ctx, spec, do, actor, ids)
+	out := a.runBulk(ctx, spec, do, actor, a.session(r), req.Override, ids)
 	a.auditBulk(ctx, r, spec, actor, out)
 	writeJSON(w, http.StatusOK, verbs.BulkResult{Verb: spec.Verb, Outcomes: out})
 }
@@ -89,20 +90,21 @@ func (a *API) bulkRate() float64 {
 // runBulk takes the action on each call in turn, paced, and returns the
 // outcomes in the order of ids. A call is looked up and checked when its
 // turn comes, so one that ended while the others were sent is refused,
-// not sent.
-func (a *API) runBulk(ctx context.Context, spec verbs.Spec, do graphCall, actor string, ids []string) []verbs.BulkOutcome {
+// not sent; so is one another session than session claimed, unless
+// override.
+func (a *API) runBulk(ctx context.Context, spec verbs.Spec, do graphCall, actor, session string, override bool, ids []string) []verbs.BulkOutcome {
 	out := make([]verbs.BulkOutcome, len(ids))
 	pace := rate.NewLimiter(rate.Limit(a.bulkRate()), 1)
 	slots := make(chan struct{}, bulkInFlight)
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		o, refused := a.bulkCheck(spec, id)
+		o, refused := a.bulkCheck(spec, id, session, override)
 		if !refused {
 			if err := pace.Wait(ctx); err != nil {
 				o.Status, o.Code, o.Message = http.StatusServiceUnavailable, "unavailable", "not sent: "+err.Error()
 				refused = true
 			} else {
-				o, refused = a.bulkCheck(spec, id) // again: it may have changed while it waited its turn
+				o, refused = a.bulkCheck(spec, id, session, override) // again: it may have changed while it waited its turn
 			}
 		}
 		out[i] = o
@@ -121,9 +123,10 @@ func (a *API) runBulk(ctx context.Context, spec verbs.Spec, do graphCall, actor 
 	return out
 }
 
-// bulkCheck looks the call id up and checks the action applies to it; a
+// bulkCheck looks the call id up and checks the action applies to it and,
+// unless override, that no other session than session claimed it; a
 // refusal is its outcome.
-func (a *API) bulkCheck(spec verbs.Spec, id string) (o verbs.BulkOutcome, refused bool) {
+func (a *API) bulkCheck(spec verbs.Spec, id, session string, override bool) (o verbs.BulkOutcome, refused bool) {
 	c, ok := a.lookup(id)
 	if !ok {
 		a.Metrics.Action(string(spec.Verb), "not_found")
@@ -133,6 +136,11 @@ func (a *API) bulkCheck(spec verbs.Spec, id string) (o verbs.BulkOutcome, refuse
 	if why := c.Why(spec.Verb); why != "" {
 		a.Metrics.Action(string(spec.Verb), "conflict")
 		o.Status, o.Code, o.Message = http.StatusConflict, "conflict", why
+		return o, true
+	}
+	if why := a.claimedWhy(spec, c.ID, session); why != "" && !override {
+		a.Metrics.Action(string(spec.Verb), "claimed")
+		o.Status, o.Code, o.Message = http.StatusConflict, "claimed", why
 		return o, true
 	}
 	return o, false

@@ -22,6 +22,34 @@ type Claims interface {
 	Claim(ctx context.Context, callID string, verb verbs.Verb, holder, session string) (feedwire.Claim, error)
 	// Release gives up session's claim on callID.
 	Release(ctx context.Context, callID, session string) error
+	// Holder returns the claim held on callID now, and its session.
+	Holder(callID string) (claim feedwire.Claim, session string, ok bool)
+}
+
+// Override is the query parameter (?override=1) with which an action is
+// taken on a call someone else has claimed: the supervisor was told who
+// holds it and chose to act anyway.
+const Override = "override"
+
+// claimWhy says why an action on callID is refused because another
+// session holds a claim on it, or "" when it is not.
+func (a *API) claimWhy(r *http.Request, spec verbs.Spec, callID string) string {
+	if a.Claims == nil || r.URL.Query().Get(Override) == "1" {
+		return ""
+	}
+	return a.claimedWhy(spec, callID, a.session(r))
+}
+
+// claimedWhy is claimWhy for a given session.
+func (a *API) claimedWhy(spec verbs.Spec, callID, session string) string {
+	if a.Claims == nil {
+		return ""
+	}
+	held, holder, ok := a.Claims.Holder(callID)
+	if !ok || holder == session {
+		return ""
+	}
+	return fmt.Sprintf("cannot %s: %s this call; act anyway only if you mean to", spec.Words, held.Doing())
 }
 
 // ClaimAnswer is the body of POST /api/calls/{id}/claim: the claim held
@@ -49,9 +77,10 @@ func (a *API) claimRoutes(mux *http.ServeMux, guard func(need string, h http.Han
 
 // claim takes the caller's claim on a call for an action: 201 with the
 // claim, or 409 with the claim someone else holds ("alice is hanging up").
-// Claims are advisory: the actions themselves do not check them, so a
-// claim left behind never locks anyone out; the console asks for a
-// confirmation before acting on a call someone else claimed.
+// An action on a call another session has claimed is refused with 409
+// unless it says it overrides the claim (?override=1): the console asks
+// the supervisor first. A claim left behind never locks anyone out for
+// long: it expires by itself.
 func (a *API) claim(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.call(w, r)
 	if !ok {

@@ -11,9 +11,10 @@
 //
 // Claims: opening an action on a call takes a short claim on it, created
 // only if nobody holds one (compare-and-set), so two supervisors cannot
-// both hold a call. A claim expires by itself (its holder's dialog was
-// left open, its browser went away) and is released when the dialog
-// closes or the action has been sent.
+// both hold a call; actions by another session are refused while it holds
+// (see Holder) unless they say they act anyway. A claim expires by itself
+// (its holder's dialog was left open, its browser went away) and is
+// released when the dialog closes or the action has been sent.
 //
 // Every replica watches both buckets and hands its consoles the whole list
 // of people and of claims whenever either changes (feedwire.TypePresence,
@@ -437,6 +438,19 @@ func (b *Board) remember(key string, v claimValue) {
 	b.claims[key] = v
 	b.mu.Unlock()
 	b.publish()
+}
+
+// Holder returns the claim held on callID now and the session holding
+// it, as this replica last heard from the bucket (no round trip: actions
+// check it on every request).
+func (b *Board) Holder(callID string) (feedwire.Claim, string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	c, ok := b.claims[claimKey(callID)]
+	if !ok || !c.Until.After(b.opts.Now()) {
+		return feedwire.Claim{}, "", false
+	}
+	return c.Claim, c.Session, true
 }
 
 // Release gives up session's claim on callID. A claim someone else holds

@@ -165,4 +165,25 @@ func TestPresenceAndClaimsAcrossReplicas(t *testing.T) {
 	feedA.aside(feedwire.TypePresence, "alice alone", func(m feedwire.Message) bool {
 		return slices.Equal(names(m.People), []string{"alice"})
 	})
+
+	// alice holds the call: ada's hang-up, alone or in bulk, is refused
+	// with alice's name, until ada says she acts anyway.
+	adaOnA := a.login("ada")
+	if st, msg := a.doAs(adaOnA, "DELETE", "/api/calls/"+id, ""); st != http.StatusConflict ||
+		msg != "cannot hang up: alice is hanging up this call; act anyway only if you mean to" {
+		t.Fatalf("ada's hang-up of alice's call: %d %q", st, msg)
+	}
+	st, res, msg := a.bulkHangUp(adaOnA, `{"calls":["`+id+`"]}`)
+	if st != http.StatusOK || len(res.Outcomes) != 1 || res.Outcomes[0].Code != "claimed" ||
+		!strings.Contains(res.Outcomes[0].Message, "alice is hanging up this call") {
+		t.Fatalf("ada's bulk hang-up of alice's call: %d %+v %s", st, res, msg)
+	}
+	for _, r := range a.sim.Requests() {
+		if r.Method == http.MethodDelete {
+			t.Fatalf("Graph was asked to hang up a claimed call: %s", r.Path)
+		}
+	}
+	if st, msg := a.doAs(adaOnA, "DELETE", "/api/calls/"+id+"?override=1", ""); st != http.StatusNoContent {
+		t.Fatalf("ada's hang-up acting anyway: %d %q", st, msg)
+	}
 }
