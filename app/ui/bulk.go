@@ -370,6 +370,10 @@ const bulkListed = 8
 // OnMount moves the keyboard focus into the dialog.
 func (d *BulkDialog) OnMount(ctx app.Context) { focusID(ctx, "dialog-first") }
 
+// OnUpdate keeps the focus inside when the content changed under it (the
+// calls all ended and the choice gave way to Close), as Dialog does.
+func (d *BulkDialog) OnUpdate(ctx app.Context) { new(Dialog).OnUpdate(ctx) }
+
 // Render draws the dialog.
 func (d *BulkDialog) Render() app.UI {
 	spec, _ := verbs.Lookup(bulkVerb)

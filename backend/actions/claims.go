@@ -32,9 +32,10 @@ type Claims interface {
 const Override = "override"
 
 // claimWhy says why an action on callID is refused because another
-// session holds a claim on it, or "" when it is not.
+// session holds a claim on it, or "" when it is not. Actions on one
+// participant (mute) are not held back by a claim on the call.
 func (a *API) claimWhy(r *http.Request, spec verbs.Spec, callID string) string {
-	if a.Claims == nil || r.URL.Query().Get(Override) == "1" {
+	if a.Claims == nil || spec.Scope != verbs.OnCall || r.URL.Query().Get(Override) == "1" {
 		return ""
 	}
 	return a.claimedWhy(spec, callID, a.session(r))
