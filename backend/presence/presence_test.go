@@ -184,6 +184,7 @@ func TestClaimsAreExclusiveAndExpire(t *testing.T) {
 	}
 
 	// Nobody releases: the claims expire, and the call may be claimed again.
+	waitUntil(t, "a seeing both claims", func() bool { return len(wa.lastClaims()) == 2 })
 	waitUntil(t, "the claims expired", func() bool { return len(wa.lastClaims()) == 0 })
 	if _, err := a.Claim(ctx, "call-1", verbs.HangUp, "alice", "s1"); err != nil {
 		t.Fatalf("a claim after the last expired: %v", err)
