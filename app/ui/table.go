@@ -93,6 +93,9 @@ func (t *LiveTable) Render() app.UI {
 	if t.Stale {
 		cls += " stale"
 	}
+	if t.CanAct {
+		cls += " pickable" // a checkbox on every row
+	}
 	var cols, heads []app.UI
 	if t.CanAct {
 		cols = append(cols, app.Col().Class("c-pick"))
@@ -235,9 +238,6 @@ func (r *Row) Render() app.UI {
 	}
 	if isApplication(c.Source) {
 		cls += " from-bot" // the phone layout names whom the bot calls instead
-	}
-	if r.CanAct {
-		cls += " pickable"
 	}
 	if r.Picked {
 		cls += " picked"
