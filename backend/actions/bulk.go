@@ -185,7 +185,7 @@ func (a *API) auditBulk(ctx context.Context, r *http.Request, spec verbs.Spec, a
 		outcome = fmt.Sprintf("%d of %d not %s", failed, len(out), spec.Done)
 	}
 	e := audit.Entry{At: a.now(), Actor: actor, Action: audit.BulkAction(spec.Verb), Target: plural(len(out), "call"),
-		Outcome: outcome, Detail: bulkDetail(spec, out), Count: len(out), Calls: list, Remote: r.RemoteAddr}
+		Outcome: outcome, Detail: bulkDetail(spec, out), Count: len(out), Calls: &list, Remote: r.RemoteAddr}
 	if err := a.Audit.Record(ctx, e); err != nil {
 		a.logger().Error("audit bulk action", "verb", spec.Verb, "calls", len(out), "err", err)
 	}

@@ -36,8 +36,9 @@ type Entry struct {
 	// Count is how many requests an ActionFlood entry stands for, or how
 	// many calls a bulk action named.
 	Count int `json:"count,omitempty"`
-	// Calls are the calls a bulk action named, each with its outcome.
-	Calls []CallOutcome `json:"calls,omitempty"`
+	// Calls are the calls a bulk action named, each with its outcome; nil
+	// for every other entry. (A pointer, so that entries stay comparable.)
+	Calls *[]CallOutcome `json:"calls,omitempty"`
 }
 
 // CallOutcome is one call of a bulk action and how the action went on it.

@@ -160,11 +160,11 @@ func TestBulkHangUpOfFiftyCalls(t *testing.T) {
 		t.Fatalf("%d bulk entries in the audit trail, want 1", len(bulk))
 	}
 	e := bulk[0]
-	if e.Actor != "alice" || e.Count != 53 || len(e.Calls) != 53 || e.Outcome != "3 of 53 not hung up" ||
+	if e.Actor != "alice" || e.Count != 53 || e.Calls == nil || len(*e.Calls) != 53 || e.Outcome != "3 of 53 not hung up" ||
 		e.Detail != "50 hung up, 1 unknown, 2 refused (ended or in the wrong state)" {
 		t.Fatalf("bulk entry: %+v", e)
 	}
-	for i, c := range e.Calls {
+	for i, c := range *e.Calls {
 		if c.Call != res.Outcomes[i].CallID || (c.Outcome == audit.OutcomeOK) != res.Outcomes[i].OK() {
 			t.Fatalf("audit lists call %d as %+v, the answer %+v", i, c, res.Outcomes[i])
 		}
