@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"switchboard/app/feedwire"
 	"switchboard/app/history"
 	"switchboard/app/verbs"
 )
@@ -209,6 +210,9 @@ type Act struct {
 	Target string
 	// Participant is the participant an action on one participant acts on.
 	Participant string
+	// Override takes the action even though someone else has claimed the
+	// call: the supervisor was told who and chose to act anyway.
+	Override bool
 }
 
 // Act sends an action the way the action contract says: its method and
@@ -242,8 +246,65 @@ func (c *Client) Act(ctx context.Context, a Act) error {
 			return fmt.Errorf("console: %s needs a participant", spec.Words)
 		}
 	}
-	return c.do(ctx, spec.Method, spec.Path(a.CallID, a.Participant), body, nil)
+	path := spec.Path(a.CallID, a.Participant)
+	if a.Override {
+		path += "?override=1"
+	}
+	return c.do(ctx, spec.Method, path, body, nil)
 }
+
+// Bulk takes the action verb on every call of ids at once, through the
+// contract's bulk route, and returns each call's outcome; with override,
+// also on calls someone else has claimed. A verb with no bulk route, or a
+// list the contract refuses (empty, more than verbs.MaxBulk), is an
+// error, and nothing is sent.
+func (c *Client) Bulk(ctx context.Context, verb verbs.Verb, ids []string, override bool) (verbs.BulkResult, error) {
+	var res verbs.BulkResult
+	spec, err := verbs.Lookup(verb)
+	if err != nil {
+		return res, fmt.Errorf("console: %w", err)
+	}
+	if spec.Bulk == "" {
+		return res, fmt.Errorf("console: Switchboard cannot %s calls in bulk", spec.Words)
+	}
+	req := verbs.BulkRequest{Calls: ids, Override: override}
+	if _, err := req.CallIDs(); err != nil {
+		return res, fmt.Errorf("console: %w", err)
+	}
+	err = c.do(ctx, "POST", spec.Bulk, req, &res)
+	return res, err
+}
+
+// Claim takes a short claim on the call id for verb, as a console does
+// when it opens the action's dialog. It reports whether the claim is this
+// session's (mine), or returns the claim someone else holds.
+func (c *Client) Claim(ctx context.Context, id string, verb verbs.Verb) (held feedwire.Claim, mine bool, err error) {
+	body, err := json.Marshal(map[string]verbs.Verb{"verb": verb})
+	if err != nil {
+		return held, false, fmt.Errorf("console: encode a claim: %w", err)
+	}
+	resp, err := c.t.RoundTrip(ctx, Request{Method: "POST", URL: c.base + claimPath(id), Body: body})
+	if err != nil {
+		return held, false, fmt.Errorf("could not reach Switchboard: %w", err)
+	}
+	var ans struct {
+		Claim feedwire.Claim `json:"claim"`
+	}
+	switch {
+	case resp.Status == 201 && json.Unmarshal(resp.Body, &ans) == nil:
+		return ans.Claim, true, nil
+	case resp.Status == 409 && json.Unmarshal(resp.Body, &ans) == nil && ans.Claim.Holder != "":
+		return ans.Claim, false, nil
+	}
+	return held, false, decodeError(resp)
+}
+
+// Release gives back this session's claim on the call id.
+func (c *Client) Release(ctx context.Context, id string) error {
+	return c.do(ctx, "DELETE", claimPath(id), nil, nil)
+}
+
+func claimPath(id string) string { return "/api/calls/" + url.PathEscape(id) + "/claim" }
 
 // Reject rejects the incoming call id with reason (RejectNone, RejectBusy
 // or RejectForbidden).

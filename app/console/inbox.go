@@ -30,6 +30,9 @@ type Inbox struct {
 	server   time.Time                   // last clock reading: the server's clock…
 	local    time.Time                   // …and the local clock at that moment
 	put      int                         // messages accepted since the last Take
+	// asides are the latest presence and claims messages, by type, since
+	// the last Take.
+	asides map[string]feedwire.Message
 }
 
 // NewInbox returns an empty inbox. now is the local clock it reads when a
@@ -80,6 +83,11 @@ func (in *Inbox) Put(m feedwire.Message) error {
 		return nil // nothing to render
 	case feedwire.TypeStatus:
 		return nil
+	case feedwire.TypePresence, feedwire.TypeClaims:
+		if in.asides == nil {
+			in.asides = make(map[string]feedwire.Message)
+		}
+		in.asides[m.Type] = m // the latest replaces what came before
 	case feedwire.TypeCall, feedwire.TypeRemoved:
 		id := messageCallID(m)
 		if id == "" {
@@ -141,6 +149,10 @@ type Batch struct {
 	ServerClock, LocalClock time.Time
 	// Received is how many messages were accepted, before coalescing.
 	Received int
+	// People, if set, is who has a console open now (the latest presence
+	// message); Claims, if set, every call someone acts on now.
+	People *[]feedwire.Person
+	Claims *[]feedwire.Claim
 }
 
 // Take empties the inbox and returns what it held.
@@ -161,6 +173,15 @@ func (in *Inbox) Take() Batch {
 		}
 		return 0
 	})
+	if m, ok := in.asides[feedwire.TypePresence]; ok {
+		people := m.People
+		b.People = &people
+	}
+	if m, ok := in.asides[feedwire.TypeClaims]; ok {
+		claims := m.Claims
+		b.Claims = &claims
+	}
+	clear(in.asides)
 	in.snapshot = nil
 	clear(in.pending)
 	in.server, in.local = time.Time{}, time.Time{}

@@ -117,6 +117,17 @@ func (m matcher) match(e *entry) bool {
 	return true
 }
 
+// Keeps reports whether the filter f keeps the call id the store holds:
+// whether the table f selects shows it, on some page.
+func (s *Store) Keeps(f Filter, id string) bool {
+	i, ok := s.find(id)
+	if !ok {
+		return false
+	}
+	e := &s.entries[i]
+	return e.ended == f.Ended && f.key().matcher().match(e)
+}
+
 type cachedView struct {
 	version uint64
 	list    []slot

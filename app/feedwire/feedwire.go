@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/app/verbs"
 )
 
 // The types of Message.
@@ -41,7 +42,44 @@ const (
 	// store and is reconnecting), or is empty when they flow again. Its Seq
 	// is the last one the server sent; a console applies nothing from it.
 	TypeStatus = "status"
+	// TypePresence says who has a console open now, on any replica: People
+	// is everyone, the console's own user included. Like TypeStatus it is
+	// no event of the log: its Seq is the last one the server sent, and it
+	// replaces the presence a console holds.
+	TypePresence = "presence"
+	// TypeClaims lists every call someone is acting on now (Claims: a
+	// dialog open on it, an action on its way). It replaces the claims a
+	// console holds; its Seq, as TypeStatus's, changes nothing.
+	TypeClaims = "claims"
 )
+
+// Person is someone with a console open.
+type Person struct {
+	// Name is how the audit trail names them (the sign-in name).
+	Name string `json:"name"`
+	// Role is their role: viewer, supervisor or admin.
+	Role string `json:"role,omitempty"`
+}
+
+// Claim says that someone is acting on a call: they opened an action's
+// dialog on it, or sent the action. Claims are short and expire by
+// themselves; a console shows them on the row ("alice is hanging up") and
+// asks before acting on a call someone else claimed.
+type Claim struct {
+	CallID string     `json:"callId"`
+	Verb   verbs.Verb `json:"verb"`
+	// Holder is who holds the claim.
+	Holder string `json:"holder"`
+	// Since is when it was taken, Until when it expires (server clock).
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+}
+
+// Doing says in words what the claim's holder is doing: "alice is hanging
+// up".
+func (c Claim) Doing() string {
+	return c.Holder + " is " + verbs.Doing(c.Verb)
+}
 
 // Message is one frame of the feed.
 type Message struct {
@@ -66,6 +104,10 @@ type Message struct {
 	// Trouble is the server's trouble in words (TypeStatus), empty when
 	// there is none.
 	Trouble string `json:"trouble,omitempty"`
+	// People are the people with a console open (TypePresence).
+	People []Person `json:"people,omitempty"`
+	// Claims are the calls someone is acting on (TypeClaims).
+	Claims []Claim `json:"claims,omitempty"`
 }
 
 // Close reasons the server gives when it ends a feed, so a console can tell

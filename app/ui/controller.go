@@ -48,6 +48,20 @@ type Controller interface {
 	Logout(ctx app.Context)
 	// ToggleAudit opens or closes the admin's audit panel, loading it.
 	ToggleAudit(ctx app.Context)
+	// Pick picks a live call for a bulk action (on) or unpicks it; with
+	// shift, every call the table shows between it and the last one
+	// clicked.
+	Pick(ctx app.Context, id string, on, shift bool)
+	// PickAll picks every live call the filter keeps (on), or none.
+	PickAll(ctx app.Context, on bool)
+	// OpenBulk asks to confirm the bulk action on the picked calls;
+	// CloseBulk closes that confirmation, and ConfirmBulk sends it.
+	OpenBulk(ctx app.Context)
+	CloseBulk(ctx app.Context)
+	ConfirmBulk(ctx app.Context)
+	// Override lets the open dialog offer its action on a call someone
+	// else has claimed: the supervisor chose to act anyway.
+	Override(ctx app.Context, id string)
 }
 
 // Request implements Controller.
@@ -64,11 +78,19 @@ func (p *Page) Request(ctx app.Context, id string, verb verbs.Verb) {
 			p.ops[id] = Op{Verb: verb, Error: "Could not " + spec.Words + ": " + why}
 			return
 		}
+		if _, claimed := p.otherClaim(id); claimed {
+			// Someone else is acting on the call: ask first.
+			p.dialog = dialog{Verb: verb, CallID: id, Opener: focusKey{CallID: id, Action: string(verb)}}
+			return
+		}
 		p.send(ctx, console.Act{Verb: verb, CallID: id})
 	case spec.Input == verbs.AskParticipant:
 		p.ops[id] = Op{Verb: verb, Error: "Could not " + spec.Words + ": pick a participant in the call's details"}
 	default:
 		p.dialog = dialog{Verb: verb, CallID: id, Opener: focusKey{CallID: id, Action: string(verb)}}
+		if spec.Scope == verbs.OnCall {
+			p.takeClaim(id, verb)
+		}
 	}
 }
 
@@ -114,9 +136,13 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 	if why := p.whyNot(id, verb); why != "" || p.stale() {
 		return // the dialog says why and offers only to close
 	}
+	_, claimed := p.otherClaim(id)
+	if claimed && !p.dialog.Override {
+		return // the dialog asks to act anyway first
+	}
 	p.dialog = dialog{}
 	returnFocus(p.ctxFor(ctx), opener)
-	a := console.Act{Verb: verb, CallID: id}
+	a := console.Act{Verb: verb, CallID: id, Override: claimed}
 	spec, err := verbs.Lookup(verb)
 	switch {
 	case err != nil:
@@ -132,6 +158,7 @@ func (p *Page) Confirm(ctx app.Context, id string, verb verbs.Verb, choice strin
 func (p *Page) Dismiss(ctx app.Context, id string) {
 	if p.dialog.CallID != "" && (p.dialog.CallID == id || id == "") {
 		returnFocus(p.ctxFor(ctx), p.dialog.Opener)
+		p.releaseClaim(p.dialog.CallID)
 		p.dialog = dialog{}
 	}
 	if op, ok := p.ops[id]; ok && !op.InFlight {
@@ -157,6 +184,7 @@ func (p *Page) send(ctx app.Context, a console.Act) {
 	p.background(func(bg context.Context) func(app.Context) {
 		err := api.Act(bg, a)
 		return func(ctx app.Context) {
+			p.releaseClaim(id) // the action is sent
 			switch {
 			case console.IsUnauthorized(err):
 				goTo(ctx, "/auth/login")

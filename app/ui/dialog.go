@@ -7,6 +7,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 	"switchboard/app/verbs"
 )
 
@@ -33,7 +34,11 @@ type Dialog struct {
 	Recent []string
 	// Gone says why the action no longer applies; empty while it does.
 	Gone string
-	Ctl  Controller
+	// Claim is the claim someone else holds on the call: until Override,
+	// the dialog says who and offers to act anyway instead of the action.
+	Claim    feedwire.Claim
+	Override bool
+	Ctl      Controller
 }
 
 // OnMount moves the keyboard focus into the dialog.
@@ -60,8 +65,11 @@ func (d *Dialog) Render() app.UI {
 	c := d.Call
 	who := orDash(c.Source.Label())
 	title, body := d.content(who)
-	if d.Gone != "" {
+	switch {
+	case d.Gone != "":
 		body = app.P().ID("dialog-gone").Class("op-error").Role("alert").Text(d.Gone)
+	case d.Claim.Holder != "" && !d.Override:
+		body = d.renderClaimed()
 	}
 	cancel := app.Button().Type("button").Class("btn").ID("dialog-cancel").OnClick(d.onCancel)
 	if d.Gone != "" {

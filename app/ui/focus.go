@@ -50,7 +50,7 @@ func (p *Page) watchFocus(ctx app.Context) {
 // or a click) onto an element that the frame then gave to another call.
 func (p *Page) afterRender(ctx app.Context) {
 	ctx.Defer(func(app.Context) {
-		if p.focus.CallID != "" && p.dialog.CallID == "" {
+		if p.focus.CallID != "" && p.dialog.CallID == "" && !p.bulk.Confirming {
 			keepFocus(p.focus)
 		}
 	})

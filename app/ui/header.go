@@ -7,6 +7,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 )
 
 // Header shows who is signed in, the feed connection, and the install and
@@ -23,7 +24,9 @@ type Header struct {
 	Bot calls.Party
 	// Restored says the page shows a copy saved by an earlier load.
 	Restored bool
-	Ctl      Controller
+	// Others are the other people with a console open.
+	Others []feedwire.Person
+	Ctl    Controller
 }
 
 // Render draws the header.
@@ -45,6 +48,7 @@ func (h *Header) Render() app.UI {
 				app.Button().Type("button").Class("btn").ID("install").
 					Aria("label", "Install Switchboard as an app").OnClick(h.onInstall).Text("Install"),
 			),
+			renderPresence(h.Others),
 			app.If(h.UserKnown,
 				app.Span().Class("user").Title(h.User.Email).Body(
 					app.Text(h.User.Name),

@@ -11,6 +11,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 	"switchboard/app/verbs"
 )
 
@@ -37,6 +38,14 @@ type API interface {
 	Me(ctx context.Context) (console.User, error)
 	// Act sends an action the way the action contract says.
 	Act(ctx context.Context, a console.Act) error
+	// Bulk takes one action on many calls at once; with override, also on
+	// calls someone else has claimed.
+	Bulk(ctx context.Context, verb verbs.Verb, ids []string, override bool) (verbs.BulkResult, error)
+	// Claim takes a short claim on a call for an action; it returns the
+	// claim held, and whether it is this console's.
+	Claim(ctx context.Context, id string, verb verbs.Verb) (feedwire.Claim, bool, error)
+	// Release gives this console's claim on a call back.
+	Release(ctx context.Context, id string) error
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
 	Logout(ctx context.Context) (string, error)
@@ -98,6 +107,11 @@ type dialog struct {
 	CallID string
 	// Opener is the control that opened it, which gets the focus back.
 	Opener focusKey
+	// Claim is the claim someone else holds on the call, as the server
+	// answered when this console asked for one; Override says the
+	// supervisor chose to act anyway.
+	Claim    feedwire.Claim
+	Override bool
 }
 
 // detail is what the detail panel shows about the selected call.
@@ -150,6 +164,15 @@ type Page struct {
 
 	ops    map[string]Op
 	dialog dialog
+	// bulk is the calls picked for a bulk action, its confirmation and
+	// how the last one went.
+	bulk bulkState
+	// people are everyone with a console open, on any replica; claims are
+	// the calls someone is acting on, by call id; held are the calls this
+	// console holds a claim on.
+	people []feedwire.Person
+	claims map[string]feedwire.Claim
+	held   map[string]bool
 	detail detail
 	// recent are the targets this browser redirected or transferred to
 	// lately, most recent first.
@@ -180,6 +203,7 @@ func (p *Page) OnInit() {
 	}
 	p.store = console.NewStore(console.Options{Now: now})
 	p.ops = make(map[string]Op)
+	p.held = make(map[string]bool)
 	p.conn = console.Status{State: console.Connecting}
 	p.endedFilter = console.Filter{Ended: true}
 }
@@ -322,7 +346,14 @@ func (p *Page) Flush(ctx app.Context) {
 	if err != nil {
 		app.Log("switchboard: applying the feed: " + err.Error())
 	}
+	if batch.People != nil {
+		p.people = *batch.People
+	}
+	if batch.Claims != nil {
+		p.claims = claimsByCall(*batch.Claims)
+	}
 	p.store.Prune()
+	p.prunePicked()
 	p.setNow(ctx)
 	p.rendered = p.visibleChanged(changes)
 	if changes.Any() {

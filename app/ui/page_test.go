@@ -16,6 +16,7 @@ import (
 	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/feedwire"
+	"switchboard/app/verbs"
 )
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -30,6 +31,10 @@ type apiServer struct {
 	got    []string
 	fail   map[string]apiFailure
 	events map[string][]console.EventEntry
+	// bulkFail are the outcomes of the calls a bulk action fails on; the
+	// others succeed. held are the claims others hold, by call id.
+	bulkFail map[string]verbs.BulkOutcome
+	held     map[string]feedwire.Claim
 }
 
 type apiFailure struct {
@@ -42,9 +47,15 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	key := r.Method + " " + r.URL.Path
 	s.mu.Lock()
-	s.got = append(s.got, strings.TrimSpace(key+" "+string(body)))
+	query := ""
+	if r.URL.RawQuery != "" {
+		query = "?" + r.URL.RawQuery
+	}
+	s.got = append(s.got, strings.TrimSpace(key+query+" "+string(body)))
 	f, failing := s.fail[key]
 	events := s.events[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/events")]
+	held, claimed := s.held[strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/claim")]
+	bulkFail := s.bulkFail
 	s.mu.Unlock()
 	if failing {
 		w.Header().Set("Content-Type", "application/json")
@@ -57,6 +68,25 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(console.User{Name: "alice", Email: "alice@example.com", Role: s.role})
 	case strings.HasSuffix(key, "/events"):
 		json.NewEncoder(w).Encode(map[string]any{"events": events})
+	case key == "POST /api/calls/bulk/hangup":
+		var req verbs.BulkRequest
+		json.Unmarshal(body, &req)
+		res := verbs.BulkResult{Verb: verbs.HangUp}
+		for _, id := range req.Calls {
+			o, failed := bulkFail[id]
+			if !failed {
+				o = verbs.BulkOutcome{CallID: id, Status: http.StatusNoContent}
+			}
+			res.Outcomes = append(res.Outcomes, o)
+		}
+		json.NewEncoder(w).Encode(res)
+	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/claim") && claimed:
+		w.WriteHeader(http.StatusConflict)
+		json.NewEncoder(w).Encode(map[string]any{"claim": held, "error": map[string]string{"code": "claimed", "message": held.Doing()}})
+	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/claim"):
+		w.WriteHeader(http.StatusCreated)
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/claim")
+		json.NewEncoder(w).Encode(map[string]any{"claim": feedwire.Claim{CallID: id, Holder: "alice", Since: t0, Until: t0.Add(30 * time.Second)}})
 	case key == "GET /api/audit":
 		json.NewEncoder(w).Encode(map[string]any{"entries": []console.AuditEntry{{At: t0, Actor: "bob", Action: "hangup", Target: "c1", Outcome: "ok"}}})
 	case r.Method == "POST":
@@ -68,17 +98,37 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// actions is what the server was asked, /api/me and history reads aside.
+// actions is what the server was asked, /api/me and history reads and
+// claims aside.
 func (s *apiServer) actions() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []string
 	for _, g := range s.got {
-		if !strings.HasPrefix(g, "GET ") {
+		if !strings.HasPrefix(g, "GET ") && !isClaim(g) {
 			out = append(out, g)
 		}
 	}
 	return out
+}
+
+// claims is what the server was asked about claims.
+func (s *apiServer) claims() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, g := range s.got {
+		if isClaim(g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+func isClaim(request string) bool {
+	method, rest, _ := strings.Cut(request, " ")
+	path, _, _ := strings.Cut(rest, " ")
+	return (method == "POST" || method == "DELETE") && strings.HasSuffix(path, "/claim")
 }
 
 // probeRecorder keeps what the page told its probe.

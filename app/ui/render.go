@@ -26,7 +26,7 @@ func (p *Page) Render() app.UI {
 	stale := p.stale()
 	live, liveTotal := p.store.View(p.filter, p.liveOffset, liveRows)
 	ended, endedTotal := p.store.View(p.endedFilter, p.endedOffset, endedRows)
-	modal := p.dialog.CallID != ""
+	modal := p.dialog.CallID != "" || p.bulk.Confirming
 
 	return app.Div().
 		ID("switchboard").
@@ -39,7 +39,7 @@ func (p *Page) Render() app.UI {
 			inert(app.Div().Class("shell"), modal).Body(
 				app.A().Class("skip").Href("#live-title").Text("Skip to the live calls"),
 				&Header{User: p.user, UserKnown: p.userKnown, Conn: p.conn, Installable: p.installable,
-					Bot: p.bot, Restored: p.restored, Ctl: p},
+					Bot: p.bot, Restored: p.restored, Others: p.others(), Ctl: p},
 				app.Main().ID("main").Body(
 					&SummaryBar{Summary: p.store.Summary(endedWindow), State: singleState(p.filter), Category: p.endedFilter.Category, Ctl: p},
 					app.Div().Class("board").Body(
@@ -56,6 +56,7 @@ func (p *Page) Render() app.UI {
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
 								Filter: p.filter, Ops: opsFor(p.ops, live), Progressive: p.progressive(), Waiting: p.store.Seq() == 0, Ctl: p,
+								Picked: pickedShown(p.bulk.Picked, live), Bulk: p.bulkInfo(liveTotal), Claims: p.claimsShown(live),
 							},
 						),
 						app.Section().Class("panel", "ended").Aria("labelledby", "ended-title").Body(
@@ -79,6 +80,7 @@ func (p *Page) Render() app.UI {
 				p.renderDetail(canAct && !stale),
 			),
 			p.renderDialog(stale),
+			p.renderBulkDialog(stale),
 		)
 }
 
@@ -150,7 +152,9 @@ func (p *Page) renderDialog(stale bool) app.UI {
 			gone = "The call changed meanwhile: " + why + ". Nothing was sent."
 		}
 	}
-	return &Dialog{Verb: p.dialog.Verb, Call: c, Now: p.now, Recent: p.recent, Gone: gone, Ctl: p}
+	claim, _ := p.otherClaim(c.ID)
+	return &Dialog{Verb: p.dialog.Verb, Call: c, Now: p.now, Recent: p.recent, Gone: gone,
+		Claim: claim, Override: p.dialog.Override, Ctl: p}
 }
 
 // renderStale is the notice of a view that may be out of date. Its line

@@ -9,6 +9,7 @@ import (
 
 	"switchboard/app/calls"
 	"switchboard/app/console"
+	"switchboard/app/feedwire"
 	"switchboard/app/verbs"
 )
 
@@ -47,7 +48,13 @@ type LiveTable struct {
 	Progressive bool
 	// Waiting says no view arrived yet: an empty table is not "no calls".
 	Waiting bool
-	Ctl     Controller
+	// Picked are the shown calls picked for a bulk action; Bulk is what
+	// the bar under the table says (supervisors only).
+	Picked map[string]bool
+	Bulk   BulkInfo
+	// Claims are the claims others hold on the shown calls.
+	Claims map[string]feedwire.Claim
+	Ctl    Controller
 
 	rows grower
 }
@@ -80,17 +87,23 @@ func (t *LiveTable) Render() app.UI {
 	rows := make([]app.UI, t.rows.limit(len(t.Calls), t.Progressive))
 	for i, c := range t.Calls[:len(rows)] {
 		rows[i] = &Row{Call: c, Now: t.Now, CanAct: t.CanAct, Stale: t.Stale, Op: t.Ops[c.ID],
-			Selected: c.ID == t.Selected, Bot: t.Bot, Ctl: t.Ctl}
+			Selected: c.ID == t.Selected, Bot: t.Bot, Picked: t.Picked[c.ID], Claim: t.Claims[c.ID], Ctl: t.Ctl}
 	}
 	cls := "calls"
 	if t.Stale {
 		cls += " stale"
 	}
-	cols := make([]app.UI, len(columns))
-	heads := make([]app.UI, len(columns))
-	for i, col := range columns {
-		cols[i] = app.Col().Class(col.class)
-		heads[i] = t.header(col.class, col.title, col.abbr, col.sort)
+	if t.CanAct {
+		cls += " pickable" // a checkbox on every row
+	}
+	var cols, heads []app.UI
+	if t.CanAct {
+		cols = append(cols, app.Col().Class("c-pick"))
+		heads = append(heads, app.Th().Scope("col").Class("c-pick").Body(app.Span().Class("sr-only").Text("Select")))
+	}
+	for _, col := range columns {
+		cols = append(cols, app.Col().Class(col.class))
+		heads = append(heads, t.header(col.class, col.title, col.abbr, col.sort))
 	}
 	return app.Div().Class("table-wrap").Body(
 		app.Table().ID("live-calls").Class(cls).Aria("describedby", "live-range").Body(
@@ -100,7 +113,10 @@ func (t *LiveTable) Render() app.UI {
 			app.TBody().Body(rows...),
 		),
 		app.If(len(t.Calls) == 0, app.P().Class("empty").ID("live-empty").Role("status").Text(t.emptyText())),
-		&Pager{Ended: false, ID: "live-range", Offset: t.Offset, Limit: t.Limit, Total: t.Total, Ctl: t.Ctl},
+		app.Div().Class("live-foot").Body(
+			app.If(t.CanAct, &BulkBar{Info: t.Bulk, Stale: t.Stale, Ctl: t.Ctl}),
+			&Pager{Ended: false, ID: "live-range", Offset: t.Offset, Limit: t.Limit, Total: t.Total, Ctl: t.Ctl},
+		),
 	)
 }
 
@@ -203,7 +219,11 @@ type Row struct {
 	Op       Op
 	Selected bool
 	Bot      calls.Party
-	Ctl      Controller
+	// Picked reports that the call is picked for a bulk action.
+	Picked bool
+	// Claim is someone else's claim on the call: "alice is hanging up".
+	Claim feedwire.Claim
+	Ctl   Controller
 }
 
 // Render draws the row.
@@ -219,6 +239,12 @@ func (r *Row) Render() app.UI {
 	if isApplication(c.Source) {
 		cls += " from-bot" // the phone layout names whom the bot calls instead
 	}
+	if r.Picked {
+		cls += " picked"
+	}
+	if r.Claim.Holder != "" {
+		cls += " claimed"
+	}
 	glyph, dir := directionGlyph(c.Direction)
 	return app.Tr().
 		ID("call-"+c.ID).
@@ -228,6 +254,9 @@ func (r *Row) Render() app.UI {
 		DataSet("seq", c.Seq).
 		DataSet("state", string(c.State)).
 		Body(
+			app.If(r.CanAct, app.Td().Class("c-pick").Body(
+				&PickBox{CallID: c.ID, Who: callWho(c, r.Bot), Picked: r.Picked, Ctl: r.Ctl},
+			)),
 			app.Td().Class("c-state").Body(
 				app.Span().Class(stateClass(c.State)).Text(string(c.State)),
 				app.If(needsAnswer(c), &Clock{Started: c.StartedAt, Countdown: true, Now: r.Now}),
@@ -239,7 +268,7 @@ func (r *Row) Render() app.UI {
 			app.Td().Class("c-from").Title(partyWords(c.Source)).Body(renderParty(c.Source, r.Bot)),
 			app.Td().Class("c-to").Title(targetsWords(c.Targets)).Body(renderTargets(c.Targets, r.Bot)),
 			app.Td().Class("c-media").Body(renderModalities(c.Modalities)...),
-			app.Td().Class("c-subject").Title(c.Subject).Text(orDash(c.Subject)),
+			app.Td().Class("c-subject").Title(c.Subject).Body(renderClaim(r.Claim), app.Text(orDash(c.Subject))),
 			app.Td().Class("c-dur").Body(&Clock{From: c.CountsFrom(), Now: r.Now}),
 			app.Td().Class("c-actions").Body(
 				app.Div().Class("actions").Role("group").Aria("label", "Actions on the call from "+callWho(c, r.Bot)).Body(r.buttons()...),

@@ -24,13 +24,13 @@ func TestRowButtonsByRoleAndState(t *testing.T) {
 		name   string
 		call   calls.Call
 		canAct bool
-		want   []string // data-action values of the row's buttons
+		want   []string // data-action values of the row's controls: its checkbox, then its buttons
 	}{
-		{"incoming, supervisor", incoming, true, []string{"answer", "reject", "redirect", "hangup", "details"}},
+		{"incoming, supervisor", incoming, true, []string{"pick", "answer", "reject", "redirect", "hangup", "details"}},
 		{"incoming, viewer", incoming, false, []string{"details"}},
-		{"established, supervisor", established, true, []string{"transfer", "hangup", "details"}},
+		{"established, supervisor", established, true, []string{"pick", "transfer", "hangup", "details"}},
 		{"established, viewer", established, false, []string{"details"}},
-		{"terminating, supervisor", terminating, true, []string{"hangup", "details"}},
+		{"terminating, supervisor", terminating, true, []string{"pick", "hangup", "details"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

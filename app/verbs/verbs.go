@@ -147,6 +147,9 @@ type Spec struct {
 	Danger bool
 	// OK is the HTTP status the REST endpoint answers on success.
 	OK int
+	// Bulk is the route (always POST, a BulkRequest) that takes the action
+	// on many calls at once; empty when it is taken one call at a time.
+	Bulk string
 }
 
 // All returns every action of the contract, in the order the console
@@ -170,7 +173,7 @@ func All() []Spec {
 			Input: AskTarget, Ends: true, OK: 202},
 		{Verb: HangUp, Label: "Hang up…", Busy: "Hanging up…", Words: "hang up", Done: "hung up",
 			Help: "End the bot's leg of the call.", Role: Supervisor, Method: "DELETE", Route: "/api/calls/{id}",
-			Input: AskConfirm, Ends: true, Danger: true, OK: 204},
+			Input: AskConfirm, Ends: true, Danger: true, OK: 204, Bulk: "/api/calls/bulk/hangup"},
 		{Verb: Mute, Label: "Mute", Busy: "Muting…", Words: "mute", Done: "muted",
 			Help: "Mute this participant for everyone in the group call.", Role: Supervisor,
 			States: []string{"established", "hold"}, Method: "POST",
@@ -220,6 +223,16 @@ func (v Verb) Done() string {
 		return s.Done
 	}
 	return string(v) + " done"
+}
+
+// Doing is v as an ongoing action, for "alice is hanging up": the busy
+// text's words in lower case, or "acting on" for an unknown verb.
+func Doing(v Verb) string {
+	s, err := Lookup(v)
+	if err != nil || s.Busy == "" {
+		return "acting on it"
+	}
+	return strings.ToLower(strings.TrimSuffix(s.Busy, "…"))
 }
 
 // Ends reports whether v, once accepted, ends the call for the bot.

@@ -66,7 +66,15 @@ type API struct {
 	// Actor names who made a request; nil names everyone "anonymous".
 	Actor func(r *http.Request) string
 	// Audit, if set, records every action with its outcome.
-	Audit   audit.Recorder
+	Audit audit.Recorder
+	// BulkRate is how many actions of a bulk request go to Graph a second
+	// (default 5), so a floor's worth of hang-ups never reaches Graph as
+	// one burst it throttles.
+	BulkRate float64
+	// Claims, if set, serves POST and DELETE /api/calls/{id}/claim;
+	// Session names the request's session, which holds them.
+	Claims  Claims
+	Session func(r *http.Request) string
 	Now     func() time.Time
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -89,7 +97,11 @@ func (a *API) Routes(mux *http.ServeMux, guard func(need string, h http.Handler)
 		if spec.Offered() {
 			mux.Handle(spec.Pattern(), guard(string(spec.Role), a.Handler(spec.Verb)))
 		}
+		if p := spec.BulkPattern(); p != "" && spec.Offered() {
+			mux.Handle(p, guard(string(spec.Role), a.BulkHandler(spec.Verb)))
+		}
 	}
+	a.claimRoutes(mux, guard)
 }
 
 // Handler serves the action v. A verb the contract does not list, or one
@@ -176,18 +188,29 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 }
 
 // call finds the call of the request's {id}, answering 404 when unknown.
-// The id may be spelled as Graph's pages do (upper case, no dashes).
 func (a *API) call(w http.ResponseWriter, r *http.Request) (calls.Call, bool) {
 	id := r.PathValue("id")
+	c, ok := a.lookup(id)
+	if !ok {
+		apierror.Write(w, http.StatusNotFound, "not_found", unknownCall(id))
+		return calls.Call{}, false
+	}
+	return c, true
+}
+
+// lookup finds the call id in the view. The id may be spelled as Graph's
+// pages do (upper case, no dashes).
+func (a *API) lookup(id string) (calls.Call, bool) {
 	c, ok := a.View.Get(id)
 	if !ok {
 		c, ok = a.View.Get(calls.CanonicalID(id))
 	}
-	if !ok {
-		apierror.Write(w, http.StatusNotFound, "not_found", fmt.Sprintf("no call %q: it never reached Switchboard, or has left the history", id))
-		return calls.Call{}, false
-	}
-	return c, true
+	return c, ok
+}
+
+// unknownCall is the 404's words.
+func unknownCall(id string) string {
+	return fmt.Sprintf("no call %q: it never reached Switchboard, or has left the history", id)
 }
 
 // act runs one action: the call, its input, the state check, Graph, the
@@ -210,6 +233,11 @@ func (a *API) act(w http.ResponseWriter, r *http.Request, spec verbs.Spec, do gr
 	if status != 0 {
 		a.Metrics.Action(string(spec.Verb), apierror.CodeFor(status))
 		apierror.Write(w, status, apierror.CodeFor(status), msg)
+		return
+	}
+	if why := a.claimWhy(r, spec, c.ID); why != "" {
+		a.Metrics.Action(string(spec.Verb), "claimed")
+		apierror.Write(w, http.StatusConflict, "claimed", why)
 		return
 	}
 	act.Actor = a.actor(r)
@@ -362,12 +390,7 @@ func (a *API) record(ctx context.Context, r *http.Request, callID string, act ca
 	if act.Error != "" {
 		outcome = act.Error
 	}
-	a.Metrics.Action(string(act.Verb), map[bool]string{true: "ok", false: "failed"}[act.Error == ""])
-	ev := calls.Event{Kind: calls.KindAction, CallID: callID, At: act.At, Action: &act}
-	if _, err := a.Log.Append(ctx, []eventlog.Entry{{Event: ev}}); err != nil {
-		a.logger().Error("record action", "call", callID, "verb", act.Verb, "err", err)
-	}
-	a.Metrics.Event(string(calls.KindAction))
+	a.recordEvent(ctx, callID, act)
 	if a.Audit != nil {
 		e := audit.Entry{At: act.At, Actor: act.Actor, Action: string(act.Verb), Target: callID, Outcome: outcome,
 			Detail: auditDetail(act), Remote: r.RemoteAddr}
@@ -375,6 +398,17 @@ func (a *API) record(ctx context.Context, r *http.Request, callID string, act ca
 			a.logger().Error("audit action", "call", callID, "err", err)
 		}
 	}
+}
+
+// recordEvent appends the action event to the call's history, so every
+// console shows who acted and how Graph answered.
+func (a *API) recordEvent(ctx context.Context, callID string, act calls.Action) {
+	a.Metrics.Action(string(act.Verb), map[bool]string{true: "ok", false: "failed"}[act.Error == ""])
+	ev := calls.Event{Kind: calls.KindAction, CallID: callID, At: act.At, Action: &act}
+	if _, err := a.Log.Append(ctx, []eventlog.Entry{{Event: ev}}); err != nil {
+		a.logger().Error("record action", "call", callID, "verb", act.Verb, "err", err)
+	}
+	a.Metrics.Event(string(calls.KindAction))
 }
 
 // auditDetail says what the action was asked with: the reject reason, the

@@ -33,9 +33,24 @@ type Entry struct {
 	Detail string `json:"detail,omitempty"`
 	// Remote is the client's address, when there was a client.
 	Remote string `json:"remote,omitempty"`
-	// Count is how many requests an ActionFlood entry stands for.
+	// Count is how many requests an ActionFlood entry stands for, or how
+	// many calls a bulk action named.
 	Count int `json:"count,omitempty"`
+	// Calls are the calls a bulk action named, each with its outcome; nil
+	// for every other entry. (A pointer, so that entries stay comparable.)
+	Calls *[]CallOutcome `json:"calls,omitempty"`
 }
+
+// CallOutcome is one call of a bulk action and how the action went on it.
+type CallOutcome struct {
+	Call string `json:"call"`
+	// Outcome is "ok", or why the action was not taken, in words.
+	Outcome string `json:"outcome"`
+}
+
+// BulkAction names the entry of an action taken on many calls at once:
+// "bulk_hangup".
+func BulkAction(v verbs.Verb) string { return "bulk_" + string(v) }
 
 // The actions an Entry records. Actions on calls are the action
 // contract's verbs.

@@ -53,6 +53,9 @@ type client struct {
 	// lastWrite is when the writer last wrote a frame.
 	lastWrite time.Time
 	ping      *time.Timer
+	// arrive tells presence the console is looking, and returns what
+	// tells it the console left (nil: nobody follows presence).
+	arrive func() (leave func())
 }
 
 func newClient(h *Hub, session string) *client {
@@ -407,6 +410,9 @@ func (h *Hub) Handler(authorize Authorizer) http.Handler {
 		}
 		c := newClient(h, session)
 		c.conn, c.raw, c.gather = conn, hw.conn, hw.gather
+		if h.opts.Arrive != nil {
+			c.arrive = func() func() { return h.opts.Arrive(r, session) }
+		}
 		go h.serve(conn, c, since, resume)
 	})
 }
@@ -576,6 +582,9 @@ func (h *Hub) serve(conn *websocket.Conn, c *client, since uint64, resume bool) 
 		return
 	}
 	defer h.unsubscribe(c)
+	if c.arrive != nil {
+		defer c.arrive()()
+	}
 	c.pinger()
 	defer c.stopPing()
 	_, _, err := conn.Reader(ctx)

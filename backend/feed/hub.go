@@ -22,6 +22,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 	"time"
@@ -77,7 +78,11 @@ type Options struct {
 	WriterLinger time.Duration
 	// Epoch names the event log's incarnation, sent with every snapshot and
 	// resume (see feedwire.Message.Epoch).
-	Epoch   string
+	Epoch string
+	// Arrive, if set, is told when a console's feed is open (the request
+	// that opened it, its session) and returns what to call when it closes:
+	// presence follows who is looking.
+	Arrive  func(r *http.Request, session string) (leave func())
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
 }
@@ -142,6 +147,10 @@ type Hub struct {
 	closed   bool
 	ready    bool   // the view caught up: snapshots may be served
 	trouble  string // the server's trouble, told to every client
+	// asides are the latest message of each kind that is no event of the
+	// log (presence, claims), encoded: every client gets them on
+	// subscribing and whenever they change.
+	asides map[string][]byte
 	// moved is closed and replaced each time head moves, to wake resumes
 	// waiting for this replica to reach their sequence.
 	moved chan struct{}
@@ -182,6 +191,27 @@ func (h *Hub) SetTrouble(trouble string) {
 	}
 	h.trouble = trouble
 	data := h.statusLocked().data
+	for c := range h.clients {
+		if !c.push(data) {
+			h.drop(c, feedwire.ReasonSlow)
+			h.opts.Metrics.SlowClient()
+		}
+	}
+}
+
+// SetAside tells every client (and every client that connects later) m,
+// a message that is no event of the log and replaces the one of its type
+// before it: who is looking (feedwire.TypePresence), who acts on which
+// call (feedwire.TypeClaims).
+func (h *Hub) SetAside(m feedwire.Message) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m.Seq = h.head
+	data := encode(m).data
+	if h.asides == nil {
+		h.asides = make(map[string][]byte)
+	}
+	h.asides[m.Type] = data
 	for c := range h.clients {
 		if !c.push(data) {
 			h.drop(c, feedwire.ReasonSlow)
@@ -411,6 +441,9 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 	}
 	if h.trouble != "" {
 		c.push(h.statusLocked().data)
+	}
+	for _, data := range h.asides {
+		c.push(data)
 	}
 	h.clients[c] = struct{}{}
 	h.opts.Metrics.FeedClient(1)

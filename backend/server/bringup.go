@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
 	"switchboard/backend/apierror"
 	"switchboard/backend/archive"
@@ -22,6 +23,7 @@ import (
 	"switchboard/backend/liveview"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
+	"switchboard/backend/presence"
 	"switchboard/backend/ratelimit"
 	"switchboard/backend/secheaders"
 	"switchboard/backend/upkeep"
@@ -115,6 +117,11 @@ func (s *Server) open(ctx context.Context) error {
 	if s.audit, err = audit.Open(ctx, s.nats.JS, audit.Options{Replicas: s.cfg.Replicas, MaxBytes: s.cfg.AuditMaxBytes}); err != nil {
 		return fmt.Errorf("server: audit trail: %w", err)
 	}
+	if s.presence, err = presence.Open(ctx, s.nats.JS, presence.Options{Replicas: s.cfg.Replicas,
+		Replica: s.natsOptions().Name + " " + randomSuffix(), SeatTTL: s.cfg.PresenceTTL, ClaimTTL: s.cfg.ClaimTTL,
+		Publish: func(m feedwire.Message) { s.hub.SetAside(m) }, Logger: s.log.With("component", "presence")}); err != nil {
+		return fmt.Errorf("server: presence: %w", err)
+	}
 	gc, err := graph.New(graph.Config{BaseURL: s.cfg.GraphURL, TokenURL: s.cfg.TokenURL, TenantID: s.cfg.TenantID,
 		ClientID: s.cfg.ClientID, ClientSecret: s.cfg.ClientSecret, CallbackURI: s.cfg.CallbackURL(),
 		Observe: s.metrics.Graph, Logger: s.log})
@@ -130,7 +137,7 @@ func (s *Server) wire(ctx context.Context) error {
 	var view *liveview.View
 	hub := feed.NewHub(snapshotter(func() (uint64, []byte, uint64) { return view.EncodedSnapshot() }),
 		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, RingBytes: int(s.cfg.FeedRingBytes), WriteInterval: s.cfg.FeedWriteInterval,
-			Metrics: s.metrics, Logger: s.log})
+			Arrive: s.arrive, Metrics: s.metrics, Logger: s.log})
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
@@ -161,7 +168,8 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	s.hub, s.view, s.verba, s.keeper, s.identity = hub, view, vs, keeper, id
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
+	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log,
+		BulkRate: s.cfg.BulkRate, Claims: s.presence, Session: sessionOf}
 	api.Routes(mux, id.guard)
 	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
 		Refused:     func(cause string, _ error) { s.store.Fail(refusalWords(cause)) },
@@ -176,6 +184,16 @@ func (s *Server) wire(ctx context.Context) error {
 	mux.Handle("/", id.pages(s.console()))
 	s.mux = mux
 	return nil
+}
+
+// arrive seats the person whose feed opened, for presence; the returned
+// function stands them up when it closes.
+func (s *Server) arrive(r *http.Request, session string) func() {
+	u, ok := auth.UserFrom(r.Context())
+	if !ok {
+		return func() {}
+	}
+	return s.presence.Arrive(feedwire.Person{Name: u.Name, Role: string(u.Role)}, session)
 }
 
 // operational mounts /healthz, /readyz and /metrics.

@@ -66,6 +66,14 @@ type Config struct {
 	// console (0: the feed's default, 20ms; negative: none).
 	FeedWriteInterval time.Duration
 
+	// BulkRate is how many actions of a bulk request (a supervisor hanging
+	// up many calls at once) go to Graph a second (0: the default, 5).
+	BulkRate float64
+	// PresenceTTL is how long a console counts as present after its
+	// replica last said so (default 30s); ClaimTTL how long a claim on a
+	// call lasts unless released (default 30s).
+	PresenceTTL, ClaimTTL time.Duration
+
 	// History is how long ended calls stay on consoles.
 	History time.Duration
 	// EventRetention is how long the event log keeps events (and the

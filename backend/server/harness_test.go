@@ -271,6 +271,9 @@ type feedClient struct {
 	conn *websocket.Conn
 	msgs chan feedwire.Message
 	err  chan error
+	// asides are the presence and claims messages, apart from the log's
+	// (dropped when nobody reads them).
+	asides chan feedwire.Message
 }
 
 func (h *harness) dial(since *uint64) *feedClient {
@@ -297,7 +300,8 @@ func (h *harness) dialAs(c *http.Client, origin string, since *uint64) (*websock
 // reader starts reading conn in the background.
 func (h *harness) reader(conn *websocket.Conn) *feedClient {
 	conn.SetReadLimit(64 << 20)
-	f := &feedClient{t: h.t, conn: conn, msgs: make(chan feedwire.Message, 100000), err: make(chan error, 1)}
+	f := &feedClient{t: h.t, conn: conn, msgs: make(chan feedwire.Message, 100000), err: make(chan error, 1),
+		asides: make(chan feedwire.Message, 1000)}
 	go f.read()
 	h.t.Cleanup(func() { conn.CloseNow() })
 	return f
@@ -318,6 +322,13 @@ func (f *feedClient) read() {
 			return
 		}
 		for _, m := range msgs {
+			if m.Type == feedwire.TypePresence || m.Type == feedwire.TypeClaims {
+				select {
+				case f.asides <- m:
+				default:
+				}
+				continue
+			}
 			f.msgs <- m
 		}
 	}

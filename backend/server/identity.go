@@ -182,6 +182,14 @@ func actor(r *http.Request) string {
 	return ""
 }
 
+// sessionOf names the request's session, which holds its claims.
+func sessionOf(r *http.Request) string {
+	if u, ok := auth.UserFrom(r.Context()); ok {
+		return u.SessionID
+	}
+	return ""
+}
+
 // formActions are the external origins logout may redirect to.
 func (id *identity) formActions() []string {
 	if si := id.ready.Load(); si != nil && si.auth.EndSessionURL() != "" {

@@ -32,6 +32,7 @@ func TestViewerMayNotAct(t *testing.T) {
 		{"POST", "/api/calls/" + id + "/reject", `{"reason":"busy"}`},
 		{"POST", "/api/calls/" + id + "/answer", ""},
 		{"DELETE", "/api/calls/" + id, ""},
+		{"POST", "/api/calls/bulk/hangup", `{"calls":["` + id + `"]}`},
 		{"DELETE", "/api/records/" + id, ""},
 		{"GET", "/api/audit", ""},
 	} {

@@ -35,6 +35,7 @@ import (
 	"switchboard/backend/liveview"
 	"switchboard/backend/metrics"
 	"switchboard/backend/natsrun"
+	"switchboard/backend/presence"
 	"switchboard/backend/readiness"
 	"switchboard/backend/upkeep"
 	"switchboard/backend/verba"
@@ -67,6 +68,7 @@ type Server struct {
 	mux      *http.ServeMux
 	identity *identity
 	store    *readiness.Sticky
+	presence *presence.Board
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -156,6 +158,7 @@ func (s *Server) run(ctx context.Context) {
 	s.goRun(func() { s.floods.Run(ctx) })
 	s.goRun(func() { s.probe(ctx) })
 	s.goRun(func() { s.watchSessions(ctx) })
+	s.goRun(func() { s.presence.Run(ctx) })
 	if s.sim != nil {
 		s.goRun(func() {
 			if err := s.sim.run(ctx); err != nil {

@@ -277,8 +277,8 @@ func (c *feedClient) message(m feedMessage, at time.Duration) error {
 		}
 		return nil
 	}
-	if m.Type == feedwire.TypeStatus {
-		return nil
+	if m.Type == feedwire.TypeStatus || m.Type == feedwire.TypePresence || m.Type == feedwire.TypeClaims {
+		return nil // no events of the log
 	}
 	inOrder := m.Seq > c.lastSeq.Load()
 	if inOrder {

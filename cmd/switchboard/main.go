@@ -123,6 +123,8 @@ func define(o *options) *flag.FlagSet {
 	c.FeedRingBytes = 64 << 20
 	fs.Var(byteSize{&c.FeedRingBytes}, "feed-ring-bytes", "memory for the recent changes kept so reconnecting consoles resume instead of reloading")
 	fs.DurationVar(&c.FeedWriteInterval, "feed-write-interval", 20*time.Millisecond, "shortest time between two frames to one console: a busy feed sends what piled up meanwhile in one (negative: none)")
+	fs.Float64Var(&c.BulkRate, "bulk-rate", 5, "how many hang-ups of a bulk hang-up go to Graph a second")
+	fs.DurationVar(&c.ClaimTTL, "claim-ttl", 30*time.Second, "how long a supervisor's claim on a call lasts (a dialog open on it) unless released first")
 	fs.DurationVar(&c.EventRetention, "event-retention", 7*24*time.Hour, "how long the event log keeps events")
 	c.LogMaxBytes, c.StateMaxBytes, c.ArchiveMaxBytes, c.AuditMaxBytes = 4<<30, 512<<20, 1<<30, 512<<20
 	fs.Var(byteSize{&c.LogMaxBytes}, "log-max-bytes", "most disk the event log takes; the oldest events go first")

@@ -140,6 +140,8 @@ func (v *view) take(m feedwire.Message) (verdict, Kind) {
 		v.held = m.Seq
 		v.applied[m.Seq] = struct{}{}
 		return apply, ""
+	case feedwire.TypePresence, feedwire.TypeClaims:
+		return ignore, "" // who is looking and acting: nothing of the log
 	default:
 		return ignore, Status
 	}
