@@ -129,32 +129,30 @@ type claimValue struct {
 	Session string `json:"session"`
 }
 
+// openBucket creates or updates one of the board's buckets: in memory
+// (what it holds matters only while replicas run), one value per key, each
+// gone after ttl unless written again.
+func openBucket(ctx context.Context, js jetstream.JetStream, name, description string, ttl time.Duration, replicas int) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: name, Description: description, Storage: jetstream.MemoryStorage,
+		Replicas: replicas, History: 1, TTL: ttl, MaxBytes: 16 << 20,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("presence: bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
 // Open creates or updates the buckets and returns a board for this replica.
 func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Board, error) {
 	opts = opts.withDefaults()
-	seats, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      SeatsBucket,
-		Description: "Switchboard: who has a console open, per session and replica",
-		Storage:     jetstream.MemoryStorage,
-		Replicas:    opts.Replicas,
-		History:     1,
-		TTL:         opts.SeatTTL,
-		MaxBytes:    16 << 20,
-	})
+	seats, err := openBucket(ctx, js, SeatsBucket, "Switchboard: who has a console open, per session and replica", opts.SeatTTL, opts.Replicas)
 	if err != nil {
-		return nil, fmt.Errorf("presence: bucket %s: %w", SeatsBucket, err)
+		return nil, err
 	}
-	claims, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      ClaimsBucket,
-		Description: "Switchboard: who is acting on which call, for a short while",
-		Storage:     jetstream.MemoryStorage,
-		Replicas:    opts.Replicas,
-		History:     1,
-		TTL:         opts.ClaimTTL,
-		MaxBytes:    16 << 20,
-	})
+	claims, err := openBucket(ctx, js, ClaimsBucket, "Switchboard: who is acting on which call, for a short while", opts.ClaimTTL, opts.Replicas)
 	if err != nil {
-		return nil, fmt.Errorf("presence: bucket %s: %w", ClaimsBucket, err)
+		return nil, err
 	}
 	return &Board{opts: opts, seatsKV: seats, claimKV: claims, prefix: hashKey(opts.Replica, 12) + ".",
 		local: make(map[string]*seat), seats: make(map[string]seatValue), claims: make(map[string]claimValue)}, nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,25 +19,17 @@ import (
 // bulkHangUp posts a bulk hang-up as c and decodes the answer.
 func (h *harness) bulkHangUp(c *http.Client, body string) (int, verbs.BulkResult, string) {
 	h.t.Helper()
-	req, _ := http.NewRequest("POST", h.url+"/api/calls/bulk/hangup", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", h.url)
-	resp, err := c.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	status, data := h.send(c, "POST", "/api/calls/bulk/hangup", body)
 	var res verbs.BulkResult
 	var e struct{ Error struct{ Message string } }
-	if resp.StatusCode == http.StatusOK {
+	if status == http.StatusOK {
 		if err := json.Unmarshal(data, &res); err != nil {
 			h.t.Fatalf("bulk answer %s: %v", data, err)
 		}
 	} else {
 		json.Unmarshal(data, &e)
 	}
-	return resp.StatusCode, res, e.Error.Message
+	return status, res, e.Error.Message
 }
 
 func TestBulkHangUpOfFiftyCalls(t *testing.T) {

@@ -247,6 +247,18 @@ func (h *harness) do(method, path, body string) (int, string) {
 // doAs sends a REST request with c, from the console's own origin.
 func (h *harness) doAs(c *http.Client, method, path, body string) (int, string) {
 	h.t.Helper()
+	status, data := h.send(c, method, path, body)
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal(data, &e)
+	return status, e.Error.Message
+}
+
+// send makes a request as a browser would (JSON body, the console's
+// Origin) with c, and returns the status and the whole answer.
+func (h *harness) send(c *http.Client, method, path, body string) (int, []byte) {
+	h.t.Helper()
 	req, _ := http.NewRequest(method, h.url+path, strings.NewReader(body))
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -257,12 +269,8 @@ func (h *harness) doAs(c *http.Client, method, path, body string) (int, string) 
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var e struct {
-		Error struct{ Code, Message string }
-	}
 	data, _ := io.ReadAll(resp.Body)
-	json.Unmarshal(data, &e)
-	return resp.StatusCode, e.Error.Message
+	return resp.StatusCode, data
 }
 
 // feedClient is a console's websocket, reading messages in the background.

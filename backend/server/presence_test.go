@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"slices"
@@ -22,18 +21,10 @@ import (
 func (h *harness) claimAs(c *http.Client, method, id string, verb verbs.Verb) (int, actions.ClaimAnswer) {
 	h.t.Helper()
 	body, _ := json.Marshal(map[string]verbs.Verb{"verb": verb})
-	req, _ := http.NewRequest(method, h.url+"/api/calls/"+id+"/claim", strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Origin", h.url)
-	resp, err := c.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
+	status, data := h.send(c, method, "/api/calls/"+id+"/claim", string(body))
 	var ans actions.ClaimAnswer
 	json.Unmarshal(data, &ans)
-	return resp.StatusCode, ans
+	return status, ans
 }
 
 // aside reads the feed until a message of type typ satisfies cond.
