@@ -156,8 +156,10 @@ func TestADialogFollowsItsCall(t *testing.T) {
 	p := openPage(t)
 	p.signIn(s, "alice")
 	ctx := testContext(t)
-	ringing, _ := ringingAndTalking(ctx, t, s)
-	p.waitJS("the ringing row", liveStatesAre(map[string]shownRow{ringing: {"incoming", "Ringing"}}), stepTimeout)
+	ringing, talking := ringingAndTalking(ctx, t, s)
+	// Both rows first: the talking call's row, newer, comes in above the
+	// ringing one and would move it under the pointer.
+	p.waitJS("both rows", liveStatesAre(map[string]shownRow{ringing: {"incoming", "Ringing"}, talking: {"established", "Talking"}}), stepTimeout)
 	p.openDialog("reject", ringing)
 	mark := len(s.sim.Requests())
 	if err := s.sim.Establish(ctx, ringing); err != nil { // answered elsewhere
