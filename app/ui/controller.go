@@ -48,6 +48,8 @@ type Controller interface {
 	Logout(ctx app.Context)
 	// ToggleAudit opens or closes the admin's audit panel, loading it.
 	ToggleAudit(ctx app.Context)
+	// Acknowledge acknowledges the alert of rule on a call.
+	Acknowledge(ctx app.Context, id, rule string)
 }
 
 // Request implements Controller.

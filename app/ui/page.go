@@ -9,6 +9,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/alerts"
 	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/verbs"
@@ -40,6 +41,10 @@ type API interface {
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
 	Logout(ctx context.Context) (string, error)
+	// AlertRules, SaveAlertRules and Acknowledge are the alerts' API.
+	AlertRules(ctx context.Context) (alerts.Document, error)
+	SaveAlertRules(ctx context.Context, doc alerts.Document) (alerts.Document, error)
+	Acknowledge(ctx context.Context, id, rule string) error
 }
 
 // Env is what the page needs from outside. In the browser the page builds
@@ -159,6 +164,9 @@ type Page struct {
 	audit      []console.AuditEntry
 	auditError string
 
+	// alerting is what the page keeps about threshold alerts.
+	alerting alertState
+
 	now      time.Time // the server's clock at the last render, to the second
 	rendered []string  // calls whose rows the last flush changed, for the probe
 
@@ -202,6 +210,7 @@ func (p *Page) OnMount(ctx app.Context) {
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
 	p.recent = loadRecentTargets(ctx)
+	p.initNotifications(ctx)
 	p.watchFocus(ctx)
 	p.loadUser(ctx)
 	if p.env.FeedURL == "" {
@@ -322,6 +331,7 @@ func (p *Page) Flush(ctx app.Context) {
 	if err != nil {
 		app.Log("switchboard: applying the feed: " + err.Error())
 	}
+	p.noticeAlerts(changes)
 	p.store.Prune()
 	p.setNow(ctx)
 	p.rendered = p.visibleChanged(changes)

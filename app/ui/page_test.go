@@ -13,6 +13,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/alerts"
 	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/feedwire"
@@ -57,6 +58,15 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(console.User{Name: "alice", Email: "alice@example.com", Role: s.role})
 	case strings.HasSuffix(key, "/events"):
 		json.NewEncoder(w).Encode(map[string]any{"events": events})
+	case key == "GET /api/alert-rules":
+		json.NewEncoder(w).Encode(alerts.Document{Revision: 4, UpdatedBy: "ada", UpdatedAt: t0,
+			Rules: []alerts.Rule{{ID: "ring", Kind: alerts.Ringing, Seconds: 30, Words: "Ringing over 30 s"}}})
+	case key == "PUT /api/alert-rules":
+		var doc alerts.Document
+		json.Unmarshal(body, &doc)
+		doc.Revision++
+		doc.UpdatedBy = "alice"
+		json.NewEncoder(w).Encode(doc)
 	case key == "GET /api/audit":
 		json.NewEncoder(w).Encode(map[string]any{"entries": []console.AuditEntry{{At: t0, Actor: "bob", Action: "hangup", Target: "c1", Outcome: "ok"}}})
 	case r.Method == "POST":

@@ -52,6 +52,7 @@ func (p *Page) Render() app.UI {
 								renderStale(stale, p.restored, p.conn),
 								&FilterBar{Filter: p.filter, Ctl: p},
 							),
+							&AlertBar{Said: p.alerting.said, Notify: p.alerting.notify, Ctl: p},
 							&LiveTable{
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
@@ -75,6 +76,7 @@ func (p *Page) Render() app.UI {
 						),
 					),
 					app.If(admin, &AuditPanel{Open: p.auditOpen, Entries: p.audit, Error: p.auditError, Ctl: p}),
+					app.If(admin, &AlertRulesPanel{State: p.alerting.rules, Ctl: p}),
 				),
 				p.renderDetail(canAct && !stale),
 			),
