@@ -165,3 +165,20 @@ func TestAlertRulesPanel(t *testing.T) {
 		t.Fatalf("the rule was not removed from the draft")
 	}
 }
+
+// TestFailureRateAlertOnAnEndedCall: a failure-rate alert is carried by an
+// ended call; its entry in Recently ended says so and offers Acknowledge.
+func TestFailureRateAlertOnAnEndedCall(t *testing.T) {
+	f := newFixture(t, console.Supervisor)
+	ended := alerted(endedCall("gone1", 408, 1106), calls.Alert{Rule: "timeouts", Words: "More than 3 timeout failures in 5 min", Since: t0})
+	f.snapshot(ended)
+	items := find(f.page, map[string]string{"id": "ended-gone1"})
+	if len(items) != 1 || !strings.Contains(items[0].attrs["class"], "alerted") ||
+		!strings.Contains(app.HTMLString(items[0].ui), "More than 3 timeout failures in 5 min") {
+		t.Fatalf("the ended call does not show its alert:\n%s", f.html())
+	}
+	click(t, f.disp, f.page, map[string]string{"data-action": "ack", "data-call-id": "gone1"})
+	if got := f.api.actions(); !slices.Equal(got, []string{"POST /api/calls/gone1/alerts/timeouts/acknowledge"}) {
+		t.Fatalf("the server was asked %q", got)
+	}
+}

@@ -70,7 +70,7 @@ func (p *Page) Render() app.UI {
 							),
 							&EndedList{
 								Calls: ended, Reasons: reasonsFor(p.store, ended), Total: endedTotal,
-								Offset: p.endedOffset, Limit: endedRows, Admin: admin, Stale: stale, Bot: p.bot,
+								Offset: p.endedOffset, Limit: endedRows, Admin: admin, CanAct: canAct, Stale: stale, Bot: p.bot,
 								Filtered: p.endedFilter.Category != "", Ops: opsFor(p.ops, ended), Progressive: p.progressive(), Ctl: p,
 							},
 						),
