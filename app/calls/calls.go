@@ -178,8 +178,14 @@ type Call struct {
 	AnsweredAt time.Time `json:"answeredAt,omitzero"`
 	// EndedAt is when the call became terminated (zero while live).
 	EndedAt time.Time `json:"endedAt,omitzero"`
-	// UpdatedAt is the time of the last event that changed the call.
+	// UpdatedAt is the time of the last event that changed the call
+	// (alert events aside).
 	UpdatedAt time.Time `json:"updatedAt"`
+	// StateSince is when the call entered its current state: the time of
+	// the event that moved it there (zero until a state is known). A call
+	// on hold has been since then; events that leave the state as it is
+	// leave it unchanged.
+	StateSince time.Time `json:"stateSince,omitzero"`
 
 	// EndedBy names the supervisor whose action ended the call, if one did.
 	EndedBy string `json:"endedBy,omitempty"`
@@ -195,6 +201,9 @@ type Call struct {
 	// Reconciled is set when Switchboard ended the call itself because Graph
 	// no longer knew it (a ghost call).
 	Reconciled bool `json:"reconciled,omitempty"`
+	// Alerts are the alert rules the call breaches now (package alerts),
+	// as raised, cleared and acknowledged by alert events in its log.
+	Alerts []Alert `json:"alerts,omitempty"`
 
 	// Seq is the event-log sequence of the last event that changed the call.
 	Seq uint64 `json:"seq"`
@@ -224,6 +233,21 @@ func (c Call) CountsFrom() time.Time {
 		return c.AnsweredAt
 	}
 	return c.StartedAt
+}
+
+// InStateFor is how long the call has been in its current state at now:
+// since StateSince, or since it started when the state's start is not
+// known (a call saved before Switchboard recorded it). It is zero for an
+// ended call and never negative.
+func (c Call) InStateFor(now time.Time) time.Duration {
+	from := c.StateSince
+	if from.IsZero() {
+		from = c.StartedAt
+	}
+	if c.Ended() || from.IsZero() || now.Before(from) {
+		return 0
+	}
+	return now.Sub(from)
 }
 
 // IncomingDeadline is how long Graph waits for an incoming call to be

@@ -28,6 +28,9 @@ const (
 	KindAction Kind = "action"
 	// KindMarked marks an ongoing conversation for deletion when it ends.
 	KindMarked Kind = "marked"
+	// KindAlert raises, clears or acknowledges a threshold alert on the
+	// call (AlertNote).
+	KindAlert Kind = "alert"
 	// KindErased records that a conversation was deleted everywhere. It is
 	// not folded into a call: it removes the call. It carries nothing of the
 	// conversation but its id.
@@ -78,11 +81,12 @@ type Change struct {
 
 // Event is one entry of the event log: everything that can change a call.
 type Event struct {
-	Kind   Kind      `json:"kind"`
-	CallID string    `json:"callId"`
-	At     time.Time `json:"at"`
-	Change *Change   `json:"change,omitempty"`
-	Action *Action   `json:"action,omitempty"`
+	Kind   Kind       `json:"kind"`
+	CallID string     `json:"callId"`
+	At     time.Time  `json:"at"`
+	Change *Change    `json:"change,omitempty"`
+	Action *Action    `json:"action,omitempty"`
+	Alert  *AlertNote `json:"alert,omitempty"`
 }
 
 // Apply folds the event with log sequence seq into c and returns the new call
@@ -100,6 +104,7 @@ func Apply(c Call, seq uint64, ev Event) (Call, bool) {
 	before.Targets = slices.Clone(c.Targets)
 	before.Modalities = slices.Clone(c.Modalities)
 	before.Roster = slices.Clone(c.Roster)
+	before.Alerts = slices.Clone(c.Alerts)
 	switch ev.Kind {
 	case KindNotification, KindReconciled:
 		if ev.Change == nil {
@@ -123,6 +128,11 @@ func Apply(c Call, seq uint64, ev Event) (Call, bool) {
 			return c, false
 		}
 		c.MarkedForDeletion = true
+	case KindAlert:
+		if c.ID == "" || ev.Alert == nil {
+			return c, false // an alert never creates a call
+		}
+		c = applyAlert(c, *ev.Alert, ev.At)
 	default:
 		return c, false
 	}
@@ -130,7 +140,11 @@ func Apply(c Call, seq uint64, ev Event) (Call, bool) {
 		return before, false
 	}
 	c.Seq = seq
-	c.UpdatedAt = ev.At
+	if ev.Kind != KindAlert {
+		// Alerts are Switchboard's words about the call, not news of it:
+		// a call quiet but for its alerts is still checked as quiet.
+		c.UpdatedAt = ev.At
+	}
 	return c, true
 }
 
@@ -173,6 +187,9 @@ func applyChange(c Call, ev Event) Call {
 			c.EndedBy, c.EndAction, c.EndTarget = "", "", ""
 		}
 		c.State = ch.State
+		if moved {
+			c.StateSince = ev.At
+		}
 		if ch.State.phase() == 2 && c.AnsweredAt.IsZero() {
 			c.AnsweredAt = ev.At
 		}
@@ -205,6 +222,7 @@ func end(c Call, ev Event) Call {
 	ch := ev.Change
 	c.State = Terminated
 	c.EndedAt = ev.At
+	c.StateSince = ev.At
 	c.Reconciled = ev.Kind == KindReconciled
 	c.Result = nil
 	if ch.Result != nil {
@@ -298,6 +316,7 @@ func fillDetails(c Call, ch *Change, at time.Time) Call {
 	}
 	if c.State == "" && !c.Ended() && ch.State != "" && ch.State != Terminated {
 		c.State = ch.State
+		c.StateSince = at
 		if ch.State.phase() == 2 && c.AnsweredAt.IsZero() {
 			c.AnsweredAt = at
 		}

@@ -63,6 +63,8 @@ func kindWords(k calls.Kind) string {
 		return "action"
 	case calls.KindMarked:
 		return "Switchboard"
+	case calls.KindAlert:
+		return "alert"
 	default:
 		return string(k)
 	}
@@ -72,6 +74,8 @@ func tell(before, after calls.Call, ev calls.Event) string {
 	switch {
 	case ev.Action != nil:
 		return ActionWords(*ev.Action)
+	case ev.Alert != nil:
+		return AlertWords(*ev.Alert)
 	case ev.Kind == calls.KindMarked:
 		return "marked for deletion: deleted when the call ends"
 	case ev.Change == nil:
@@ -375,6 +379,24 @@ func ActionWords(a calls.Action) string {
 func orUnknown(s string) string {
 	if s == "" {
 		return "someone unnamed"
+	}
+	return s
+}
+
+// AlertWords tells an alert event: "alert raised: Ringing over 30 s
+// (incoming for 31 s)", "alert cleared: Ringing over 30 s (the call is
+// establishing now)", "alert acknowledged by bob: Ringing over 30 s".
+func AlertWords(n calls.AlertNote) string {
+	words := n.Words
+	if words == "" {
+		words = "rule " + n.Rule
+	}
+	if n.Op == calls.AlertAcknowledged {
+		return "alert acknowledged by " + orUnknown(n.Actor) + ": " + words
+	}
+	s := "alert " + string(n.Op) + ": " + words
+	if n.Detail != "" {
+		s += " (" + n.Detail + ")"
 	}
 	return s
 }

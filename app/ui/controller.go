@@ -62,6 +62,8 @@ type Controller interface {
 	// Override lets the open dialog offer its action on a call someone
 	// else has claimed: the supervisor chose to act anyway.
 	Override(ctx app.Context, id string)
+	// Acknowledge acknowledges the alert of rule on a call.
+	Acknowledge(ctx app.Context, id, rule string)
 }
 
 // Request implements Controller.

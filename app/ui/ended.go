@@ -19,7 +19,10 @@ type EndedList struct {
 	Total, Offset, Limit int
 	// Admin shows the Delete button.
 	Admin bool
-	Stale bool
+	// CanAct shows Acknowledge on an alert (a failure-rate alert is
+	// carried by an ended call).
+	CanAct bool
+	Stale  bool
 	// Bot is the bot's own identity, which rows do not repeat.
 	Bot calls.Party
 	// Filtered says the list keeps one category (from the summary).
@@ -53,7 +56,7 @@ func (l *EndedList) Render() app.UI {
 		if i < len(l.Reasons) {
 			r = l.Reasons[i]
 		}
-		items[i] = &EndedRow{Call: c, Reason: r, Admin: l.Admin, Stale: l.Stale, Bot: l.Bot, Op: l.Ops[c.ID], Ctl: l.Ctl}
+		items[i] = &EndedRow{Call: c, Reason: r, Admin: l.Admin, CanAct: l.CanAct, Stale: l.Stale, Bot: l.Bot, Op: l.Ops[c.ID], Ctl: l.Ctl}
 	}
 	cls := "ended-list"
 	if l.Stale {
@@ -74,6 +77,7 @@ type EndedRow struct {
 	Call   calls.Call
 	Reason reasons.Reason
 	Admin  bool
+	CanAct bool
 	Stale  bool
 	Bot    calls.Party
 	Op     Op
@@ -90,7 +94,11 @@ func (r *EndedRow) Render() app.UI {
 	}
 	buttons = append(buttons, actionButton(c.ID, "details", "Details", "Details of ended call from "+who, false, r.onDetails))
 	by := endedBy(c)
-	return app.Li().ID("ended-"+c.ID).Class("ended-row cat-"+string(r.Reason.Category)).TabIndex(-1).
+	cls := "ended-row cat-" + string(r.Reason.Category)
+	if len(c.Alerts) > 0 {
+		cls += " alerted"
+	}
+	return app.Li().ID("ended-"+c.ID).Class(cls).TabIndex(-1).
 		DataSet("call-id", c.ID).DataSet("seq", c.Seq).DataSet("category", string(r.Reason.Category)).
 		Body(
 			app.Div().Class("ended-head").Body(
@@ -109,8 +117,19 @@ func (r *EndedRow) Render() app.UI {
 				app.If(by != "", app.Span().Class("ended-by").Text(by)),
 				app.If(c.MarkedForDeletion, app.Span().Class("flag").Text("marked for deletion")),
 			),
+			app.If(len(c.Alerts) > 0, app.P().Class("reason").Body(renderAlerts(c, who, r.CanAct && !r.Stale, r.Op, r.onAck))),
 			renderOpError(c.ID, r.Op, r.onDismiss),
 		)
+}
+
+// onAck acknowledges the rule's alert of the row's call, read at click time.
+func (r *EndedRow) onAck(rule string) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if r.Stale || r.Ctl == nil {
+			return
+		}
+		r.Ctl.Acknowledge(ctx, r.Call.ID, rule)
+	}
 }
 
 func (r *EndedRow) onDetails(ctx app.Context, e app.Event) { r.Ctl.Select(ctx, r.Call.ID) }

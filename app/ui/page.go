@@ -9,6 +9,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/alerts"
 	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/feedwire"
@@ -49,6 +50,10 @@ type API interface {
 	Events(ctx context.Context, id string) ([]console.EventEntry, error)
 	Audit(ctx context.Context, limit int) ([]console.AuditEntry, error)
 	Logout(ctx context.Context) (string, error)
+	// AlertRules, SaveAlertRules and Acknowledge are the alerts' API.
+	AlertRules(ctx context.Context) (alerts.Document, error)
+	SaveAlertRules(ctx context.Context, doc alerts.Document) (alerts.Document, error)
+	Acknowledge(ctx context.Context, id, rule string) error
 }
 
 // Env is what the page needs from outside. In the browser the page builds
@@ -182,6 +187,9 @@ type Page struct {
 	audit      []console.AuditEntry
 	auditError string
 
+	// alerting is what the page keeps about threshold alerts.
+	alerting alertState
+
 	now      time.Time // the server's clock at the last render, to the second
 	rendered []string  // calls whose rows the last flush changed, for the probe
 
@@ -226,6 +234,7 @@ func (p *Page) OnMount(ctx app.Context) {
 	p.installable = ctx.IsAppInstallable()
 	p.update = ctx.AppUpdateAvailable()
 	p.recent = loadRecentTargets(ctx)
+	p.initNotifications(ctx)
 	p.watchFocus(ctx)
 	p.loadUser(ctx)
 	if p.env.FeedURL == "" {
@@ -352,6 +361,7 @@ func (p *Page) Flush(ctx app.Context) {
 	if batch.Claims != nil {
 		p.claims = claimsByCall(*batch.Claims)
 	}
+	p.noticeAlerts(changes)
 	p.store.Prune()
 	p.prunePicked()
 	p.setNow(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
+	"switchboard/app/alerts"
 	"switchboard/app/calls"
 	"switchboard/app/console"
 	"switchboard/app/feedwire"
@@ -87,6 +88,15 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/api/calls/"), "/claim")
 		json.NewEncoder(w).Encode(map[string]any{"claim": feedwire.Claim{CallID: id, Holder: "alice", Since: t0, Until: t0.Add(30 * time.Second)}})
+	case key == "GET /api/alert-rules":
+		json.NewEncoder(w).Encode(alerts.Document{Revision: 4, UpdatedBy: "ada", UpdatedAt: t0,
+			Rules: []alerts.Rule{{ID: "ring", Kind: alerts.Ringing, Seconds: 30, Words: "Ringing over 30 s"}}})
+	case key == "PUT /api/alert-rules":
+		var doc alerts.Document
+		json.Unmarshal(body, &doc)
+		doc.Revision++
+		doc.UpdatedBy = "alice"
+		json.NewEncoder(w).Encode(doc)
 	case key == "GET /api/audit":
 		json.NewEncoder(w).Encode(map[string]any{"entries": []console.AuditEntry{{At: t0, Actor: "bob", Action: "hangup", Target: "c1", Outcome: "ok"}}})
 	case r.Method == "POST":

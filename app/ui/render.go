@@ -52,6 +52,7 @@ func (p *Page) Render() app.UI {
 								renderStale(stale, p.restored, p.conn),
 								&FilterBar{Filter: p.filter, Ctl: p},
 							),
+							&AlertBar{Said: p.alerting.said, Notify: p.alerting.notify, Ctl: p},
 							&LiveTable{
 								Calls: live, Total: liveTotal, All: p.store.LiveLen(), Offset: p.liveOffset, Limit: liveRows,
 								CanAct: canAct, Stale: stale, Selected: p.detail.CallID, Bot: p.bot,
@@ -70,12 +71,13 @@ func (p *Page) Render() app.UI {
 							),
 							&EndedList{
 								Calls: ended, Reasons: reasonsFor(p.store, ended), Total: endedTotal,
-								Offset: p.endedOffset, Limit: endedRows, Admin: admin, Stale: stale, Bot: p.bot,
+								Offset: p.endedOffset, Limit: endedRows, Admin: admin, CanAct: canAct, Stale: stale, Bot: p.bot,
 								Filtered: p.endedFilter.Category != "", Ops: opsFor(p.ops, ended), Progressive: p.progressive(), Ctl: p,
 							},
 						),
 					),
 					app.If(admin, &AuditPanel{Open: p.auditOpen, Entries: p.audit, Error: p.auditError, Ctl: p}),
+					app.If(admin, &AlertRulesPanel{State: p.alerting.rules, Ctl: p}),
 				),
 				p.renderDetail(canAct && !stale),
 			),

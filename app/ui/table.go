@@ -236,6 +236,12 @@ func (r *Row) Render() app.UI {
 	if c.MarkedForDeletion {
 		cls += " marked"
 	}
+	if len(c.Alerts) > 0 {
+		cls += " alerted"
+		if c.Unacknowledged() {
+			cls += " unacked"
+		}
+	}
 	if isApplication(c.Source) {
 		cls += " from-bot" // the phone layout names whom the bot calls instead
 	}
@@ -268,7 +274,11 @@ func (r *Row) Render() app.UI {
 			app.Td().Class("c-from").Title(partyWords(c.Source)).Body(renderParty(c.Source, r.Bot)),
 			app.Td().Class("c-to").Title(targetsWords(c.Targets)).Body(renderTargets(c.Targets, r.Bot)),
 			app.Td().Class("c-media").Body(renderModalities(c.Modalities)...),
-			app.Td().Class("c-subject").Title(c.Subject).Body(renderClaim(r.Claim), app.Text(orDash(c.Subject))),
+			app.Td().Class("c-subject").Title(c.Subject).Body(
+				renderClaim(r.Claim),
+				renderAlerts(c, callWho(c, r.Bot), r.CanAct && !r.Stale, r.Op, r.onAck),
+				app.Span().Class("subject").Text(orDash(c.Subject)),
+			),
 			app.Td().Class("c-dur").Body(&Clock{From: c.CountsFrom(), Now: r.Now}),
 			app.Td().Class("c-actions").Body(
 				app.Div().Class("actions").Role("group").Aria("label", "Actions on the call from "+callWho(c, r.Bot)).Body(r.buttons()...),
@@ -316,6 +326,17 @@ func (r *Row) onVerb(verb verbs.Verb) app.EventHandler {
 			return
 		}
 		r.Ctl.Request(ctx, r.Call.ID, verb)
+	}
+}
+
+// onAck is the click of the Acknowledge control of the rule's alert: it
+// reads the call from the row at click time.
+func (r *Row) onAck(rule string) app.EventHandler {
+	return func(ctx app.Context, e app.Event) {
+		if r.Stale || r.Ctl == nil {
+			return
+		}
+		r.Ctl.Acknowledge(ctx, r.Call.ID, rule)
 	}
 }
 

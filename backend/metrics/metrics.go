@@ -49,6 +49,12 @@ type Metrics struct {
 	// Ready is 1 while the replica can store notifications and serve
 	// consoles (what /readyz says), 0 otherwise.
 	Ready prometheus.Gauge
+	// Alerts counts alert events written, by rule and event (raised,
+	// cleared, acknowledged): raises and clears by the replica that
+	// evaluates the rules, acknowledgements by the one that took them.
+	Alerts *prometheus.CounterVec
+	// ActiveAlerts is the number of alerts the view's calls carry now.
+	ActiveAlertsGauge prometheus.Gauge
 }
 
 // New creates the collectors and registers them with reg.
@@ -82,10 +88,14 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "Failed saves of the live view's state (each is retried)."}),
 		Ready: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_ready",
 			Help: "1 while the replica can store notifications and serve consoles (/readyz), else 0."}),
+		Alerts: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_alerts_total",
+			Help: "Alert events written, by rule and event (raised, cleared, acknowledged)."}, []string{"rule", "event"}),
+		ActiveAlertsGauge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_alerts_active",
+			Help: "Alerts the live view's calls carry now."}),
 	}
 	reg.MustRegister(m.Notifications, m.Events, m.Duplicates, m.WebhookSeconds, m.FeedClients,
 		m.FeedDropped, m.LiveCalls, m.Actions, m.GraphSeconds, m.Reconciled,
-		m.Refused, m.FollowErrors, m.SaveErrors, m.Ready)
+		m.Refused, m.FollowErrors, m.SaveErrors, m.Ready, m.Alerts, m.ActiveAlertsGauge)
 	return m
 }
 
@@ -137,6 +147,20 @@ func (m *Metrics) FeedClient(delta float64) {
 func (m *Metrics) SlowClient() {
 	if m != nil {
 		m.FeedDropped.Inc()
+	}
+}
+
+// Alert counts one alert event of rule.
+func (m *Metrics) Alert(rule, event string) {
+	if m != nil {
+		m.Alerts.WithLabelValues(rule, event).Inc()
+	}
+}
+
+// ActiveAlerts sets the number of active alerts.
+func (m *Metrics) ActiveAlerts(n int) {
+	if m != nil {
+		m.ActiveAlertsGauge.Set(float64(n))
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
 	"switchboard/backend/actions"
+	"switchboard/backend/alerting"
 	"switchboard/backend/apierror"
 	"switchboard/backend/archive"
 	"switchboard/backend/audit"
@@ -171,6 +172,9 @@ func (s *Server) wire(ctx context.Context) error {
 	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log,
 		BulkRate: s.cfg.BulkRate, Claims: s.presence, Session: sessionOf}
 	api.Routes(mux, id.guard)
+	if err := s.wireAlerts(ctx, mux, id); err != nil {
+		return err
+	}
 	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
 		Refused:     func(cause string, _ error) { s.store.Fail(refusalWords(cause)) },
 		BodyTimeout: lim.BodyTimeout, Limit: ratelimit.New(lim.rate()), ClientAddr: lim.clientAddr(), Floods: s.floods}
@@ -194,6 +198,24 @@ func (s *Server) arrive(r *http.Request, session string) func() {
 		return func() {}
 	}
 	return s.presence.Arrive(feedwire.Person{Name: u.Name, Role: string(u.Role)}, session)
+}
+
+// wireAlerts opens the alert rules and mounts their routes; the watcher
+// runs with the rest of the background work.
+func (s *Server) wireAlerts(ctx context.Context, mux *http.ServeMux, id *identity) error {
+	rules, err := alerting.OpenRules(ctx, s.nats.JS, alerting.Options{Replicas: s.cfg.Replicas})
+	if err != nil {
+		return fmt.Errorf("server: alert rules: %w", err)
+	}
+	if s.cfg.Demo {
+		if _, err := rules.Seed(ctx, alerting.DemoRules(), "switchboard", time.Now()); err != nil {
+			return fmt.Errorf("server: demo alert rules: %w", err)
+		}
+	}
+	s.alerts = &alerting.Watcher{Rules: rules, View: s.view, Log: s.events, Every: s.cfg.AlertEvery, Metrics: s.metrics, Logger: s.log}
+	api := &alerting.API{Rules: rules, View: s.view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log}
+	api.Routes(mux, id.guard)
+	return nil
 }
 
 // operational mounts /healthz, /readyz and /metrics.

@@ -76,6 +76,8 @@ type Config struct {
 
 	// History is how long ended calls stay on consoles.
 	History time.Duration
+	// AlertEvery is how often the alert rules are evaluated (default 1s).
+	AlertEvery time.Duration
 	// EventRetention is how long the event log keeps events (and the
 	// archive the calls they tell).
 	EventRetention time.Duration

@@ -27,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"switchboard/backend/alerting"
 	"switchboard/backend/archive"
 	"switchboard/backend/audit"
 	"switchboard/backend/eventlog"
@@ -61,6 +62,7 @@ type Server struct {
 	view     *liveview.View
 	hub      *feed.Hub
 	keeper   *upkeep.Keeper
+	alerts   *alerting.Watcher
 	graph    *graph.Client
 	audit    *audit.Log
 	floods   *audit.Floods
@@ -155,6 +157,7 @@ func (s *Server) run(ctx context.Context) {
 		}
 	})
 	s.goRun(func() { s.keeper.Run(ctx) })
+	s.goRun(func() { s.alerts.Run(ctx) })
 	s.goRun(func() { s.floods.Run(ctx) })
 	s.goRun(func() { s.probe(ctx) })
 	s.goRun(func() { s.watchSessions(ctx) })
