@@ -75,6 +75,7 @@ func (p *Page) Render() app.UI {
 						),
 					),
 					app.If(admin, &AuditPanel{Open: p.auditOpen, Entries: p.audit, Error: p.auditError, Ctl: p}),
+					app.If(admin, &PrivacyPanel{API: privacyAPI(p.env)}),
 				),
 				p.renderDetail(canAct && !stale),
 			),

@@ -68,6 +68,9 @@ type Config struct {
 
 	// History is how long ended calls stay on consoles.
 	History time.Duration
+	// MaskForViewers masks external numbers and names for viewers until
+	// an admin chooses otherwise in the console (package masking).
+	MaskForViewers bool
 	// EventRetention is how long the event log keeps events (and the
 	// archive the calls they tell).
 	EventRetention time.Duration

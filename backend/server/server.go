@@ -33,6 +33,7 @@ import (
 	"switchboard/backend/feed"
 	"switchboard/backend/graph"
 	"switchboard/backend/liveview"
+	"switchboard/backend/masking"
 	"switchboard/backend/metrics"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/readiness"
@@ -67,6 +68,7 @@ type Server struct {
 	mux      *http.ServeMux
 	identity *identity
 	store    *readiness.Sticky
+	privacy  *masking.Setting
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -156,6 +158,7 @@ func (s *Server) run(ctx context.Context) {
 	s.goRun(func() { s.floods.Run(ctx) })
 	s.goRun(func() { s.probe(ctx) })
 	s.goRun(func() { s.watchSessions(ctx) })
+	s.goRun(func() { s.privacy.Run(ctx) })
 	if s.sim != nil {
 		s.goRun(func() {
 			if err := s.sim.run(ctx); err != nil {
