@@ -141,10 +141,10 @@ func parseTime(v url.Values, name string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	if t = t.UTC(); err != nil || t.Year() < 1 || t.Year() > 9999 {
 		return time.Time{}, bad("%q must be a time in RFC 3339, like 2026-11-23T10:00:00Z, not %q", name, s)
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 func parseText(v url.Values, name string) (string, error) {
@@ -301,9 +301,25 @@ func RowFor(c calls.Call) Row {
 	return Row{ID: c.ID, ChainID: c.ChainID, Direction: c.Direction, Source: c.Source,
 		Targets: slices.Clone(c.Targets), Subject: c.Subject,
 		StartedAt: c.StartedAt, AnsweredAt: c.AnsweredAt, EndedAt: c.EndedAt,
-		Reached: slices.Clone(c.Reached), Actors: slices.Clone(c.Actors),
+		Reached: reached(c), Actors: slices.Clone(c.Actors),
 		EndedBy: c.EndedBy, EndAction: string(c.EndAction),
 		Category: why.Category, Reason: why.Text, Code: why.Raw()}
+}
+
+// reached is the states c went through; for a call whose states were not
+// recorded (it ended before they were), what its times tell.
+func reached(c calls.Call) []calls.State {
+	if len(c.Reached) > 0 {
+		return slices.Clone(c.Reached)
+	}
+	var out []calls.State
+	if !c.AnsweredAt.IsZero() {
+		out = append(out, calls.Established)
+	}
+	if c.State != "" && !slices.Contains(out, c.State) {
+		out = append(out, c.State)
+	}
+	return out
 }
 
 // Duration is how long the call lasted: from its answer (or its start,

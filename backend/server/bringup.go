@@ -167,7 +167,7 @@ func (s *Server) wire(ctx context.Context) error {
 	}
 	s.hub, s.view, s.verba, s.keeper, s.identity = hub, view, vs, keeper, id
 	s.privacy = privacy
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Masked: privacy.For, Metrics: s.metrics, Logger: s.log}
+	api := &actions.API{Graph: s.graph, View: view, Log: erasingLog{s.events, s.archive}, Actor: actor, Audit: s.audit, Masked: privacy.For, Metrics: s.metrics, Logger: s.log}
 	api.Routes(mux, id.guard)
 	history := &historyapi.API{Index: s.archive, Log: s.events, Masked: privacy.For, Logger: s.log}
 	history.Routes(mux, func(h http.Handler) http.Handler { return id.require(auth.Viewer, h) })
