@@ -215,3 +215,41 @@ func TestHistoryReadsOnlyTheTimeRangeAsked(t *testing.T) {
 		t.Fatalf("without a range: %v", got)
 	}
 }
+
+// BenchmarkHistoryPage reads one page of 50 rows, and one search by number
+// that reads the whole index (5,000 calls) to find one call.
+func BenchmarkHistoryPage(b *testing.B) {
+	ctx := context.Background()
+	a, err := archive.Open(ctx, natstest.JetStream(b), archive.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 5000
+	for i := range n {
+		c := calls.Call{ID: fmt.Sprintf("bench-%05d", i), State: calls.Terminated, EndedAt: time.Now(),
+			Source: calls.Party{Kind: "phone", Phone: fmt.Sprintf("+1425%07d", i)}}
+		if err := a.Put(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, bc := range []struct {
+		name string
+		q    historyquery.Query
+		want int
+	}{
+		{"newest-50", historyquery.Query{}, 50},
+		{"one-number-in-5000", historyquery.Query{Party: "+14250000007"}, 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				got := 0
+				if _, err := a.Scan(ctx, bc.q, archive.ScanOptions{}, func(historyquery.Row) bool {
+					got++
+					return got < bc.want+1
+				}); err != nil || got < bc.want {
+					b.Fatalf("%d rows (%v)", got, err)
+				}
+			}
+		})
+	}
+}
