@@ -205,9 +205,20 @@ type Call struct {
 	// as raised, cleared and acknowledged by alert events in its log.
 	Alerts []Alert `json:"alerts,omitempty"`
 
+	// Reached lists the states the call went through, in the order it
+	// first entered each, so that history can find "calls that were
+	// answered" or "calls that went to hold" after they ended.
+	Reached []State `json:"reached,omitempty"`
+	// Actors names who took an action on the call, first one first (at
+	// most MaxActors): history finds a supervisor's calls by them.
+	Actors []string `json:"actors,omitempty"`
+
 	// Seq is the event-log sequence of the last event that changed the call.
 	Seq uint64 `json:"seq"`
 }
+
+// MaxActors bounds the names a call keeps in Actors.
+const MaxActors = 16
 
 // Ended reports whether the call is terminated. Terminated is sticky.
 func (c Call) Ended() bool { return c.State == Terminated }

@@ -105,6 +105,8 @@ func Apply(c Call, seq uint64, ev Event) (Call, bool) {
 	before.Modalities = slices.Clone(c.Modalities)
 	before.Roster = slices.Clone(c.Roster)
 	before.Alerts = slices.Clone(c.Alerts)
+	before.Reached = slices.Clone(c.Reached)
+	before.Actors = slices.Clone(c.Actors)
 	switch ev.Kind {
 	case KindNotification, KindReconciled:
 		if ev.Change == nil {
@@ -136,6 +138,7 @@ func Apply(c Call, seq uint64, ev Event) (Call, bool) {
 	default:
 		return c, false
 	}
+	c = remember(c)
 	if c.ID == before.ID && same(before, c) {
 		return before, false
 	}
@@ -327,6 +330,9 @@ func fillDetails(c Call, ch *Change, at time.Time) Call {
 
 func applyAction(c Call, a Action) Call {
 	c.LastAction = &a
+	if a.Actor != "" && !slices.Contains(c.Actors, a.Actor) && len(c.Actors) < MaxActors {
+		c.Actors = append(slices.Clip(c.Actors), a.Actor)
+	}
 	if a.OK() && a.Verb.Ends() && c.EndedBy == "" {
 		c.EndedBy = a.Actor
 		c.EndAction = a.Verb
@@ -334,6 +340,14 @@ func applyAction(c Call, a Action) Call {
 	}
 	// A mute shows once Graph's roster update says the participant is
 	// muted: the roster is Graph's word, never Switchboard's guess.
+	return c
+}
+
+// remember adds the call's state to the states it reached.
+func remember(c Call) Call {
+	if c.State != "" && !slices.Contains(c.Reached, c.State) {
+		c.Reached = append(slices.Clip(c.Reached), c.State)
+	}
 	return c
 }
 

@@ -1,6 +1,7 @@
 package calls
 
 import (
+	"slices"
 	"strconv"
 	"switchboard/app/verbs"
 	"testing"
@@ -297,5 +298,21 @@ func TestOperationsAndTonesChangeNoState(t *testing.T) {
 	c3, changed := Apply(c2, 4, tone)
 	if !changed || c3.LastTone.Key() != "#" || c3.MediaState.Audio != "inactive" {
 		t.Fatalf("tone: %+v", c3)
+	}
+}
+
+func TestReachedStatesAndActors(t *testing.T) {
+	c := fold(note("created", Incoming, 0), note("updated", Established, 1), note("updated", Establishing, 2),
+		note("updated", Hold, 3), note("updated", Established, 4))
+	for _, who := range []string{"alice", "bob", "alice"} {
+		c, _ = Apply(c, c.Seq+1, Event{Kind: KindAction, CallID: "c1", At: t0, Action: &Action{Verb: verbs.Mute, Actor: who, Status: 409, Error: "no"}})
+	}
+	c, _ = Apply(c, c.Seq+1, note("deleted", "", 9))
+	want := []State{Incoming, Established, Hold, Terminated} // a late establishing was never reached
+	if !slices.Equal(c.Reached, want) {
+		t.Fatalf("reached %v, want %v", c.Reached, want)
+	}
+	if !slices.Equal(c.Actors, []string{"alice", "bob"}) {
+		t.Fatalf("actors %v, want alice and bob once each", c.Actors)
 	}
 }

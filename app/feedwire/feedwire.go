@@ -125,6 +125,10 @@ const (
 	// ReasonStarting: the server is still loading its view; reconnect in a
 	// moment (here or to another replica).
 	ReasonStarting = "server starting: its view is not loaded yet; reconnect"
+	// ReasonRefresh: what this console may see changed (an admin turned
+	// the masking of external numbers on or off); reconnect for a fresh
+	// view.
+	ReasonRefresh = "what this console may see changed; reconnect for a fresh view"
 )
 
 // Decode splits a frame into its messages, in order.

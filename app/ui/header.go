@@ -44,6 +44,8 @@ func (h *Header) Render() app.UI {
 			),
 		),
 		app.Div().Class("who").Body(
+			app.A().ID("nav-history").Class("btn", "btn-small").Href("/history").
+				Aria("label", "Call history: find and export ended calls").Text("History"),
 			app.If(h.Installable,
 				app.Button().Type("button").Class("btn").ID("install").
 					Aria("label", "Install Switchboard as an app").OnClick(h.onInstall).Text("Install"),

@@ -97,6 +97,16 @@ func (s *apiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		doc.Revision++
 		doc.UpdatedBy = "alice"
 		json.NewEncoder(w).Encode(doc)
+	case key == "GET /api/settings/privacy":
+		json.NewEncoder(w).Encode(console.Privacy{})
+	case key == "PUT /api/settings/privacy":
+		var in struct{ MaskForViewers *bool }
+		json.Unmarshal(body, &in)
+		out := console.Privacy{}
+		if in.MaskForViewers != nil {
+			out.MaskForViewers, out.Chosen = *in.MaskForViewers, &console.PrivacyChoice{MaskForViewers: *in.MaskForViewers, By: "alice"}
+		}
+		json.NewEncoder(w).Encode(out)
 	case key == "GET /api/audit":
 		json.NewEncoder(w).Encode(map[string]any{"entries": []console.AuditEntry{{At: t0, Actor: "bob", Action: "hangup", Target: "c1", Outcome: "ok"}}})
 	case r.Method == "POST":

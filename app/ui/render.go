@@ -78,6 +78,7 @@ func (p *Page) Render() app.UI {
 					),
 					app.If(admin, &AuditPanel{Open: p.auditOpen, Entries: p.audit, Error: p.auditError, Ctl: p}),
 					app.If(admin, &AlertRulesPanel{State: p.alerting.rules, Ctl: p}),
+					app.If(admin, &PrivacyPanel{API: privacyAPI(p.env)}),
 				),
 				p.renderDetail(canAct && !stale),
 			),

@@ -27,6 +27,7 @@ import (
 // server to prerender, the WebAssembly build to run.
 func Routes() {
 	app.RouteFunc("/", func() app.Composer { return &Page{} })
+	app.RouteFunc("/history", func() app.Composer { return &HistoryPage{} })
 }
 
 // The console's look, shared by the handler and the stylesheet.

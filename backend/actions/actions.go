@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/app/privacy"
 	"switchboard/app/verbs"
 	"switchboard/backend/apierror"
 	"switchboard/backend/audit"
@@ -75,6 +76,9 @@ type API struct {
 	// Session names the request's session, which holds them.
 	Claims  Claims
 	Session func(r *http.Request) string
+	// Masked, if set, tells whether the reader of r reads external parties
+	// masked (package privacy): the reads mask them for such readers.
+	Masked  func(r *http.Request) bool
 	Now     func() time.Time
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
@@ -155,15 +159,28 @@ func (a *API) graphCalls() map[verbs.Verb]graphCall {
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"seq": a.View.Seq(), "now": a.now(), "calls": a.View.Calls()})
+	list := a.View.Calls()
+	if a.masked(r) {
+		out := make([]calls.Call, len(list))
+		for i, c := range list {
+			out[i] = privacy.Call(c)
+		}
+		list = out
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"seq": a.View.Seq(), "now": a.now(), "calls": list})
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.call(w, r)
+	if ok && a.masked(r) {
+		c = privacy.Call(c)
+	}
 	if ok {
 		writeJSON(w, http.StatusOK, c)
 	}
 }
+
+func (a *API) masked(r *http.Request) bool { return a.Masked != nil && a.Masked(r) }
 
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	c, ok := a.call(w, r)
@@ -181,8 +198,12 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		Event calls.Event `json:"event"`
 	}
 	out := make([]item, len(recs))
+	masked := a.masked(r)
 	for i, rec := range recs {
 		out[i] = item{Seq: rec.Seq, Event: rec.Event}
+		if masked {
+			out[i].Event = privacy.Event(rec.Event)
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }

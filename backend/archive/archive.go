@@ -10,6 +10,9 @@
 // is a few reads by key, never a scan and never a consumer. The replica
 // that saves the live view (the writer) archives calls as they end;
 // deleting a conversation removes it and its identifiers.
+//
+// Beside the bucket, a stream indexes ended calls by time (see Scan): call
+// history reads only the part of it a query's time range covers.
 package archive
 
 import (
@@ -27,6 +30,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/app/calls"
+	"switchboard/app/historyquery"
 )
 
 // Bucket is the archive's key-value bucket.
@@ -58,9 +62,16 @@ type Options struct {
 	// MaxAge is how long a call stays archived: the event log's retention
 	// (default 7 days).
 	MaxAge time.Duration
-	// MaxBytes bounds the bucket (default 1 GiB); the oldest entries go
-	// first.
+	// MaxBytes bounds the bucket, and the time index (default 1 GiB
+	// each); the oldest entries go first.
 	MaxBytes int64
+	// Slack widens the part of the time index a history query reads
+	// (default 15 minutes): a call is indexed when it is archived, within
+	// a second of its end, but a writer taking over after an outage
+	// archives what ended meanwhile, and clocks disagree. A call archived
+	// later than this after its end is found by queries whose range
+	// reaches the time it was archived.
+	Slack time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -73,12 +84,18 @@ func (o Options) withDefaults() Options {
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = 1 << 30
 	}
+	if o.Slack <= 0 {
+		o.Slack = 15 * time.Minute
+	}
 	return o
 }
 
-// Archive is the bucket of ended calls.
+// Archive is the bucket of ended calls and their time index.
 type Archive struct {
-	kv jetstream.KeyValue
+	kv       jetstream.KeyValue
+	js       jetstream.JetStream
+	timeline jetstream.Stream
+	slack    time.Duration
 }
 
 // Open creates or updates the bucket and binds to it.
@@ -96,7 +113,11 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Archive, 
 	if err != nil {
 		return nil, fmt.Errorf("archive: bucket %s: %w", Bucket, err)
 	}
-	return &Archive{kv: kv}, nil
+	timeline, err := openTimeline(ctx, js, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Archive{kv: kv, js: js, timeline: timeline, slack: opts.Slack}, nil
 }
 
 func callKey(id string) string { return "call." + base64.RawURLEncoding.EncodeToString([]byte(id)) }
@@ -126,8 +147,10 @@ func identifiers(c calls.Call) []string {
 	return keys
 }
 
-// Put archives c (ended) under its id and each of its identifiers.
-// Archiving again replaces the call; it is listed once per identifier.
+// Put archives c (ended) under its id and each of its identifiers, and
+// indexes it by time. Archiving again replaces the call; it is listed once
+// per identifier. A call marked for deletion is kept out of the time
+// index: history never shows it, even in the moment before it is erased.
 func (a *Archive) Put(ctx context.Context, c calls.Call) error {
 	data, err := json.Marshal(c)
 	if err != nil {
@@ -147,7 +170,10 @@ func (a *Archive) Put(ctx context.Context, c calls.Call) error {
 			return err
 		}
 	}
-	return nil
+	if c.MarkedForDeletion {
+		return a.unindex(ctx, c.ID)
+	}
+	return a.index(ctx, historyquery.RowFor(c))
 }
 
 // update changes an identifier's list with compare-and-set, so replicas
@@ -254,9 +280,12 @@ func (a *Archive) Find(ctx context.Context, kind Kind, value string) ([]calls.Ca
 	return out, nil
 }
 
-// Delete removes a call and its identifiers from the archive. Deleting a
-// call not archived is not an error.
+// Delete removes a call, its identifiers and its time index entry from
+// the archive. Deleting a call not archived is not an error.
 func (a *Archive) Delete(ctx context.Context, id string) error {
+	if err := a.unindex(ctx, id); err != nil {
+		return err
+	}
 	c, ok, err := a.Get(ctx, id)
 	if err != nil || !ok {
 		return err

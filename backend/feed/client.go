@@ -31,6 +31,10 @@ type client struct {
 	limit    int
 	maxBytes int
 	after    uint64 // messages at or below this sequence are already known to the client
+	// redactable is set for a console that reads external parties masked
+	// while masking is on; masked, when it does now (set as it subscribes).
+	redactable bool
+	masked     bool
 
 	conn *websocket.Conn
 	// raw is the connection under the websocket, when the hijack let us
@@ -79,7 +83,13 @@ func (c *client) enqueue(e entry) bool {
 	if e.seq <= c.after {
 		return true
 	}
-	return c.push(e.data)
+	data := e.data
+	if c.masked {
+		if data = e.maskedData(); data == nil {
+			return true // a change that cannot be masked is not sent
+		}
+	}
+	return c.push(data)
 }
 
 // push queues data; false means the queue is full.
@@ -409,6 +419,7 @@ func (h *Hub) Handler(authorize Authorizer) http.Handler {
 			return // Accept has answered
 		}
 		c := newClient(h, session)
+		c.redactable = h.opts.Redacted != nil && h.opts.Redacted(r)
 		c.conn, c.raw, c.gather = conn, hw.conn, hw.gather
 		if h.opts.Arrive != nil {
 			c.arrive = func() func() { return h.opts.Arrive(r, session) }

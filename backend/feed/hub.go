@@ -12,6 +12,12 @@
 // disconnected with a close reason that says so, and it resumes with since.
 // Writes have a timeout and pings keep idle connections honest.
 //
+// While masking is on (SetMasking), the consoles Options.Redacted names
+// (viewers') get external parties masked (package privacy): a masked
+// snapshot, shared by every such console of a view's version, and a
+// masked copy of each change that names an external party, encoded once
+// for all of them.
+//
 // A hub serves nobody until its view has caught up with the log (a
 // restarting replica would otherwise hand consoles an old, partial view),
 // and it tells its clients when the server has trouble (NATS away) and when
@@ -25,9 +31,11 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchboard/app/feedwire"
+	"switchboard/app/privacy"
 	"switchboard/backend/metrics"
 )
 
@@ -37,6 +45,13 @@ import (
 // view hands the same slice to every caller while it does not change).
 type Snapshotter interface {
 	EncodedSnapshot() (seq uint64, calls []byte, version uint64)
+}
+
+// MaskedSnapshotter gives the hub the live view with external parties
+// masked, encoded as EncodedSnapshot is, for the consoles that must read
+// them masked. A view without it serves them nothing while masking is on.
+type MaskedSnapshotter interface {
+	MaskedSnapshot() (seq uint64, calls []byte, version uint64)
 }
 
 // resumeWait is how long a client resuming from a sequence this replica has
@@ -76,6 +91,9 @@ type Options struct {
 	// WriterLinger is how long a console's writer goroutine waits for more
 	// before it ends (default 2s); an idle console has none.
 	WriterLinger time.Duration
+	// Redacted, if set, tells whether the console opening the feed with r
+	// reads external parties masked while masking is on (a viewer's).
+	Redacted func(r *http.Request) bool
 	// Epoch names the event log's incarnation, sent with every snapshot and
 	// resume (see feedwire.Message.Epoch).
 	Epoch string
@@ -129,6 +147,34 @@ type entry struct {
 	seq    uint64
 	callID string // the call the change is about, so a deletion can scrub it
 	data   []byte
+	// external is set when the change names an external party; masked is
+	// then its masked encoding, when masking was on as it was published.
+	external bool
+	masked   []byte
+}
+
+// maskedData is what a console reading external parties masked is sent.
+func (e entry) maskedData() []byte {
+	switch {
+	case !e.external:
+		return e.data
+	case e.masked != nil:
+		return e.masked
+	}
+	// Published before masking was on: masked now, for this console.
+	var m feedwire.Message
+	if err := json.Unmarshal(e.data, &m); err != nil || m.Call == nil {
+		return nil
+	}
+	return encodeMasked(m)
+}
+
+// encodeMasked encodes m with its call masked.
+func encodeMasked(m feedwire.Message) []byte {
+	c := privacy.Call(*m.Call)
+	m.Call = &c
+	data, _ := json.Marshal(m) // feedwire messages always encode
+	return data
 }
 
 // Hub fans changes out to feed clients.
@@ -158,6 +204,14 @@ type Hub struct {
 	// ended remembers recently ended sessions, so a feed whose handshake
 	// raced its session's logout is closed too, not left open.
 	ended map[string]time.Time
+
+	// masking is set while redacted consoles read external parties
+	// masked; maskOn mirrors it for Publish's encoding, outside the lock.
+	// redactBase is the head when it last changed: a redacted console
+	// holding a view from before then gets a snapshot, never a resume.
+	masking    bool
+	maskOn     atomic.Bool
+	redactBase uint64
 }
 
 // NewHub returns a hub that takes snapshots from view.
@@ -241,6 +295,7 @@ func (h *Hub) Reset(base uint64) {
 func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 	encoded := make([]entry, 0, len(msgs))
 	var removed []string
+	masking := h.maskOn.Load()
 	for _, m := range msgs {
 		data, err := json.Marshal(m)
 		if err != nil {
@@ -250,6 +305,9 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 		e := entry{seq: seq, data: data, callID: m.CallID}
 		if m.Call != nil {
 			e.callID = m.Call.ID
+			if e.external = privacy.Needed(*m.Call); e.external && masking {
+				e.masked = encodeMasked(m)
+			}
 		}
 		if m.Type == feedwire.TypeRemoved {
 			removed = append(removed, m.CallID)
@@ -280,11 +338,33 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 }
 
 func (h *Hub) append(e entry) {
-	if len(h.ring) >= h.opts.RingSize || h.size+len(e.data) > h.opts.RingBytes {
+	if len(h.ring) >= h.opts.RingSize || h.size+e.bytes() > h.opts.RingBytes {
 		h.trim(e)
 	}
 	h.ring = append(h.ring, e)
-	h.size += len(e.data)
+	h.size += e.bytes()
+}
+
+// bytes is the memory the entry's encodings hold.
+func (e entry) bytes() int { return len(e.data) + len(e.masked) }
+
+// SetMasking turns masking on or off for redacted consoles. Those open
+// are closed, with a reason that asks them to reconnect: they come back
+// to a snapshot of the view as they may now read it.
+func (h *Hub) SetMasking(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.masking == on {
+		return
+	}
+	h.masking = on
+	h.maskOn.Store(on)
+	h.redactBase = h.head
+	for c := range h.clients {
+		if c.redactable {
+			h.drop(c, feedwire.ReasonRefresh)
+		}
+	}
 }
 
 // trim drops the oldest quarter of the ring, or more, until e fits; the
@@ -292,10 +372,10 @@ func (h *Hub) append(e entry) {
 func (h *Hub) trim(e entry) {
 	drop, freed := max(1, len(h.ring)/4), 0
 	for i := range drop {
-		freed += len(h.ring[i].data)
+		freed += h.ring[i].bytes()
 	}
-	for drop < len(h.ring) && h.size-freed+len(e.data) > h.opts.RingBytes {
-		freed += len(h.ring[drop].data)
+	for drop < len(h.ring) && h.size-freed+e.bytes() > h.opts.RingBytes {
+		freed += h.ring[drop].bytes()
 		drop++
 	}
 	if drop > len(h.ring) || len(h.ring) == 0 {
@@ -314,7 +394,7 @@ func (h *Hub) scrub(callID string) {
 	kept := h.ring[:0]
 	for _, e := range h.ring {
 		if e.callID == callID {
-			h.size -= len(e.data)
+			h.size -= e.bytes()
 			continue
 		}
 		kept = append(kept, e)
@@ -342,11 +422,15 @@ func (h *Hub) subscribe(ctx context.Context, c *client, since uint64, resume boo
 	}
 	for attempt := 0; attempt < 2; attempt++ {
 		var snap *snapshot
-		if !resume || !h.canResume(since) {
+		masked := h.masks(c)
+		if !resume || !h.canResume(c, since) {
 			if reason := h.refusal(c); reason != "" {
 				return reason
 			}
-			snap = h.snapshot()
+			snap = h.snapshotFor(masked)
+		}
+		if snap != nil {
+			snap.masked = masked
 		}
 		if reason, retry := h.register(c, since, snap, false); !retry {
 			return reason
@@ -381,11 +465,29 @@ func (h *Hub) waitHead(ctx context.Context, since uint64) {
 	}
 }
 
-// canResume reports whether the ring holds every change after since.
-func (h *Hub) canResume(since uint64) bool {
+// canResume reports whether the ring holds every change after since, as
+// c may read it.
+func (h *Hub) canResume(c *client, since uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	return h.resumableLocked(c, since)
+}
+
+// resumableLocked reports whether c may resume after since; h.mu is held.
+// A redacted console holding a view from before masking last changed may
+// not: what it holds is not what it may now read.
+func (h *Hub) resumableLocked(c *client, since uint64) bool {
+	if c.redactable && since <= h.redactBase {
+		return false
+	}
 	return since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+}
+
+// masks reports whether c reads external parties masked now.
+func (h *Hub) masks(c *client) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return c.redactable && h.masking
 }
 
 // refusal says why c may not subscribe now, or "".
@@ -418,12 +520,16 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 	if reason := h.refusalLocked(c); reason != "" {
 		return reason, false
 	}
-	resumable := since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+	resumable := h.resumableLocked(c, since)
+	c.masked = c.redactable && h.masking
 	switch {
 	case locked && resumable:
 		snap = nil
 	case locked:
-		snap = h.snapshot()
+		snap = h.snapshotFor(c.masked)
+		snap.masked = c.masked
+	case snap != nil && snap.masked != c.masked:
+		return "", true // masking changed meanwhile: take the snapshot again
 	case snap == nil && !resumable:
 		return "", true // the ring moved on meanwhile: take a snapshot
 	case snap != nil && (snap.Seq < h.base || h.missed(snap.Seq) >= h.opts.QueueLimit):

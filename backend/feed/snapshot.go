@@ -15,12 +15,23 @@ import (
 type snapshot struct {
 	Seq   uint64
 	calls []byte // the encoded calls array; nil when there are none
+	// masked says the calls are masked (for a redacted console).
+	masked bool
 }
 
-// snapshot takes the view's encoded snapshot.
-func (h *Hub) snapshot() *snapshot {
-	seq, calls, _ := h.view.EncodedSnapshot()
-	return &snapshot{Seq: seq, calls: calls}
+// snapshotFor takes the view's encoded snapshot, masked or not.
+func (h *Hub) snapshotFor(masked bool) *snapshot {
+	if !masked {
+		seq, calls, _ := h.view.EncodedSnapshot()
+		return &snapshot{Seq: seq, calls: calls}
+	}
+	ms, ok := h.view.(MaskedSnapshotter)
+	if !ok {
+		seq, _, _ := h.view.EncodedSnapshot()
+		return &snapshot{Seq: seq, masked: true} // nothing it may read
+	}
+	seq, calls, _ := ms.MaskedSnapshot()
+	return &snapshot{Seq: seq, calls: calls, masked: true}
 }
 
 // parts is the snapshot message in three parts, written as one websocket

@@ -118,6 +118,8 @@ type View struct {
 		version, seq uint64
 		data         []byte
 	}
+	// masked is the last snapshot for viewers' consoles (masked.go).
+	masked maskedCache
 	caught bool // replayed everything that was in the log at start
 	ready  chan struct{}
 	kick   chan struct{} // caught up: seek the writer lease now

@@ -21,6 +21,7 @@ import (
 	"switchboard/backend/eventlog"
 	"switchboard/backend/feed"
 	"switchboard/backend/graph"
+	"switchboard/backend/historyapi"
 	"switchboard/backend/liveview"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/notify"
@@ -136,9 +137,13 @@ func (s *Server) open(ctx context.Context) error {
 // wire builds the view, the feed, upkeep and the HTTP routes.
 func (s *Server) wire(ctx context.Context) error {
 	var view *liveview.View
-	hub := feed.NewHub(snapshotter(func() (uint64, []byte, uint64) { return view.EncodedSnapshot() }),
+	hub := feed.NewHub(snapshotter{func() *liveview.View { return view }},
 		feed.Options{Epoch: s.events.Epoch(), MaxPerSession: s.cfg.FeedsPerSession, RingBytes: int(s.cfg.FeedRingBytes), WriteInterval: s.cfg.FeedWriteInterval,
-			Arrive: s.arrive, Metrics: s.metrics, Logger: s.log})
+			Arrive: s.arrive, Redacted: viewerOnly, Metrics: s.metrics, Logger: s.log})
+	privacy, err := s.openPrivacy(ctx, hub)
+	if err != nil {
+		return err
+	}
 	view = liveview.New(s.events, hub, liveview.Options{History: s.cfg.History, Owner: s.natsOptions().Name + " " + randomSuffix(),
 		Archive: s.archive,
 		Metrics: s.metrics, Logger: s.log, OnMarkedEnded: s.eraseMarked,
@@ -169,12 +174,16 @@ func (s *Server) wire(ctx context.Context) error {
 		return err
 	}
 	s.hub, s.view, s.verba, s.keeper, s.identity = hub, view, vs, keeper, id
-	api := &actions.API{Graph: s.graph, View: view, Log: s.events, Actor: actor, Audit: s.audit, Metrics: s.metrics, Logger: s.log,
-		BulkRate: s.cfg.BulkRate, Claims: s.presence, Session: sessionOf}
+	s.privacy = privacy
+	api := &actions.API{Graph: s.graph, View: view, Log: erasingLog{s.events, s.archive}, Actor: actor, Audit: s.audit, Masked: privacy.For,
+		BulkRate: s.cfg.BulkRate, Claims: s.presence, Session: sessionOf, Metrics: s.metrics, Logger: s.log}
 	api.Routes(mux, id.guard)
 	if err := s.wireAlerts(ctx, mux, id); err != nil {
 		return err
 	}
+	history := &historyapi.API{Index: s.archive, Log: s.events, Masked: privacy.For, Logger: s.log}
+	history.Routes(mux, func(h http.Handler) http.Handler { return id.require(auth.Viewer, h) })
+	privacy.Routes(mux, id.require)
 	webhook := &notify.Handler{Log: s.events, Verify: tokenCheck{verifier}, Metrics: s.metrics, Logger: s.log,
 		Refused:     func(cause string, _ error) { s.store.Fail(refusalWords(cause)) },
 		BodyTimeout: lim.BodyTimeout, Limit: ratelimit.New(lim.rate()), ClientAddr: lim.clientAddr(), Floods: s.floods}
@@ -332,9 +341,11 @@ func (s *Server) setHeaders() {
 }
 
 // snapshotter adapts the view to the hub, which is built first.
-type snapshotter func() (uint64, []byte, uint64)
+type snapshotter struct{ view func() *liveview.View }
 
-func (f snapshotter) EncodedSnapshot() (uint64, []byte, uint64) { return f() }
+func (s snapshotter) EncodedSnapshot() (uint64, []byte, uint64) { return s.view().EncodedSnapshot() }
+
+func (s snapshotter) MaskedSnapshot() (uint64, []byte, uint64) { return s.view().MaskedSnapshot() }
 
 func (s *Server) eraseMarked(ctx context.Context, callID string) {
 	if err := s.events.Erase(ctx, callID); err != nil {

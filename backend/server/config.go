@@ -78,6 +78,10 @@ type Config struct {
 	History time.Duration
 	// AlertEvery is how often the alert rules are evaluated (default 1s).
 	AlertEvery time.Duration
+
+	// MaskForViewers masks external numbers and names for viewers until
+	// an admin chooses otherwise in the console (package masking).
+	MaskForViewers bool
 	// EventRetention is how long the event log keeps events (and the
 	// archive the calls they tell).
 	EventRetention time.Duration

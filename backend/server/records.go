@@ -71,3 +71,19 @@ func (r records) MarkForDeletion(ctx context.Context, callID string) error {
 	_, err := r.log.Append(ctx, []eventlog.Entry{{ID: "mark", Event: ev}})
 	return err
 }
+
+// erasingLog is the event log as the REST API uses it: deleting a
+// conversation also takes it out of the archive (and history) at once,
+// not only when the writer replica meets its tombstone.
+type erasingLog struct {
+	*eventlog.Log
+	archive *archive.Archive
+}
+
+// Erase implements actions.Log.
+func (l erasingLog) Erase(ctx context.Context, callID string) error {
+	if err := l.Log.Erase(ctx, callID); err != nil {
+		return err
+	}
+	return l.archive.Delete(ctx, callID)
+}

@@ -34,6 +34,7 @@ import (
 	"switchboard/backend/feed"
 	"switchboard/backend/graph"
 	"switchboard/backend/liveview"
+	"switchboard/backend/masking"
 	"switchboard/backend/metrics"
 	"switchboard/backend/natsrun"
 	"switchboard/backend/presence"
@@ -71,6 +72,7 @@ type Server struct {
 	identity *identity
 	store    *readiness.Sticky
 	presence *presence.Board
+	privacy  *masking.Setting
 
 	stop context.CancelFunc
 	wg   sync.WaitGroup
@@ -162,6 +164,7 @@ func (s *Server) run(ctx context.Context) {
 	s.goRun(func() { s.probe(ctx) })
 	s.goRun(func() { s.watchSessions(ctx) })
 	s.goRun(func() { s.presence.Run(ctx) })
+	s.goRun(func() { s.privacy.Run(ctx) })
 	if s.sim != nil {
 		s.goRun(func() {
 			if err := s.sim.run(ctx); err != nil {

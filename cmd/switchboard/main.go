@@ -119,6 +119,7 @@ func define(o *options) *flag.FlagSet {
 	fs.Float64Var(&c.SimRate, "sim-rate", 12, "demo: new simulated calls per minute (0 makes none)")
 	fs.Int64Var(&c.SimSeed, "seed", 1, "demo: the simulator's random seed (the same seed gives the same traffic)")
 	fs.DurationVar(&c.History, "history", time.Hour, "how long ended calls stay on consoles")
+	fs.BoolVar(&c.MaskForViewers, "mask-for-viewers", false, "show viewers external numbers with their last digits only and external names as \"External caller\" (an admin may change it in the console)")
 	fs.IntVar(&c.FeedsPerSession, "feeds-per-session", 20, "live feeds (console tabs and windows) one session may hold open at once")
 	c.FeedRingBytes = 64 << 20
 	fs.Var(byteSize{&c.FeedRingBytes}, "feed-ring-bytes", "memory for the recent changes kept so reconnecting consoles resume instead of reloading")
