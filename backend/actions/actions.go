@@ -167,7 +167,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		}
 		list = out
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"seq": a.View.Seq(), "now": a.now(), "calls": list})
+	apierror.JSON(w, http.StatusOK, map[string]any{"seq": a.View.Seq(), "now": a.now(), "calls": list})
 }
 
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +176,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		c = privacy.Call(c)
 	}
 	if ok {
-		writeJSON(w, http.StatusOK, c)
+		apierror.JSON(w, http.StatusOK, c)
 	}
 }
 
@@ -205,7 +205,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			out[i].Event = privacy.Event(rec.Event)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+	apierror.JSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
 // call finds the call of the request's {id}, answering 404 when unknown.
@@ -514,12 +514,6 @@ func readJSON(r *http.Request, v any) (int, string) {
 		return http.StatusBadRequest, "the body is not valid JSON: " + err.Error()
 	}
 	return 0, ""
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func firstNonEmpty(a, b string) string {

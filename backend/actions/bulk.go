@@ -72,7 +72,7 @@ func (a *API) bulk(w http.ResponseWriter, r *http.Request, spec verbs.Spec, do g
 	ctx := context.WithoutCancel(r.Context())
 	out := a.runBulk(ctx, spec, do, actor, a.session(r), req.Override, ids)
 	a.auditBulk(ctx, r, spec, actor, out)
-	writeJSON(w, http.StatusOK, verbs.BulkResult{Verb: spec.Verb, Outcomes: out})
+	apierror.JSON(w, http.StatusOK, verbs.BulkResult{Verb: spec.Verb, Outcomes: out})
 }
 
 // bulkTime is the longest a bulk request of n calls may take.

@@ -106,13 +106,13 @@ func (a *API) claim(w http.ResponseWriter, r *http.Request) {
 	held, err := a.Claims.Claim(ctx, c.ID, spec.Verb, a.actor(r), a.session(r))
 	switch {
 	case ClaimedBy(err):
-		writeJSON(w, http.StatusConflict, ClaimAnswer{Claim: held, Error: &apierror.Detail{Code: "claimed",
+		apierror.JSON(w, http.StatusConflict, ClaimAnswer{Claim: held, Error: &apierror.Detail{Code: "claimed",
 			Message: held.Doing() + " this call: act only if you mean to act too"}})
 	case err != nil:
 		a.logger().Warn("claim a call", "call", c.ID, "err", err)
 		apierror.Write(w, http.StatusServiceUnavailable, "unavailable", "the claim could not be taken now; retry")
 	default:
-		writeJSON(w, http.StatusCreated, ClaimAnswer{Claim: held})
+		apierror.JSON(w, http.StatusCreated, ClaimAnswer{Claim: held})
 	}
 }
 

@@ -70,7 +70,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, http.StatusServiceUnavailable, "unavailable", "the alert rules could not be read; retry")
 		return
 	}
-	writeJSON(w, http.StatusOK, doc)
+	apierror.JSON(w, http.StatusOK, doc)
 }
 
 func (a *API) put(w http.ResponseWriter, r *http.Request) {
@@ -103,7 +103,7 @@ func (a *API) put(w http.ResponseWriter, r *http.Request) {
 		a.logger().Error("store the alert rules", "err", err)
 		apierror.Write(w, http.StatusServiceUnavailable, "unavailable", "the alert rules could not be stored; retry")
 	default:
-		writeJSON(w, http.StatusOK, saved)
+		apierror.JSON(w, http.StatusOK, saved)
 	}
 }
 
@@ -204,12 +204,6 @@ func decodeStrict(data []byte, v any) (int, string) {
 		return http.StatusBadRequest, "the body holds more than one JSON value"
 	}
 	return 0, ""
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (a *API) actor(r *http.Request) string {

@@ -1,6 +1,7 @@
-// Package apierror writes Switchboard's JSON error answers, one shape for
-// every endpoint: {"error":{"code":"conflict","message":"…"}}. The message
-// is written for a person: a console shows it as it is.
+// Package apierror writes Switchboard's JSON answers: errors in one shape
+// for every endpoint, {"error":{"code":"conflict","message":"…"}}, whose
+// message is written for a person (a console shows it as it is), and any
+// other answer with the same headers.
 package apierror
 
 import (
@@ -23,10 +24,18 @@ type Detail struct {
 
 // Write answers status with code and message.
 func Write(w http.ResponseWriter, status int, code, message string) {
+	JSON(w, status, Body{Error: Detail{Code: code, Message: message}})
+}
+
+// JSON answers status with v in JSON, never to be cached: answers tell
+// live calls and people's numbers. What cannot be written (the client went
+// away) is dropped: the status is already sent.
+func JSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(Body{Error: Detail{Code: code, Message: message}})
+	_ = json.NewEncoder(w).Encode(v)
 }
 
 // CodeFor is the default code word for an HTTP status.

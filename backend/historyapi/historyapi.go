@@ -16,7 +16,6 @@ package historyapi
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -127,7 +126,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	if next != 0 {
 		page.Next = historyquery.EncodeCursor(next)
 	}
-	writeJSON(w, http.StatusOK, page)
+	apierror.JSON(w, http.StatusOK, page)
 }
 
 func (a *API) unavailable(w http.ResponseWriter, r *http.Request, err error) {
@@ -308,7 +307,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			body.Events[i].Event = privacy.Event(rec.Event)
 		}
 	}
-	writeJSON(w, http.StatusOK, body)
+	apierror.JSON(w, http.StatusOK, body)
 }
 
 // rowMask is how a reader reads rows: masked or not, and for a masked
@@ -336,13 +335,6 @@ func (m rowMask) row(r historyquery.Row) (historyquery.Row, bool) {
 	}
 	r = privacy.Row(r)
 	return r, m.party.Match(r)
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func or(n, def int) int {

@@ -241,7 +241,7 @@ func (s *Setting) Routes(mux *http.ServeMux, guard func(need auth.Role, h http.H
 }
 
 func (s *Setting) get(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.state())
+	apierror.JSON(w, http.StatusOK, s.state())
 }
 
 func (s *Setting) put(w http.ResponseWriter, r *http.Request) {
@@ -292,7 +292,7 @@ func (s *Setting) put(w http.ResponseWriter, r *http.Request) {
 		apierror.Write(w, http.StatusServiceUnavailable, "unavailable", "the setting could not be stored; retry")
 		return
 	}
-	writeJSON(w, http.StatusOK, s.state())
+	apierror.JSON(w, http.StatusOK, s.state())
 }
 
 func onOff(on bool) string {
@@ -300,11 +300,4 @@ func onOff(on bool) string {
 		return "on"
 	}
 	return "off"
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
