@@ -16,7 +16,6 @@ package alerts
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +111,21 @@ const (
 // ErrInvalid is wrapped by every error Validate returns.
 var ErrInvalid = errors.New("invalid alert rules")
 
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+// validID reports whether id is 1 to 32 lower-case letters, digits and
+// dashes, not starting with a dash. A loop rather than a regular
+// expression: a package-level pattern would be compiled when the console
+// starts, on the browser's main thread.
+func validID(id string) bool {
+	if id == "" || len(id) > 32 || id[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
 
 // Normalize trims the rules' text, gives a rule without an id one from its
 // kind ("ringing-2"), and a rule without words its default words. It does
@@ -149,7 +162,7 @@ func Normalize(rules []Rule) []Rule {
 func freeID(prefix string, taken map[string]bool) string {
 	for n := 1; n <= 2*MaxRules; n++ {
 		id := prefix + "-" + strconv.Itoa(n)
-		if !idPattern.MatchString(id) {
+		if !validID(id) {
 			return ""
 		}
 		if !taken[id] {
@@ -188,7 +201,7 @@ func (r Rule) name() string {
 
 func (r Rule) check() error {
 	switch {
-	case !idPattern.MatchString(r.ID):
+	case !validID(r.ID):
 		return fmt.Errorf("the id %q is not 1 to 32 lower-case letters, digits and dashes", r.ID)
 	case !slices.Contains(Kinds(), r.Kind):
 		return fmt.Errorf("the kind %q is not one of ringing, hold, duration, failures", r.Kind)

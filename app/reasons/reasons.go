@@ -14,7 +14,6 @@
 package reasons
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -166,8 +165,42 @@ var table = map[pair]entry{
 	{408, 13025}: {"The request timed out.", Timeout},
 }
 
-// diagCode finds "DiagCode: 500#7117" in a result message.
-var diagCode = regexp.MustCompile(`DiagCode:\s*(\d+)#(\d+)`)
+// diagCode finds the first "DiagCode: 500#7117" in a result message
+// (any white space after the colon, digits on both sides of the #). It is
+// a loop rather than a regular expression so that the console's start,
+// which initialises every package on the browser's main thread, compiles
+// no pattern.
+func diagCode(msg string) (code, subcode int, ok bool) {
+	const marker = "DiagCode:"
+	for {
+		at := strings.Index(msg, marker)
+		if at < 0 {
+			return 0, 0, false
+		}
+		msg = msg[at+len(marker):]
+		rest := strings.TrimLeft(msg, " \t\n\f\r")
+		first, rest := leadingDigits(rest)
+		if first == "" || !strings.HasPrefix(rest, "#") {
+			continue
+		}
+		second, _ := leadingDigits(rest[1:])
+		if second == "" {
+			continue
+		}
+		code, _ = strconv.Atoi(first)
+		subcode, _ = strconv.Atoi(second)
+		return code, subcode, true
+	}
+}
+
+// leadingDigits splits s after its leading ASCII digits.
+func leadingDigits(s string) (digits, rest string) {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return s[:n], s[n:]
+}
 
 // Explain decodes r. When code and subcode are both zero but the message
 // embeds a DiagCode (Graph writes "DiagCode: 500#7117" in some messages),
@@ -175,9 +208,8 @@ var diagCode = regexp.MustCompile(`DiagCode:\s*(\d+)#(\d+)`)
 func Explain(r calls.Result) Reason {
 	code, subcode := r.Code, r.Subcode
 	if code == 0 && subcode == 0 {
-		if m := diagCode.FindStringSubmatch(r.Message); m != nil {
-			code, _ = strconv.Atoi(m[1])
-			subcode, _ = strconv.Atoi(m[2])
+		if c, s, ok := diagCode(r.Message); ok {
+			code, subcode = c, s
 		}
 	}
 	if e, ok := table[pair{code, subcode}]; ok {

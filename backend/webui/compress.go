@@ -56,7 +56,7 @@ var gzipWriters = sync.Pool{New: func() any {
 
 // send writes the buffered response to w, gzipped when the client takes
 // it and the body is text worth it.
-func (pw *pageWriter) send(w http.ResponseWriter, r *http.Request, rewrite func([]byte) []byte) {
+func (pw *pageWriter) send(w http.ResponseWriter, r *http.Request, rewrite func(path, contentType string, body []byte) []byte) {
 	h := w.Header()
 	for k, v := range pw.header {
 		h[k] = v
@@ -66,8 +66,8 @@ func (pw *pageWriter) send(w http.ResponseWriter, r *http.Request, rewrite func(
 		status = http.StatusOK
 	}
 	body := pw.body.Bytes()
-	if status == http.StatusOK && rewrite != nil && strings.HasPrefix(h.Get("Content-Type"), "text/html") {
-		body = rewrite(body)
+	if status == http.StatusOK && rewrite != nil {
+		body = rewrite(r.URL.Path, h.Get("Content-Type"), body)
 	}
 	ok := status == http.StatusOK && compressible(h.Get("Content-Type")) && h.Get("Content-Encoding") == "" && len(body) >= minCompress
 	if ok {

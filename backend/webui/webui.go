@@ -205,8 +205,35 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		pw := newPageWriter()
 		u.app.ServeHTTP(pw, r)
-		pw.send(w, r, rewritePage)
+		pw.send(w, r, rewrite)
 	}
+}
+
+// rewrite fixes what go-app writes and Switchboard cannot configure: the
+// viewport of every page and the loader's start of the Go program.
+func rewrite(path, contentType string, body []byte) []byte {
+	switch {
+	case strings.HasPrefix(contentType, "text/html"):
+		return rewritePage(body)
+	case path == "/app.js":
+		return rewriteLoader(body)
+	}
+	return body
+}
+
+// The loader's start of the Go program, and what it becomes.
+const (
+	loaderRun          = "go.run(wasm.instance);"
+	loaderYieldThenRun = "await new Promise((resolve) => setTimeout(resolve));\n    go.run(wasm.instance);"
+)
+
+// rewriteLoader makes go-app's loader hand the browser its main thread
+// back between compiling app.wasm and starting it. go-app starts the Go
+// program (the runtime and every package's initialisation) in the same
+// task that finishes the compilation, one long task that keeps a click
+// or a key waiting; two shorter ones let the browser answer in between.
+func rewriteLoader(js []byte) []byte {
+	return bytes.Replace(js, []byte(loaderRun), []byte(loaderYieldThenRun), 1)
 }
 
 // rewritePage fixes what go-app writes into every page and Switchboard

@@ -363,3 +363,19 @@ func TestFaviconAndPages(t *testing.T) {
 		t.Errorf("the service worker does not load pages from the network first:\n%s", worker)
 	}
 }
+
+// The loader starts the Go program in a task of its own, after a yield,
+// not in the task that finished compiling app.wasm.
+func TestLoaderYieldsBeforeStartingTheProgram(t *testing.T) {
+	_, srv := serve(t, webDir(t, ".br", ".gz"))
+	resp, body := get(t, srv, http.MethodGet, "/app.js", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/app.js: %d", resp.StatusCode)
+	}
+	if n := bytes.Count(body, []byte("go.run(")); n != 1 {
+		t.Fatalf("/app.js starts the program %d times, want once", n)
+	}
+	if !bytes.Contains(body, []byte(loaderYieldThenRun)) {
+		t.Errorf("/app.js starts the program without yielding first:\n%s", body)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -55,7 +56,25 @@ type failedAudit struct {
 
 // lighthouse runs the pinned Lighthouse on url in the Chromium that
 // listens for DevTools on port.
-func lighthouse(ctx context.Context, o options, url string, port int, preset string) (lhResult, error) {
+// lighthouseAttempts is how many times a run is tried: Lighthouse now and
+// then fails to record a trace (NO_NAVSTART) on a page that is fine.
+const lighthouseAttempts = 3
+
+// lighthouseRetried is lighthouse, tried again when Lighthouse itself
+// fails (errTool); the failures it got over are logged, not hidden.
+func lighthouseRetried(ctx context.Context, o options, url string, port int, preset string, run int) (lhResult, error) {
+	var err error
+	for attempt := 1; attempt <= lighthouseAttempts; attempt++ {
+		var lr lhResult
+		if lr, err = lighthouse(ctx, o, url, port, preset, run); err == nil || !errors.Is(err, errTool) {
+			return lr, err
+		}
+		fmt.Fprintf(os.Stderr, "swaudit: Lighthouse failed (attempt %d of %d): %v\n", attempt, lighthouseAttempts, err)
+	}
+	return lhResult{}, err
+}
+
+func lighthouse(ctx context.Context, o options, url string, port int, preset string, run int) (lhResult, error) {
 	out, err := os.CreateTemp("", "swaudit-lh-*.json")
 	if err != nil {
 		return lhResult{}, err
@@ -81,11 +100,43 @@ func lighthouse(ctx context.Context, o options, url string, port int, preset str
 		return lhResult{}, err
 	}
 	if o.keep != "" {
-		if err := os.WriteFile(filepath.Join(o.keep, "lighthouse-"+preset+".json"), data, 0o644); err != nil {
+		if err := keepReport(o.keep, out.Name(), fmt.Sprintf("lighthouse-%s-%d", preset, run), data); err != nil {
 			return lhResult{}, err
 		}
 	}
 	return parseLighthouse(preset, data)
+}
+
+// keepReport writes a run's report into dir as name.json and moves the
+// trace and DevTools log Lighthouse saved beside its output (report's name
+// without .json, then -0.trace.json and -0.devtoolslog.json) next to it.
+func keepReport(dir, report, name string, data []byte) error {
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644); err != nil {
+		return fmt.Errorf("keep the report: %w", err)
+	}
+	base := strings.TrimSuffix(report, ".json")
+	for _, asset := range []string{".trace.json", ".devtoolslog.json"} {
+		if err := moveFile(base+"-0"+asset, filepath.Join(dir, name+asset)); err != nil {
+			return fmt.Errorf("keep the run's %s: %w", strings.TrimPrefix(asset, "."), err)
+		}
+	}
+	return nil
+}
+
+// moveFile renames from to to, copying when they are on different file
+// systems (the temporary directory often is).
+func moveFile(from, to string) error {
+	if os.Rename(from, to) == nil {
+		return nil
+	}
+	data, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		return err
+	}
+	return os.Remove(from)
 }
 
 func parseLighthouse(preset string, data []byte) (lhResult, error) {

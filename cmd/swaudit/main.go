@@ -44,7 +44,8 @@ func main() {
 	flag.IntVar(&o.calls, "calls", 10, "live calls to wait for before auditing")
 	flag.IntVar(&o.runs, "runs", 3, "Lighthouse runs per preset; the report takes the median run by performance score")
 	flag.Float64Var(&o.quiet, "quiet", 1.5, "before each Lighthouse run, wait (3 minutes at most) for the machine's 1-minute load average to fall below this")
-	flag.StringVar(&o.keep, "keep", "", "directory to keep Lighthouse's full reports in (JSON), for a closer look")
+	flag.StringVar(&o.keep, "keep", "", "directory to keep Lighthouse's full reports in (JSON, with each run's trace), for a closer look")
+	flag.StringVar(&o.presets, "presets", "desktop,mobile", "Lighthouse presets to run, comma-separated (desktop, mobile)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "swaudit:", err)
@@ -54,11 +55,17 @@ func main() {
 
 type options struct {
 	out, web, tools, chromium, keep string
+	presets                         string
 	calls, runs                     int
 	quiet                           float64
 }
 
 func run(ctx context.Context, o options) error {
+	for preset := range strings.SplitSeq(o.presets, ",") {
+		if preset != "desktop" && preset != "mobile" {
+			return fmt.Errorf("unknown Lighthouse preset %q in --presets (desktop, mobile)", preset)
+		}
+	}
 	for _, need := range []string{o.chromium, filepath.Join(o.tools, "node_modules", ".bin", "lighthouse"),
 		filepath.Join(o.tools, "node_modules", "axe-core", "axe.min.js"), filepath.Join(o.web, "app.wasm")} {
 		if _, err := os.Stat(need); err != nil {
@@ -93,12 +100,12 @@ func run(ctx context.Context, o options) error {
 	if err := b.do("leave the console", chromedp.Navigate("about:blank")); err != nil {
 		return err
 	}
-	for _, preset := range []string{"desktop", "mobile"} {
+	for preset := range strings.SplitSeq(o.presets, ",") {
 		var runs []lhResult
 		for i := range max(o.runs, 1) {
 			load := waitQuiet(ctx, o.quiet, 3*time.Minute)
 			fmt.Fprintf(os.Stderr, "swaudit: Lighthouse, %s preset, run %d (load average %.2f)\n", preset, i+1, load)
-			lr, err := lighthouse(ctx, o, demo.url+"/", b.port, preset)
+			lr, err := lighthouseRetried(ctx, o, demo.url+"/", b.port, preset, i+1)
 			if err != nil {
 				return err
 			}

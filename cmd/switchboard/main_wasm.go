@@ -6,7 +6,7 @@
 package main
 
 import (
-	"time"
+	"syscall/js"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -15,9 +15,24 @@ import (
 
 func main() {
 	ui.Routes()
-	// Sleeping hands the browser back its main thread between the Go
-	// runtime's start and the first mount: two shorter tasks instead of
-	// one long one, so the page answers input sooner while the app starts.
-	time.Sleep(time.Millisecond)
+	// The Go runtime's start and every package's initialisation ran in
+	// this task; the first mount gets a task of its own, so the page can
+	// answer input in between.
+	yieldToBrowser()
 	app.RunWhenOnBrowser()
+}
+
+// yieldToBrowser returns once the browser has run a zero-delay timer: the
+// Go program gives the main thread back until then, whatever else is
+// runnable. (A short time.Sleep does not: if the runtime's own goroutines
+// keep it busy past the deadline, the program never pauses.)
+func yieldToBrowser() {
+	done := make(chan struct{})
+	resume := js.FuncOf(func(js.Value, []js.Value) any {
+		close(done)
+		return nil
+	})
+	defer resume.Release()
+	js.Global().Call("setTimeout", resume, 0)
+	<-done
 }
