@@ -76,6 +76,10 @@ type Env struct {
 	Now func() time.Time
 	// Probe receives what was rendered, for browser tests.
 	Probe Probe
+	// Yield, when set, returns once the browser has had its main thread
+	// back (yieldToBrowser): the page calls it between reading the feed
+	// and applying it, so the two are separate tasks. Nil does not wait.
+	Yield func(context.Context)
 }
 
 // browserEnv builds the environment from the page's URL.
@@ -90,7 +94,7 @@ func browserEnv() (*Env, error) {
 	if u.Scheme == "https" {
 		ws.Scheme = "wss"
 	}
-	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true}, nil
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true, Yield: yieldToBrowser}, nil
 }
 
 // Op is the state of the action last taken on one call from this console.
@@ -261,9 +265,12 @@ func (p *Page) OnMount(ctx app.Context) {
 const restoreAfter = 2 * time.Second
 
 func (p *Page) loadUser(ctx app.Context) {
-	api := p.env.API
+	api, yield := p.env.API, p.env.Yield
 	ctx.Async(func() {
 		u, err := api.Me(ctx)
+		if yield != nil {
+			yield(ctx) // who signed in is drawn in a task of its own
+		}
 		ctx.Dispatch(func(ctx app.Context) {
 			switch {
 			case console.IsUnauthorized(err):
@@ -321,30 +328,39 @@ func (p *Page) startFeed(ctx app.Context) {
 // startLoop flushes the inbox when it has something (at most every
 // flushEvery) and ticks once a second for timers and retention.
 func (p *Page) startLoop(ctx app.Context) {
-	inbox := p.env.Inbox
 	ctx.Async(func() {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
+		flushLoop(ctx, p.env.Inbox, p.env.Yield,
+			func() { ctx.Dispatch(p.Flush) },
+			func() { ctx.Dispatch(p.Tick) })
+	})
+}
+
+// flushLoop calls flush when the inbox has something, at most every
+// flushEvery, and tick once a second, until ctx is done. Before each flush
+// it yields (when yield is set): the browser ends the task that read and
+// decoded the feed before the flush applies it, two shorter tasks rather
+// than one long one on a big snapshot.
+func flushLoop(ctx context.Context, inbox *console.Inbox, yield func(context.Context), flush, tick func()) {
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-inbox.Ready():
+			if yield != nil {
+				yield(ctx)
+			}
+			flush()
 			select {
 			case <-ctx.Done():
 				return
-			case <-inbox.Ready():
-				// A moment's wait lets the browser end the task that read
-				// (and decoded) the feed before the flush applies it: two
-				// shorter tasks, not one long one, on a big snapshot.
-				time.Sleep(time.Millisecond)
-				ctx.Dispatch(p.Flush)
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(flushEvery):
-				}
-			case <-tick.C:
-				ctx.Dispatch(p.Tick)
+			case <-time.After(flushEvery):
 			}
+		case <-ticker.C:
+			tick()
 		}
-	})
+	}
 }
 
 // Flush moves what the inbox gathered into the store and re-renders. It
