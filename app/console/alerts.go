@@ -79,5 +79,9 @@ func (w *AlertWatch) News(c calls.Call) []calls.Alert {
 	return out
 }
 
+// Quiet forgets the alerts told of a call that holds none now: what
+// News says of such a call, without the call.
+func (w *AlertWatch) Quiet(id string) { delete(w.told, id) }
+
 // Gone forgets a call that left the view.
 func (w *AlertWatch) Gone(id string) { delete(w.told, id) }

@@ -94,6 +94,7 @@ type entry struct {
 	direction                            string      // interned
 	category                             reasons.Category
 	ended                                bool
+	alerts                               int32 // how many alerts the call holds
 	// startedAt, endedAt and countsFrom (when the call was answered, or
 	// started if never answered: what its duration counts from) are Unix
 	// nanoseconds (see nanos).
@@ -106,7 +107,7 @@ type slot = int32
 
 func newEntry(c calls.Call) entry {
 	e := entry{state: internState(c.State), direction: internDirection(c.Direction), ended: c.Ended(),
-		startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), countsFrom: nanos(c.CountsFrom()), seq: c.Seq}
+		alerts: int32(len(c.Alerts)), startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), countsFrom: nanos(c.CountsFrom()), seq: c.Seq}
 	if e.ended {
 		e.category = reasons.ForCall(c).Category
 	}
@@ -326,6 +327,17 @@ func (s *Store) Get(id string) (calls.Call, bool) {
 		return calls.Call{}, false
 	}
 	return s.decode(i), true
+}
+
+// Alerts returns how many alerts the call holds, without decoding it (a
+// busy console asks for every call a flush changed), and whether the
+// store holds the call.
+func (s *Store) Alerts(id string) (int, bool) {
+	i, ok := s.find(id)
+	if !ok {
+		return 0, false
+	}
+	return int(s.entries[i].alerts), true
 }
 
 // maxDecoded bounds the calls kept decoded: a few windows' worth.

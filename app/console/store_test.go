@@ -636,3 +636,33 @@ func TestStoreShowsWhatTheLatestSnapshotSays(t *testing.T) {
 		t.Fatalf("after a new snapshot at the same sequence: Get %q, View %+v", got.Subject, rows)
 	}
 }
+
+// Alerts counts a call's alerts as its last change left them, without
+// decoding it, and says when the store does not hold the call.
+func TestStoreAlertsFollowTheCall(t *testing.T) {
+	s := NewStore(Options{Now: (&fixedClock{t0}).Now})
+	a := live("a", calls.Established, calls.DirectionIncoming, t0)
+	a.Alerts = []calls.Alert{{Rule: "hold", Words: "On hold too long"}, {Rule: "duration", Words: "Long call"}}
+	s.ApplySnapshot(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 10, Now: t0, Calls: []calls.Call{a,
+		live("b", calls.Incoming, calls.DirectionIncoming, t0)}})
+	check := func(id string, wantN int, wantOK bool) {
+		t.Helper()
+		if n, ok := s.Alerts(id); n != wantN || ok != wantOK {
+			t.Fatalf("Alerts(%q) = %d, %v; want %d, %v", id, n, ok, wantN, wantOK)
+		}
+	}
+	check("a", 2, true)
+	check("b", 0, true)
+	check("gone", 0, false)
+	a.Alerts = a.Alerts[:1]
+	if _, err := s.Apply(callMsg(11, a)); err != nil {
+		t.Fatal(err)
+	}
+	check("a", 1, true)
+	b := live("b", calls.Incoming, calls.DirectionIncoming, t0)
+	b.Alerts = []calls.Alert{{Rule: "ringing", Words: "Ringing too long"}}
+	if _, err := s.Apply(callMsg(12, b)); err != nil {
+		t.Fatal(err)
+	}
+	check("b", 1, true)
+}

@@ -167,11 +167,15 @@ func (p *Page) noticeAlerts(ch console.Changes) {
 	}
 	var said []string
 	for _, id := range ch.IDs {
-		c, ok := p.store.Get(id)
-		if !ok {
+		switch n, ok := p.store.Alerts(id); {
+		case !ok:
 			p.alerting.watch.Gone(id)
 			continue
+		case n == 0: // most calls: no need to decode the call
+			p.alerting.watch.Quiet(id)
+			continue
 		}
+		c, _ := p.store.Get(id)
 		for _, a := range p.alerting.watch.News(c) {
 			who := callWho(c, p.bot)
 			said = append(said, "Alert: "+a.Words+", call from "+who)
