@@ -77,7 +77,7 @@ type Env struct {
 	// Probe receives what was rendered, for browser tests.
 	Probe Probe
 	// Yield, when set, returns once the browser has had its main thread
-	// back (yieldToBrowser): the page calls it between reading the feed
+	// back (YieldToBrowser): the page calls it between reading the feed
 	// and applying it, so the two are separate tasks. Nil does not wait.
 	Yield func(context.Context)
 }
@@ -94,7 +94,7 @@ func browserEnv() (*Env, error) {
 	if u.Scheme == "https" {
 		ws.Scheme = "wss"
 	}
-	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true, Yield: yieldToBrowser}, nil
+	return &Env{API: api, FeedURL: ws.String(), Inbox: console.NewInbox(nil), Probe: newWindowProbe(), Saved: localSaved{}, Progressive: true, Yield: YieldToBrowser}, nil
 }
 
 // Op is the state of the action last taken on one call from this console.

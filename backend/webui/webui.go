@@ -188,8 +188,9 @@ func (u *UI) Version() string { return u.version }
 // ServeHTTP serves app.wasm itself, the favicon, and everything else
 // through go-app: the prerendered page on every route, the manifest, the
 // service worker, and the files of the web directory under /web/. Text
-// goes out gzipped to clients that take it, and the page lets people zoom
-// (go-app's viewport forbids it).
+// goes out gzipped to clients that take it, the page lets people zoom
+// (go-app's viewport forbids it), and the loader yields before it starts
+// the Go program (see rewrite).
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/web/app.wasm", "/app.wasm", "/goapp.wasm":

@@ -6,7 +6,7 @@
 package main
 
 import (
-	"syscall/js"
+	"context"
 
 	"github.com/maxence-charriere/go-app/v9/pkg/app"
 
@@ -18,21 +18,6 @@ func main() {
 	// The Go runtime's start and every package's initialisation ran in
 	// this task; the first mount gets a task of its own, so the page can
 	// answer input in between.
-	yieldToBrowser()
+	ui.YieldToBrowser(context.Background())
 	app.RunWhenOnBrowser()
-}
-
-// yieldToBrowser returns once the browser has run a zero-delay timer: the
-// Go program gives the main thread back until then, whatever else is
-// runnable. (A short time.Sleep does not: if the runtime's own goroutines
-// keep it busy past the deadline, the program never pauses.)
-func yieldToBrowser() {
-	done := make(chan struct{})
-	resume := js.FuncOf(func(js.Value, []js.Value) any {
-		close(done)
-		return nil
-	})
-	defer resume.Release()
-	js.Global().Call("setTimeout", resume, 0)
-	<-done
 }
