@@ -59,7 +59,7 @@ func (s *Store) Save(user User, maxEnded int) (Saved, error) {
 	slots := append(slices.Clone(s.live), s.ended[:min(len(s.ended), max(maxEnded, 0))]...)
 	size := 0
 	for _, i := range slots {
-		if size += len(s.entries[i].raw()); size > SavedMaxBytes {
+		if size += len(s.rawOf(&s.entries[i])); size > SavedMaxBytes {
 			return Saved{}, fmt.Errorf("%w: %d calls, over %d bytes", ErrSavedTooLarge, len(slots), SavedMaxBytes)
 		}
 	}
@@ -67,8 +67,8 @@ func (s *Store) Save(user User, maxEnded int) (Saved, error) {
 	sv.Calls = make([]calls.Call, 0, len(slots))
 	for _, i := range slots {
 		var c calls.Call
-		if err := json.Unmarshal(s.entries[i].raw(), &c); err != nil {
-			return Saved{}, fmt.Errorf("console: save call %s: %w", s.entries[i].id(), err)
+		if err := json.Unmarshal(s.rawOf(&s.entries[i]), &c); err != nil {
+			return Saved{}, fmt.Errorf("console: save call %s: %w", s.idOf(&s.entries[i]), err)
 		}
 		sv.Calls = append(sv.Calls, c)
 	}

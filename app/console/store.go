@@ -73,28 +73,28 @@ func (o Options) withDefaults() Options {
 }
 
 // entry is one call as the store holds it: what sorting, filtering and
-// counting need, and in one byte slice its id, its searchable text and the
+// counting need, and in a run of bytes its id, its searchable text and the
 // call itself as JSON, decoded only when a window or a detail shows it.
 //
 // A console holding tens of thousands of calls spends its garbage
 // collections marking what it holds, and a WebAssembly console does that
 // in one go on the page's only thread. So the store holds its calls in one
 // slice of entries, refers to them by slot number (its lists and filtered
-// views are numbers, its index a map of id hashes to numbers: nothing for
-// the collector to follow), and each entry owns a single allocation whose
-// bytes hold no pointers: a collection over 50,000 calls marks a few tens
-// of thousands of objects instead of over a million, and stays short
-// enough not to stall the page.
+// views are numbers, its index a map of id hashes to numbers), and an
+// entry holds no pointer (its bytes are in slabs, its names are numbers:
+// see slabs.go): the collector does not look into the entries at all, and
+// a collection over 50,000 calls stays short enough not to stall the page.
 type entry struct {
-	buf []byte // id, then text, then caller and callee, then the call's JSON
-	// idLen, textLen, callerLen and calleeLen are the lengths of buf's
-	// parts.
+	// slab, off and n say where the entry's bytes are (see slabs): its
+	// id, then its text, then caller and callee, then the call's JSON;
+	// idLen, textLen, callerLen and calleeLen are the lengths of the
+	// parts. n is 0 in a free slot.
+	slab, off, n                         int32
 	idLen, textLen, callerLen, calleeLen int32
-	state                                calls.State // interned: shared, not held
-	direction                            string      // interned
-	category                             reasons.Category
-	ended                                bool
-	alerts                               int32 // how many alerts the call holds
+	// state, direction and category are numbers in the store's names.
+	state, direction, category uint16
+	ended                      bool
+	alerts                     int32 // how many alerts the call holds
 	// startedAt, endedAt and countsFrom (when the call was answered, or
 	// started if never answered: what its duration counts from) are Unix
 	// nanoseconds (see nanos).
@@ -102,14 +102,18 @@ type entry struct {
 	seq                            uint64
 }
 
+// held reports whether the entry holds a call (a free slot does not).
+func (e *entry) held() bool { return e.n > 0 }
+
 // slot is an entry's place in Store.entries.
 type slot = int32
 
-func newEntry(c calls.Call) entry {
-	e := entry{state: internState(c.State), direction: internDirection(c.Direction), ended: c.Ended(),
+// newEntry returns c's entry and the bytes it needs placed (see add).
+func (s *Store) newEntry(c calls.Call) (entry, []byte) {
+	e := entry{state: s.names.number(string(c.State)), direction: s.names.number(c.Direction), ended: c.Ended(),
 		alerts: int32(len(c.Alerts)), startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), countsFrom: nanos(c.CountsFrom()), seq: c.Seq}
 	if e.ended {
-		e.category = reasons.ForCall(c).Category
+		e.category = s.names.number(string(reasons.ForCall(c).Category))
 	}
 	text := searchText(c)
 	// The parties' names, lower-cased, for sorting.
@@ -118,23 +122,32 @@ func newEntry(c calls.Call) entry {
 		callee = strings.ToLower(c.Targets[0].Label())
 	}
 	raw, _ := json.Marshal(c) // a calls.Call always encodes
-	e.buf = make([]byte, 0, len(c.ID)+len(text)+len(caller)+len(callee)+len(raw))
-	e.buf = append(append(append(append(append(e.buf, c.ID...), text...), caller...), callee...), raw...)
+	b := make([]byte, 0, len(c.ID)+len(text)+len(caller)+len(callee)+len(raw))
+	b = append(append(append(append(append(b, c.ID...), text...), caller...), callee...), raw...)
 	e.idLen, e.textLen, e.callerLen, e.calleeLen = int32(len(c.ID)), int32(len(text)), int32(len(caller)), int32(len(callee))
-	return e
+	return e, b
 }
 
-func (e *entry) id() []byte   { return e.buf[:e.idLen] }
-func (e *entry) text() []byte { return e.buf[e.idLen : e.idLen+e.textLen] }
-func (e *entry) caller() []byte {
+// The parts of an entry's bytes and its names. The bytes are the store's:
+// nobody may keep them past the next change.
+func (s *Store) idOf(e *entry) []byte   { return s.slabs.bytes(e)[:e.idLen] }
+func (s *Store) textOf(e *entry) []byte { return s.slabs.bytes(e)[e.idLen : e.idLen+e.textLen] }
+func (s *Store) callerOf(e *entry) []byte {
 	at := e.idLen + e.textLen
-	return e.buf[at : at+e.callerLen]
+	return s.slabs.bytes(e)[at : at+e.callerLen]
 }
-func (e *entry) callee() []byte {
+func (s *Store) calleeOf(e *entry) []byte {
 	at := e.idLen + e.textLen + e.callerLen
-	return e.buf[at : at+e.calleeLen]
+	return s.slabs.bytes(e)[at : at+e.calleeLen]
 }
-func (e *entry) raw() []byte { return e.buf[e.idLen+e.textLen+e.callerLen+e.calleeLen:] }
+func (s *Store) rawOf(e *entry) []byte {
+	return s.slabs.bytes(e)[e.idLen+e.textLen+e.callerLen+e.calleeLen:]
+}
+func (s *Store) stateOf(e *entry) calls.State { return calls.State(s.names.name(e.state)) }
+func (s *Store) directionOf(e *entry) string  { return s.names.name(e.direction) }
+func (s *Store) categoryOf(e *entry) reasons.Category {
+	return reasons.Category(s.names.name(e.category))
+}
 
 // nanos is t in Unix nanoseconds, the zero time first of all.
 func nanos(t time.Time) int64 {
@@ -142,27 +155,6 @@ func nanos(t time.Time) int64 {
 		return math.MinInt64
 	}
 	return t.UnixNano()
-}
-
-// internState returns the package's constant for a documented state, so
-// that entries share it instead of each holding a copy.
-func internState(st calls.State) calls.State {
-	for _, k := range calls.KnownStates {
-		if st == k {
-			return k
-		}
-	}
-	return st
-}
-
-func internDirection(d string) string {
-	switch d {
-	case calls.DirectionIncoming:
-		return calls.DirectionIncoming
-	case calls.DirectionOutgoing:
-		return calls.DirectionOutgoing
-	}
-	return d
 }
 
 func searchText(c calls.Call) string {
@@ -189,7 +181,7 @@ func (s *Store) byStart(a, b slot) int {
 	if c := cmp.Compare(eb.startedAt, ea.startedAt); c != 0 {
 		return c
 	}
-	return bytes.Compare(ea.id(), eb.id())
+	return bytes.Compare(s.idOf(ea), s.idOf(eb))
 }
 
 // byEnd orders ended calls most recently ended first, then by id.
@@ -198,7 +190,7 @@ func (s *Store) byEnd(a, b slot) int {
 	if c := cmp.Compare(eb.endedAt, ea.endedAt); c != 0 {
 		return c
 	}
-	return bytes.Compare(ea.id(), eb.id())
+	return bytes.Compare(s.idOf(ea), s.idOf(eb))
 }
 
 // Store holds the console's view of every call: the live ones ordered by
@@ -232,12 +224,16 @@ type Store struct {
 	// decoded keeps the calls windows and details showed lately, by id,
 	// so that a render decodes only what changed since the last.
 	decoded map[string]calls.Call
+	// slabs hold the entries' bytes, names the strings they name.
+	slabs slabs
+	names names
 }
 
 // NewStore returns an empty store.
 func NewStore(opts Options) *Store {
 	return &Store{opts: opts.withDefaults(), byID: make(map[uint64]slot), clash: make(map[string]slot), hash: idHash(maphash.MakeSeed()),
-		cache: make(map[filterKey]cachedView), byState: make(map[calls.State]int), decoded: make(map[string]calls.Call)}
+		cache: make(map[filterKey]cachedView), byState: make(map[calls.State]int), decoded: make(map[string]calls.Call),
+		slabs: newSlabs(), names: newNames()}
 }
 
 // Seq is the feed sequence the store reflects.
@@ -272,7 +268,7 @@ func idHash(seed maphash.Seed) func(string) uint64 {
 
 // find returns the slot of the call id.
 func (s *Store) find(id string) (slot, bool) {
-	if i, ok := s.byID[s.hash(id)]; ok && string(s.entries[i].id()) == id {
+	if i, ok := s.byID[s.hash(id)]; ok && string(s.idOf(&s.entries[i])) == id {
 		return i, true
 	}
 	i, ok := s.clash[id]
@@ -280,7 +276,8 @@ func (s *Store) find(id string) (slot, bool) {
 }
 
 // add stores e in a free slot and indexes it; its id must not be held.
-func (s *Store) add(e entry) slot {
+func (s *Store) add(e entry, b []byte) slot {
+	s.slabs.place(&e, b)
 	var i slot
 	if n := len(s.free); n > 0 {
 		i, s.free = s.free[n-1], s.free[:n-1]
@@ -289,9 +286,9 @@ func (s *Store) add(e entry) slot {
 		i = slot(len(s.entries))
 		s.entries = append(s.entries, e)
 	}
-	id := s.entries[i].id()
+	id := s.idOf(&s.entries[i])
 	h := s.hash(string(id))
-	if j, taken := s.byID[h]; taken && !bytes.Equal(s.entries[j].id(), id) {
+	if j, taken := s.byID[h]; taken && !bytes.Equal(s.idOf(&s.entries[j]), id) {
 		s.clash[string(id)] = i
 	} else {
 		s.byID[h] = i
@@ -302,13 +299,14 @@ func (s *Store) add(e entry) slot {
 
 // release forgets the call in slot i (already out of its list).
 func (s *Store) release(i slot) {
-	id := s.entries[i].id()
+	id := s.idOf(&s.entries[i])
 	h := s.hash(string(id))
 	if j, ok := s.byID[h]; ok && j == i {
 		delete(s.byID, h)
 	} else {
 		delete(s.clash, string(id))
 	}
+	s.slabs.release(&s.entries[i])
 	s.entries[i] = entry{}
 	s.free = append(s.free, i)
 	s.held--
@@ -346,12 +344,12 @@ const maxDecoded = 1024
 // decode returns the call in slot i, decoded once per change.
 func (s *Store) decode(i slot) calls.Call {
 	e := &s.entries[i]
-	if c, ok := s.decoded[string(e.id())]; ok && c.Seq == e.seq {
+	if c, ok := s.decoded[string(s.idOf(e))]; ok && c.Seq == e.seq {
 		return c
 	}
 	var c calls.Call
-	if err := json.Unmarshal(e.raw(), &c); err != nil {
-		c = calls.Call{ID: string(e.id()), State: e.state, Direction: e.direction, Seq: e.seq} // cannot happen: the store encoded it
+	if err := json.Unmarshal(s.rawOf(e), &c); err != nil {
+		c = calls.Call{ID: string(s.idOf(e)), State: s.stateOf(e), Direction: s.directionOf(e), Seq: e.seq} // cannot happen: the store encoded it
 	}
 	if len(s.decoded) >= maxDecoded {
 		clear(s.decoded)
@@ -412,6 +410,7 @@ func (s *Store) Apply(m feedwire.Message) (bool, error) {
 func (s *Store) ApplySnapshot(m feedwire.Message) {
 	clear(s.entries)
 	s.entries, s.free, s.held = s.entries[:0], s.free[:0], 0
+	s.slabs = newSlabs()
 	s.byID, s.clash = make(map[uint64]slot, len(m.Calls)), make(map[string]slot)
 	s.live, s.ended = s.live[:0], s.ended[:0]
 	clear(s.byState)
@@ -423,12 +422,12 @@ func (s *Store) ApplySnapshot(m feedwire.Message) {
 		if old, ok := s.find(c.ID); ok { // listed twice: the later wins
 			s.drop(old)
 		}
-		i := s.add(newEntry(c))
+		i := s.add(s.newEntry(c))
 		if s.entries[i].ended {
 			s.ended = append(s.ended, i)
 		} else {
 			s.live = append(s.live, i)
-			s.byState[s.entries[i].state]++
+			s.byState[s.stateOf(&s.entries[i])]++
 		}
 	}
 	slices.SortFunc(s.live, s.byStart)
@@ -479,6 +478,7 @@ func (s *Store) ApplyBatch(b Batch) (Changes, error) {
 		}
 	}
 	s.SetClock(b.ServerClock, b.LocalClock)
+	s.slabs.compact(s.entries)
 	return ch, errors.Join(errs...)
 }
 
@@ -503,7 +503,7 @@ func (s *Store) Prune() []string {
 	}
 	var ids []string
 	for _, i := range s.ended[keep:] {
-		ids = append(ids, string(s.entries[i].id()))
+		ids = append(ids, string(s.idOf(&s.entries[i])))
 		s.release(i)
 	}
 	s.ended = s.ended[:keep]
@@ -523,7 +523,7 @@ func (s *Store) drop(i slot) {
 		s.ended = slices.DeleteFunc(s.ended, func(x slot) bool { return x == i })
 	} else {
 		s.live = slices.DeleteFunc(s.live, func(x slot) bool { return x == i })
-		s.countState(s.entries[i].state, -1)
+		s.countState(s.stateOf(&s.entries[i]), -1)
 	}
 	s.release(i)
 }
@@ -533,14 +533,16 @@ func (s *Store) drop(i slot) {
 // a participant joining) replaces its entry in place, without moving the
 // rest of a list of tens of thousands.
 func (s *Store) upsert(c calls.Call) {
-	e := newEntry(c)
+	e, b := s.newEntry(c)
 	if i, ok := s.find(c.ID); ok {
 		old := &s.entries[i]
 		if old.ended == e.ended && ((!e.ended && old.startedAt == e.startedAt) || (e.ended && old.endedAt == e.endedAt)) {
 			if !e.ended {
-				s.countState(old.state, -1)
-				s.countState(e.state, 1)
+				s.countState(s.stateOf(old), -1)
+				s.countState(s.stateOf(&e), 1)
 			}
+			s.slabs.release(old)
+			s.slabs.place(&e, b)
 			s.entries[i] = e // same id, same place in its list
 			s.changed()
 			return
@@ -548,7 +550,7 @@ func (s *Store) upsert(c calls.Call) {
 		s.unindex(i)
 		s.release(i)
 	}
-	s.index(s.add(e))
+	s.index(s.add(e, b))
 	s.changed()
 }
 
@@ -582,7 +584,7 @@ func (s *Store) index(i slot) {
 		return
 	}
 	s.live = insertSorted(s.live, i, s.byStart)
-	s.countState(s.entries[i].state, 1)
+	s.countState(s.stateOf(&s.entries[i]), 1)
 }
 
 // unindex takes the call in slot i out of its sorted list.
@@ -592,7 +594,7 @@ func (s *Store) unindex(i slot) {
 		return
 	}
 	s.live = removeSorted(s.live, i, s.byStart)
-	s.countState(s.entries[i].state, -1)
+	s.countState(s.stateOf(&s.entries[i]), -1)
 }
 
 func insertSorted(list []slot, i slot, order func(a, b slot) int) []slot {

@@ -551,14 +551,14 @@ func checkThroughChanges(t *testing.T, s *Store) {
 	var allLive, allEnded []slot
 	for i := range s.entries {
 		e := &s.entries[i]
-		if e.buf == nil {
+		if !e.held() {
 			continue // a free slot
 		}
 		if e.ended {
 			allEnded = append(allEnded, slot(i))
 		} else {
 			allLive = append(allLive, slot(i))
-			count[e.state]++
+			count[s.stateOf(e)]++
 		}
 	}
 	if held := len(allLive) + len(allEnded); held != s.Len() {
@@ -576,8 +576,8 @@ func checkThroughChanges(t *testing.T, s *Store) {
 		}
 		for i := range tc.got {
 			want := &s.entries[tc.want[i]]
-			if tc.got[i].ID != string(want.id()) || tc.got[i].Seq != want.seq {
-				t.Fatalf("%s[%d] is %s at %d, want %s at %d", tc.name, i, tc.got[i].ID, tc.got[i].Seq, want.id(), want.seq)
+			if tc.got[i].ID != string(s.idOf(want)) || tc.got[i].Seq != want.seq {
+				t.Fatalf("%s[%d] is %s at %d, want %s at %d", tc.name, i, tc.got[i].ID, tc.got[i].Seq, s.idOf(want), want.seq)
 			}
 			if _, ok := s.Get(tc.got[i].ID); !ok {
 				t.Fatalf("%s[%d] %s is listed but not found", tc.name, i, tc.got[i].ID)

@@ -101,17 +101,17 @@ func (k filterKey) matcher() matcher {
 	return m
 }
 
-func (m matcher) match(e *entry) bool {
-	if m.search != "" && !bytes.Contains(e.text(), []byte(m.search)) {
+func (m matcher) match(s *Store, e *entry) bool {
+	if m.search != "" && !bytes.Contains(s.textOf(e), []byte(m.search)) {
 		return false
 	}
-	if m.direction != "" && e.direction != m.direction {
+	if m.direction != "" && s.directionOf(e) != m.direction {
 		return false
 	}
-	if m.states != nil && !m.states[e.state] {
+	if m.states != nil && !m.states[s.stateOf(e)] {
 		return false
 	}
-	if m.category != "" && (!e.ended || e.category != m.category) {
+	if m.category != "" && (!e.ended || s.categoryOf(e) != m.category) {
 		return false
 	}
 	return true
@@ -125,7 +125,7 @@ func (s *Store) Keeps(f Filter, id string) bool {
 		return false
 	}
 	e := &s.entries[i]
-	return e.ended == f.Ended && f.key().matcher().match(e)
+	return e.ended == f.Ended && f.key().matcher().match(s, e)
 }
 
 type cachedView struct {
@@ -170,14 +170,14 @@ func (s *Store) filtered(f Filter) []slot {
 	m := k.matcher()
 	var list []slot
 	for _, i := range all {
-		if m.match(&s.entries[i]) {
+		if m.match(s, &s.entries[i]) {
 			list = append(list, i)
 		}
 	}
 	if k.sort != SortTime {
 		// Stable: ties keep the time order of all.
 		slices.SortStableFunc(list, func(a, b slot) int {
-			c := compareBy(k.sort, &s.entries[a], &s.entries[b])
+			c := s.compareBy(k.sort, &s.entries[a], &s.entries[b])
 			if k.desc {
 				return -c
 			}
@@ -189,16 +189,16 @@ func (s *Store) filtered(f Filter) []slot {
 }
 
 // compareBy orders two calls by a column.
-func compareBy(key SortKey, a, b *entry) int {
+func (s *Store) compareBy(key SortKey, a, b *entry) int {
 	switch key {
 	case SortState:
-		return cmp.Compare(stateRank(a.state), stateRank(b.state))
+		return cmp.Compare(stateRank(s.stateOf(a)), stateRank(s.stateOf(b)))
 	case SortDuration:
 		return cmp.Compare(b.countsFrom, a.countsFrom)
 	case SortCaller:
-		return bytes.Compare(a.caller(), b.caller())
+		return bytes.Compare(s.callerOf(a), s.callerOf(b))
 	case SortCallee:
-		return bytes.Compare(a.callee(), b.callee())
+		return bytes.Compare(s.calleeOf(a), s.calleeOf(b))
 	}
 	return 0
 }
@@ -265,7 +265,7 @@ func (s *Store) Summary(window time.Duration) Summary {
 		if e.endedAt < nanos(since) {
 			break // sorted by end time, most recent first
 		}
-		byCat[e.category]++
+		byCat[s.categoryOf(e)]++
 		sum.Ended++
 	}
 	for _, c := range reasons.Categories() {
