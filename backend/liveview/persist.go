@@ -158,17 +158,32 @@ func (v *View) archive(ctx context.Context) {
 		}
 		delete(v.unarch, id)
 	}
-	for id, c := range v.toArch {
+	for _, c := range endOrder(v.toArch) {
 		if n == maxArchivePerRound || actx.Err() != nil {
 			return
 		}
 		n++
 		if err := v.opts.Archive.Put(actx, c); err != nil {
-			v.opts.Logger.Warn("live view: archive an ended call", "call", id, "err", err)
+			v.opts.Logger.Warn("live view: archive an ended call", "call", c.ID, "err", err)
 			return
 		}
-		delete(v.toArch, id)
+		delete(v.toArch, c.ID)
 	}
+}
+
+// endOrder lists the calls in the order they ended (then by id): the
+// archive's time index is in the order calls are archived, and history
+// reads it as the order they ended, so calls ending within one save must
+// not go in a map's order.
+func endOrder(m map[string]calls.Call) []calls.Call {
+	list := make([]calls.Call, 0, len(m))
+	for _, c := range m {
+		list = append(list, c)
+	}
+	slices.SortFunc(list, func(a, b calls.Call) int {
+		return cmp.Or(a.EndedAt.Compare(b.EndedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return list
 }
 
 // pending lists what the next save writes: the calls changed longest
