@@ -125,15 +125,6 @@ func (sl *slabs) compact(entries []entry) {
 	}
 }
 
-// size is the bytes the slabs hold and the bytes of entries in them.
-func (sl *slabs) size() (held, live int) {
-	for _, s := range sl.list {
-		held += len(s.data)
-		live += s.live
-	}
-	return held, live
-}
-
 // maxNames bounds a store's table of names: states, directions and
 // categories are a handful, and a server sending endless new ones gets
 // them shown as empty rather than filling the console's memory.

@@ -76,3 +76,12 @@ func BenchmarkCollectionOverAFullStore(b *testing.B) {
 	b.StopTimer()
 	runtime.KeepAlive(s)
 }
+
+// size is the bytes the slabs hold and the bytes of entries in them.
+func (sl *slabs) size() (held, live int) {
+	for _, s := range sl.list {
+		held += len(s.data)
+		live += s.live
+	}
+	return held, live
+}

@@ -85,11 +85,12 @@ func (w *Watcher) Run(ctx context.Context) {
 }
 
 // Round runs one evaluation: every replica counts the active alerts of its
-// view for /metrics; the writer replica also reads the rules, evaluates
+// view for /metrics (the writer from the calls it evaluates, not in a pass
+// of its own); the writer replica also reads the rules, evaluates
 // them and writes the alert events. It returns how many events it wrote.
 func (w *Watcher) Round(ctx context.Context) int {
-	w.Metrics.ActiveAlerts(w.View.ActiveAlerts())
 	if !w.View.Writer() {
+		w.Metrics.ActiveAlerts(w.View.ActiveAlerts())
 		w.pending = nil // a writer to be starts afresh from its view
 		return 0
 	}
@@ -97,6 +98,11 @@ func (w *Watcher) Round(ctx context.Context) int {
 	rules := w.load(ctx)
 	w.forget(now)
 	cs := w.View.Unordered() // read after forget: what it forgot is in this view
+	active := 0
+	for _, c := range cs {
+		active += len(c.Alerts)
+	}
+	w.Metrics.ActiveAlerts(active)
 	written := 0
 	for _, ch := range alerts.Evaluate(rules, cs, now) {
 		if written >= MaxPerRound || ctx.Err() != nil {
