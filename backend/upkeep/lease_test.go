@@ -3,6 +3,7 @@ package upkeep_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -17,17 +18,33 @@ import (
 )
 
 // graphCounter is the Graph upkeep talks to: it answers every request and
-// counts the keepAlives.
+// counts the keepAlives, and when at is set, when each came (by now).
 type graphCounter struct {
 	mu         sync.Mutex
 	keepAlives map[string]int
+	at         map[string][]time.Time
+	now        func() time.Time
 }
 
 func (g *graphCounter) KeepAlive(_ context.Context, id string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.keepAlives[id]++
+	if g.at != nil {
+		g.at[id] = append(g.at[id], g.now())
+	}
 	return nil
+}
+
+// total is how many keepAlives came, all calls together.
+func (g *graphCounter) total() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, k := range g.keepAlives {
+		n += k
+	}
+	return n
 }
 
 func (g *graphCounter) Get(context.Context, string) (json.RawMessage, error) {
@@ -46,11 +63,9 @@ func (discard) Append(_ context.Context, entries []eventlog.Entry) (int, error) 
 	return len(entries), nil
 }
 
-// TestARoundAsksForEachLeaseOnce: ticks within one keepAlive round ask the
-// lease bucket nothing more once every call's lease was asked for, so a
-// replica holding many live calls does not write a key per call every
-// tick; the next round asks again.
-func TestARoundAsksForEachLeaseOnce(t *testing.T) {
+// testJetStream is JetStream on an in-process server of the test's own.
+func testJetStream(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
 	ns := natstest.Server(t)
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
@@ -61,6 +76,15 @@ func TestARoundAsksForEachLeaseOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return nc, js
+}
+
+// TestARoundAsksForEachLeaseOnce: ticks within a call's keepAlive round
+// ask the lease bucket nothing more once the call's lease was asked for,
+// so a replica holding many live calls does not write a key per call every
+// tick; the call's next round asks again, once.
+func TestARoundAsksForEachLeaseOnce(t *testing.T) {
+	nc, js := testJetStream(t)
 	now := time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC)
 	var view staticView
 	for i := range 200 {
@@ -75,27 +99,78 @@ func TestARoundAsksForEachLeaseOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	k.Round(ctx)
-	first := nc.Stats().OutMsgs
-	for range 5 {
-		now = now.Add(15 * time.Second) // ticks within the same round
-		k.Round(ctx)
-	}
-	if more := nc.Stats().OutMsgs - first; more != 0 {
-		t.Errorf("5 more ticks in the same round sent %d messages to NATS, want none", more)
-	}
 	for _, c := range view {
 		if n := g.keepAlives[c.ID]; n != 1 {
-			t.Fatalf("call %s kept alive %d times in one round, want once", c.ID, n)
+			t.Fatalf("call %s kept alive %d times in the first tick, want once", c.ID, n)
 		}
 	}
-	now = now.Add(15 * time.Minute) // the next round, the calls still busy
-	for i := range view {
-		view[i].UpdatedAt = now
+	first := nc.Stats().OutMsgs
+	for range 60 { // one period of 15-second ticks: each call's next round begins once
+		now = now.Add(15 * time.Second)
+		for i := range view {
+			view[i].UpdatedAt = now // the calls stay busy
+		}
+		k.Round(ctx)
 	}
-	k.Round(ctx)
+	if more := nc.Stats().OutMsgs - first; more != uint64(len(view)) {
+		t.Errorf("a period of ticks sent %d messages to NATS, want %d: one lease per call", more, len(view))
+	}
 	for _, c := range view {
 		if n := g.keepAlives[c.ID]; n != 2 {
-			t.Fatalf("call %s kept alive %d times after two rounds, want twice", c.ID, n)
+			t.Fatalf("call %s kept alive %d times over two rounds, want twice", c.ID, n)
+		}
+	}
+}
+
+// TestKeepAlivesOfCallsAnsweredTogetherAreSpread: calls answered within
+// the same twenty seconds (a rush, or a bench) come due for keepAlive at
+// times spread over the period, not in one tick, and each call is still
+// kept alive within a period of its answer and a period after that.
+func TestKeepAlivesOfCallsAnsweredTogetherAreSpread(t *testing.T) {
+	_, js := testJetStream(t)
+	const (
+		n     = 1200
+		every = 15 * time.Minute
+		tick  = 15 * time.Second
+	)
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	now := t0
+	var view staticView
+	for i := range n {
+		at := t0.Add(time.Duration(i) * 20 * time.Second / n)
+		view = append(view, calls.Call{ID: fmt.Sprintf("rush-%04d", i), State: calls.Established, StartedAt: at, AnsweredAt: at, UpdatedAt: at})
+	}
+	g := &graphCounter{keepAlives: map[string]int{}, at: map[string][]time.Time{}, now: func() time.Time { return now }}
+	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
+		KeepAliveEvery: every, StartupRate: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticks := int((2*every + 20*time.Second + tick) / tick) // two periods after the last answer
+	busiest, before := 0, 0
+	for range ticks {
+		now = now.Add(tick)
+		for i := range view {
+			view[i].UpdatedAt = now
+		}
+		k.Round(context.Background())
+		total := g.total()
+		busiest, before = max(busiest, total-before), total
+	}
+	mean := float64(n) / float64(every/tick)
+	if float64(busiest) > 3*mean {
+		t.Errorf("the busiest tick kept %d calls alive, against %.0f a tick on average: the keepAlives are not spread", busiest, mean)
+	}
+	for _, c := range view {
+		at := g.at[c.ID]
+		if len(at) < 2 {
+			t.Fatalf("call %s kept alive %d times in two periods, want at least twice", c.ID, len(at))
+		}
+		if d := at[0].Sub(c.AnsweredAt); d > every+tick {
+			t.Errorf("call %s first kept alive %s after its answer, want within %s", c.ID, d, every+tick)
+		}
+		if d := at[1].Sub(at[0]); d > every+tick || d < every-tick {
+			t.Errorf("call %s kept alive again %s after the first, want a period (%s) apart", c.ID, d, every)
 		}
 	}
 }

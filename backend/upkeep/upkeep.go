@@ -2,8 +2,11 @@
 // bot's live calls, so the list is built from notifications alone, and a lost
 // notification would leave a ghost call on every console. Upkeep heals it:
 //
-//   - keepAlive: established calls are kept alive every KeepAliveEvery
-//     (Graph ends a call after 45 minutes without one); a 404 ends the call.
+//   - keepAlive: answered calls are kept alive every KeepAliveEvery (Graph
+//     ends a call after 45 minutes without one); a 404 ends the call. Each
+//     call's rounds are shifted by a phase drawn from its id, so calls
+//     answered together (a morning's rush, a replica's start) are kept
+//     alive spread over the period, not all in one tick.
 //   - reconcile: a live call with no news for QuietAfter (an incoming call
 //     past Graph's 15-second deadline sooner) is checked with GET; a 404 ends
 //     it with a reason saying Switchboard reconciled it.
@@ -26,6 +29,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -214,8 +218,10 @@ func (k *Keeper) Round(ctx context.Context) {
 			k.autoAnswer(ctx, c)
 		case k.quiet(c, now):
 			k.reconcile(ctx, c, now)
-		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating && now.Sub(c.AnsweredAt) >= min(time.Minute, k.opts.KeepAliveEvery/2):
-			k.keepAlive(ctx, c, now)
+		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating:
+			if r, began := k.keepAliveRound(c.ID, now); c.AnsweredAt.Before(began) {
+				k.keepAlive(ctx, c, r)
+			}
 		}
 	}
 }
@@ -268,8 +274,27 @@ func (k *Keeper) forgetEnded(live []calls.Call) {
 
 func round(now time.Time, every time.Duration) int64 { return now.UnixNano() / int64(every) }
 
-func (k *Keeper) keepAlive(ctx context.Context, c calls.Call, now time.Time) {
-	if !k.lease(ctx, "keepalive", c.ID, round(now, k.opts.KeepAliveEvery)) {
+// keepAliveRound is the keepAlive round of call id that now falls in, and
+// when that round began. Rounds are KeepAliveEvery long and shifted, per
+// call, by a phase in [0, KeepAliveEvery) drawn from the id: every replica
+// computes the same rounds, and calls answered in the same minute come due
+// at times spread over the whole period. A call is kept alive once in each
+// round that began after it was answered, so the first keepAlive comes at
+// most one period after the answer and the next ones a period apart, well
+// inside Graph's 45 minutes.
+func (k *Keeper) keepAliveRound(id string, now time.Time) (n int64, began time.Time) {
+	every := int64(k.opts.KeepAliveEvery)
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	phase := int64(h.Sum64() % uint64(every))
+	n = (now.UnixNano() - phase) / every
+	return n, time.Unix(0, n*every+phase)
+}
+
+// keepAlive keeps c alive in its keepAlive round n, if this replica wins
+// the round's lease.
+func (k *Keeper) keepAlive(ctx context.Context, c calls.Call, n int64) {
+	if !k.lease(ctx, "keepalive", c.ID, n) {
 		return
 	}
 	err := k.graph.KeepAlive(ctx, c.ID)
