@@ -116,3 +116,20 @@ func TestABaselineClientTakesAnyFirstStep(t *testing.T) {
 		t.Fatalf("record %+v, want one gap (call 1 from step 2 to 4), 4 received", c.rec)
 	}
 }
+
+// TestASeededClientCountsAKeepAliveAsNoReception: a client that connected
+// after seeding holds every seeded call at step 1 from its snapshot; the
+// call's message at that step (a keepAlive the server recorded before the
+// call's next notification) is no new reception, and the step after it is.
+func TestASeededClientCountsAKeepAliveAsNoReception(t *testing.T) {
+	g := generator{run: 4}
+	snap := feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 10, Now: time.Now()}
+	c := &feedClient{opts: feedOptions{Gen: g, Baseline: true, Seeded: 3}, done: make(chan struct{})}
+	msgs := []feedwire.Message{snap, callMsg(g, 11, 0, 1), callMsg(g, 12, 0, 2), callMsg(g, 13, 1, 3)}
+	if err := c.frame(frameOf(t, msgs...), 0); err != nil {
+		t.Fatal(err)
+	}
+	if c.rec.Unique != 2 || c.rec.Others != 1 || c.rec.Gaps != 1 || c.rec.Last[0] != 2 || c.rec.Last[1] != 3 {
+		t.Fatalf("record %+v, want 2 received (call 0's step 2, call 1's step 3), the keepAlive at step 1 counted apart, and one gap (call 1 from 1 to 3)", c.rec)
+	}
+}

@@ -35,6 +35,12 @@ type feedOptions struct {
 	// client connected after the call's first notifications, which its
 	// snapshot holds (W4).
 	Baseline bool
+	// Seeded says that calls 0…Seeded−1 were created and answered (steps
+	// 0 and 1) before the client connected, so its first snapshot holds
+	// them at step 1: a message at that step (a keepAlive recorded before
+	// the call's next notification) is no new reception, and a later step
+	// must follow it without a gap.
+	Seeded int
 	// Reconnect makes a client whose feed ends reconnect with ?since=, as a
 	// console does, until ReconnectFor has passed (W5, W6).
 	Reconnect    bool
@@ -104,6 +110,9 @@ type reopen struct {
 // lastUnknown marks a call whose next step may be any (see Baseline):
 // what came before is in a snapshot the client did not read call by call.
 const lastUnknown = -2
+
+// seededStep is the step seeding leaves every live call at (answered).
+const seededStep = 1
 
 // dialFeed connects a client and starts reading.
 func dialFeed(ctx context.Context, o feedOptions) (*feedClient, error) {
@@ -263,6 +272,9 @@ func (c *feedClient) message(m feedMessage, at time.Duration) error {
 		if !c.snapshot.Load() {
 			c.first.Store(m.Seq)
 			c.lastSeq.Store(m.Seq)
+			for len(c.rec.Last) < c.opts.Seeded {
+				c.rec.Last = append(c.rec.Last, seededStep)
+			}
 			c.snapshot.Store(true)
 			return nil
 		}

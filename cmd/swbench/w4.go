@@ -64,7 +64,7 @@ func (b *bench) runW4(ctx context.Context, kind, name string, cfg w4Config) (*w4
 	err := b.withServer(ctx, kind, launchOptions{}, func(srv *server) error {
 		base := time.Now()
 		fo := b.feedOptions(srv, b.opts.DialParallel, base)
-		fo.Baseline, fo.Latency, fo.ExpectMessages = true, true, res.Planned
+		fo.Baseline, fo.Latency, fo.ExpectMessages, fo.Seeded = true, true, res.Planned, cfg.Calls
 		var err error
 		if res.Seed, err = b.seedLive(ctx, []string{srv.URL}, fo, cfg.Calls, cfg.SeedBatch, cfg.SeedPosters); err != nil {
 			return err

@@ -89,7 +89,7 @@ func (b *bench) restartRun(ctx context.Context, name string, env restartEnv, res
 	base := time.Now()
 	fo := b.feedOptions(env.home, cfg.Consoles, base)
 	planned := max(1, int(cfg.Rate*cfg.Duration.Seconds()))
-	fo.Baseline, fo.Latency, fo.ExpectMessages = true, true, planned
+	fo.Baseline, fo.Latency, fo.ExpectMessages, fo.Seeded = true, true, planned, cfg.Calls
 	fo.Reconnect, fo.ReconnectFor = true, 3*time.Minute
 	var err error
 	if res.Seed, err = b.seedLive(ctx, env.webhooks, fo, cfg.Calls, cfg.SeedBatch, cfg.SeedPosters); err != nil {
