@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchboard/app/calls"
@@ -108,16 +109,29 @@ type View struct {
 		version uint64
 		list    []calls.Call
 	}
-	// snapMu serialises encoded snapshots and guards enc, snapMark and
-	// encSnap: each call's JSON as of its last snapshot, and the last
-	// snapshot itself.
+	// shape counts the changes that move calls in a snapshot's order: a
+	// call added or removed, a call ending, a start or end time changing.
+	// Most events (a call put on hold and back) leave it as it is.
+	shape uint64
+	// snapMu serialises encoded snapshots and guards order and encSnap:
+	// the snapshot order of the calls as of one shape, and the last
+	// snapshot itself (see snapshot.go). snapMark counts the snapshots
+	// built.
 	snapMu   sync.Mutex
-	enc      map[string]encodedCall
-	snapMark uint64
-	encSnap  struct {
+	snapMark atomic.Uint64
+	order    struct {
+		shape uint64
+		ids   []string
+	}
+	encSnap struct {
 		version, seq uint64
 		data         []byte
 	}
+	// encMu guards enc, each call's JSON as of one of its sequences: kept
+	// fresh as events change calls, so that a snapshot joins what is
+	// already encoded.
+	encMu sync.Mutex
+	enc   map[string]encodedCall
 	// masked is the last snapshot for viewers' consoles (masked.go).
 	masked maskedCache
 	caught bool // replayed everything that was in the log at start
@@ -165,6 +179,7 @@ func (v *View) Run(ctx context.Context) error {
 	v.mu.Lock()
 	v.calls, v.seq = loaded, applied
 	v.version++
+	v.shape++
 	v.live = countLive(loaded)
 	v.mu.Unlock()
 	v.opts.Metrics.Live(v.live)
@@ -320,6 +335,7 @@ func (v *View) applyBatch(ctx context.Context, batch []eventlog.Record) {
 	for _, rec := range batch {
 		msgs := v.apply(ctx, rec)
 		v.pub.Publish(rec.Seq, msgs)
+		v.encode(msgs)
 	}
 	v.mu.RLock()
 	live := v.live
@@ -352,6 +368,9 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 		return nil
 	}
 	v.calls[after.ID] = after
+	if !existed || movesInOrder(before, after) {
+		v.shape++
+	}
 	if !after.Ended() && (!existed || before.Ended()) {
 		v.live++
 	} else if after.Ended() && existed && !before.Ended() {
@@ -373,6 +392,7 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 // removeLocked drops c from the view; v.mu is held.
 func (v *View) removeLocked(c calls.Call) {
 	delete(v.calls, c.ID)
+	v.shape++
 	if !c.Ended() {
 		v.live--
 	}

@@ -1,0 +1,71 @@
+package liveview
+
+import (
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"switchboard/app/calls"
+	"switchboard/app/feedwire"
+)
+
+// benchView is a view of n live calls shaped like a contact centre's:
+// each with its parties, modalities, ids and the states it went through.
+func benchView(n int) *View {
+	v := &View{calls: make(map[string]calls.Call, n), enc: make(map[string]encodedCall), opts: Options{Logger: slog.Default()}.withDefaults()}
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for i := range n {
+		id := fmt.Sprintf("b3c40000-0007-4000-8000-%012d", i)
+		at := start.Add(time.Duration(i) * time.Millisecond)
+		v.calls[id] = calls.Call{ID: id, State: calls.Established, Direction: "incoming",
+			Source:     calls.Party{Kind: "phone", ID: fmt.Sprintf("+1425555%04d", i%10000), Phone: fmt.Sprintf("+1425555%04d", i%10000)},
+			Targets:    []calls.Party{{Kind: "application", ID: "5b0a0000-0000-4000-8000-0000000000b0", DisplayName: "Calling Bot"}},
+			Modalities: []string{"audio"}, Subject: fmt.Sprintf("call %d", i),
+			ChainID: fmt.Sprintf("c4a10000-0007-4000-8000-%012d", i), MyParticipantID: fmt.Sprintf("d0e10000-0007-4000-8000-%012d", i),
+			StartedAt: at, AnsweredAt: at, UpdatedAt: at, StateSince: at,
+			Reached: []calls.State{calls.Incoming, calls.Established}, Seq: uint64(i + 1)}
+	}
+	v.seq, v.version = uint64(n), 1
+	return v
+}
+
+// BenchmarkEncodedSnapshot is the snapshot a console connecting under load
+// waits for: 50,000 live calls, of which changed were changed by events
+// since the last snapshot (10,000 is five seconds of W4's load). Warm, the
+// events' goroutine encoded them as it applied them (not timed: it is paid
+// once per event, not per console); cold, the snapshot encodes them.
+func BenchmarkEncodedSnapshot(b *testing.B) {
+	for _, tc := range []struct {
+		changed int
+		warm    bool
+	}{{0, true}, {10000, true}, {10000, false}} {
+		changed := tc.changed
+		b.Run(fmt.Sprintf("changed=%d/warm=%t", changed, tc.warm), func(b *testing.B) {
+			v := benchView(50000)
+			v.EncodedSnapshot()
+			ids := make([]string, 0, len(v.calls))
+			for id := range v.calls {
+				ids = append(ids, id)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				for j := range changed {
+					c := v.calls[ids[(i*changed+j)%len(ids)]]
+					v.seq++
+					c.Seq, c.State = v.seq, calls.Hold
+					v.calls[c.ID] = c
+					if tc.warm {
+						v.encode([]feedwire.Message{{Type: feedwire.TypeCall, Seq: c.Seq, Call: &c}})
+					}
+				}
+				v.version++
+				b.StartTimer()
+				_, data, _ := v.EncodedSnapshot()
+				b.SetBytes(int64(len(data)))
+			}
+		})
+	}
+}
