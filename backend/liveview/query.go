@@ -75,18 +75,20 @@ func (v *View) Calls() []calls.Call {
 	return v.Snapshot().Calls
 }
 
-// Unordered returns a copy of every call of the view, in no particular
-// order: for readers that look at every call and need no order (the alert
-// rules, once a second), without the sort a snapshot costs when the view
-// changes between two reads, as it does under load.
-func (v *View) Unordered() []calls.Call {
+// Unordered appends a copy of every call of the view to dst, in no
+// particular order, and returns the extended slice: for readers that look
+// at every call and need no order (the alert rules, once a second),
+// without the sort a snapshot costs when the view changes between two
+// reads, as it does under load, and into a slice the reader keeps from one
+// round to the next.
+func (v *View) Unordered(dst []calls.Call) []calls.Call {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	list := make([]calls.Call, 0, len(v.calls))
+	dst = slices.Grow(dst, len(v.calls))
 	for _, c := range v.calls {
-		list = append(list, c)
+		dst = append(dst, c)
 	}
-	return list
+	return dst
 }
 
 // ActiveAlerts counts the alerts the view's calls hold, without copying

@@ -36,7 +36,7 @@ func TestUnorderedHoldsEveryCallAndAlertsAreCounted(t *testing.T) {
 		slices.Sort(out)
 		return out
 	}
-	if got, want := ids(v.Unordered()), ids(v.Calls()); !slices.Equal(got, want) || len(got) != 3 {
+	if got, want := ids(v.Unordered(nil)), ids(v.Calls()); !slices.Equal(got, want) || len(got) != 3 {
 		t.Fatalf("Unordered holds %v, the snapshot %v", got, want)
 	}
 }
