@@ -119,6 +119,7 @@ type Log struct {
 	writer  jetstream.KeyValue
 	created time.Time
 	ttl     time.Duration // of the writer lease
+	lasts   lastEvents
 }
 
 // Epoch names this incarnation of the stream: the time it was created. A
@@ -204,38 +205,55 @@ func (l *Log) Append(ctx context.Context, entries []Entry) (duplicates int, err 
 // append stores e unless its call's latest event has the same content id.
 // The write is conditional on that latest event still being the latest, so
 // two replicas receiving the same redelivery at once store it once.
+//
+// The latest event is the one this log last stored or read on the call's
+// subject (see lastEvents), read from the stream only when none is known,
+// when the known one says e is a repeat (a repeat is dropped only on the
+// stream's word), or when the write finds the subject moved on.
 func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 	msg, err := message(e)
 	if err != nil {
 		return false, err
 	}
 	if e.ID == "" {
-		err := l.retry(ctx, func() error { _, err := l.js.PublishMsg(ctx, msg); return err }, false)
+		var ack *jetstream.PubAck
+		err := l.retry(ctx, func() (err error) { ack, err = l.js.PublishMsg(ctx, msg); return err }, false)
 		if err != nil {
+			l.lasts.forget(msg.Subject)
 			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
 		}
+		l.lasts.remember(msg.Subject, lastEvent{seq: ack.Sequence})
 		return true, nil
 	}
 	for attempt := range appendAttempts {
-		var last lastEvent
-		err := l.retry(ctx, func() (err error) { last, err = l.latest(ctx, msg.Subject); return err }, true)
-		if err != nil {
-			return false, err
+		last, known := l.lasts.get(msg.Subject)
+		if !known || last.repeats(e) {
+			err := l.retry(ctx, func() (err error) { last, err = l.latest(ctx, msg.Subject); return err }, true)
+			if err != nil {
+				return false, err
+			}
+			l.lasts.remember(msg.Subject, last)
 		}
 		if last.repeats(e) {
 			return false, nil
 		}
 		// A write whose answer was lost may have been stored: it is tried
 		// again only through this loop, whose check above finds it.
-		err = l.retry(ctx, func() error {
-			_, err := l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(last.seq))
+		var ack *jetstream.PubAck
+		err = l.retry(ctx, func() (err error) {
+			ack, err = l.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(last.seq))
 			return err
 		}, false)
 		if err == nil {
+			l.lasts.remember(msg.Subject, lastEvent{seq: ack.Sequence, content: e.ID, delivery: e.Delivery, index: e.Index})
 			return true, nil
 		}
+		l.lasts.forget(msg.Subject) // moved on, or unknown after a lost answer
 		if !isConflict(err) && !(unanswered(err) && ctx.Err() == nil) {
 			return false, fmt.Errorf("eventlog: append %s event for call %s: %w", e.Event.Kind, e.Event.CallID, err)
+		}
+		if attempt == 0 && isConflict(err) && known {
+			continue // only what this log knew was old: read the latest at once
 		}
 		// Another replica's write to the call is on its way (a replicated
 		// stream refuses ours until it is stored): give it a moment.
@@ -377,6 +395,7 @@ func (l *Log) Erase(ctx context.Context, callID string) error {
 	if _, err := l.append(ctx, tomb); err != nil {
 		return fmt.Errorf("eventlog: erase %s: tombstone: %w", callID, err)
 	}
+	l.lasts.forget(callSubject(callID))
 	if err := l.stream.Purge(ctx, jetstream.WithPurgeSubject(callSubject(callID))); err != nil {
 		return fmt.Errorf("eventlog: erase %s: purge: %w", callID, err)
 	}
