@@ -10,6 +10,12 @@ SEED        ?= $(shell date +%s)
 # so `make run` with nothing changed starts in seconds.
 GO_SRC      := go.mod go.sum $(shell find app backend cmd -name '*.go' -not -name '*_test.go' 2>/dev/null)
 WASM_SRC    := go.mod go.sum $(shell find app cmd/switchboard -name '*.go' -not -name '*_test.go' 2>/dev/null)
+# The console is built with encoding/json on Go's newer JSON engine
+# (GOEXPERIMENT=jsonv2: the same API and output, decoding about twice as
+# fast with a quarter of the allocations), because decoding the feed is
+# the biggest part of what the console's only thread does under load.
+# backend/browsertest builds it the same way.
+WASM_ENV    := GOOS=js GOARCH=wasm GOEXPERIMENT=jsonv2
 
 .PHONY: all build wasm server nats-server run test lint unit chromium bench cluster cluster-stop chaos soak audit clean
 
@@ -21,7 +27,7 @@ build: wasm server
 wasm: $(WASM).br
 
 $(WASM): $(WASM_SRC)
-	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
+	$(WASM_ENV) $(GO) build -trimpath -ldflags="-s -w" -o $(WASM) ./cmd/switchboard
 
 # precompress keeps the copies when app.wasm's content did not change.
 $(WASM).br: $(WASM)
@@ -48,11 +54,12 @@ test: build chromium lint unit
 
 unit:
 	$(GO) test -count=1 -timeout 15m ./...
+	GOEXPERIMENT=jsonv2 $(GO) test -count=1 ./app/... # the console's code on the JSON it ships with
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./app/... ./cmd/switchboard
+	$(WASM_ENV) $(GO) vet ./app/... ./cmd/switchboard
 	$(GO) run $(STATICCHECK) ./...
 
 ## chromium: Debian's Chromium for the browser tests

@@ -109,7 +109,8 @@ func (e *entry) held() bool { return e.n > 0 }
 type slot = int32
 
 // newEntry returns c's entry and the bytes it needs placed (see add).
-func (s *Store) newEntry(c calls.Call) (entry, []byte) {
+// raw is c's JSON when the caller has it (as the feed sent it), or nil.
+func (s *Store) newEntry(c calls.Call, raw []byte) (entry, []byte) {
 	e := entry{state: s.names.number(string(c.State)), direction: s.names.number(c.Direction), ended: c.Ended(),
 		alerts: int32(len(c.Alerts)), startedAt: nanos(c.StartedAt), endedAt: nanos(c.EndedAt), countsFrom: nanos(c.CountsFrom()), seq: c.Seq}
 	if e.ended {
@@ -121,7 +122,9 @@ func (s *Store) newEntry(c calls.Call) (entry, []byte) {
 	if len(c.Targets) > 0 {
 		callee = strings.ToLower(c.Targets[0].Label())
 	}
-	raw, _ := json.Marshal(c) // a calls.Call always encodes
+	if raw == nil {
+		raw, _ = json.Marshal(c) // a calls.Call always encodes
+	}
 	b := make([]byte, 0, len(c.ID)+len(text)+len(caller)+len(callee)+len(raw))
 	b = append(append(append(append(append(b, c.ID...), text...), caller...), callee...), raw...)
 	e.idLen, e.textLen, e.callerLen, e.calleeLen = int32(len(c.ID)), int32(len(text)), int32(len(caller)), int32(len(callee))
@@ -388,7 +391,7 @@ func (s *Store) Apply(m feedwire.Message) (bool, error) {
 			return false, nil
 		}
 		s.seq = m.Seq
-		s.upsert(*m.Call)
+		s.upsert(*m.Call, m.CallJSON)
 		return true, nil
 	case feedwire.TypeRemoved:
 		if m.CallID == "" {
@@ -422,7 +425,7 @@ func (s *Store) ApplySnapshot(m feedwire.Message) {
 		if old, ok := s.find(c.ID); ok { // listed twice: the later wins
 			s.drop(old)
 		}
-		i := s.add(s.newEntry(c))
+		i := s.add(s.newEntry(c, nil))
 		if s.entries[i].ended {
 			s.ended = append(s.ended, i)
 		} else {
@@ -528,12 +531,13 @@ func (s *Store) drop(i slot) {
 	s.release(i)
 }
 
-// upsert stores c, moving it between the live and ended lists as needed.
+// upsert stores c (whose JSON is raw, or nil to encode it), moving it
+// between the live and ended lists as needed.
 // A change that keeps the call where it sorts (most do: a state change,
 // a participant joining) replaces its entry in place, without moving the
 // rest of a list of tens of thousands.
-func (s *Store) upsert(c calls.Call) {
-	e, b := s.newEntry(c)
+func (s *Store) upsert(c calls.Call, raw []byte) {
+	e, b := s.newEntry(c, raw)
 	if i, ok := s.find(c.ID); ok {
 		old := &s.entries[i]
 		if old.ended == e.ended && ((!e.ended && old.startedAt == e.startedAt) || (e.ended && old.endedAt == e.endedAt)) {

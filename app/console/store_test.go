@@ -1,6 +1,8 @@
 package console
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -665,4 +667,34 @@ func TestStoreAlertsFollowTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("b", 1, true)
+}
+
+// TestStoreKeepsTheCallJSONTheFeedSent: a call message decoded from the
+// feed brings the call's JSON, and the store keeps those bytes rather than
+// encoding the call again (what a busy console spent most of each flush
+// on); what it shows is the same.
+func TestStoreKeepsTheCallJSONTheFeedSent(t *testing.T) {
+	s := NewStore(Options{Now: (&fixedClock{t0}).Now})
+	s.ApplySnapshot(feedwire.Message{Type: feedwire.TypeSnapshot, Seq: 1, Now: t0})
+	c := live("a", calls.Hold, calls.DirectionIncoming, t0)
+	c.Seq = 2
+	sent, _ := json.Marshal(c)
+	sent = append(sent[:len(sent)-1], `,"fromANewerServer":true}`...)
+	msgs, err := feedwire.Decode(fmt.Appendf(nil, `{"type":"call","seq":2,"call":%s}`, sent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Apply(msgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	i, ok := s.find("a")
+	if !ok {
+		t.Fatal("the call is not held")
+	}
+	if raw := s.rawOf(&s.entries[i]); !bytes.Equal(raw, sent) {
+		t.Fatalf("the store holds\n%s\nthe feed sent\n%s", raw, sent)
+	}
+	if got, _ := s.Get("a"); got.State != calls.Hold || got.Source != c.Source {
+		t.Fatalf("Get = %+v", got)
+	}
 }

@@ -93,6 +93,10 @@ type Message struct {
 	Calls []calls.Call `json:"calls,omitempty"`
 	// Call is the changed call (TypeCall).
 	Call *calls.Call `json:"call,omitempty"`
+	// CallJSON is Call as it came on the wire, set by Decode: a console
+	// that keeps calls as JSON keeps these bytes instead of encoding the
+	// call again. It is never sent (Call is).
+	CallJSON json.RawMessage `json:"-"`
 	// CallID is the deleted conversation (TypeRemoved).
 	CallID string `json:"callId,omitempty"`
 	// Epoch names the event log's incarnation (snapshot and resume).
@@ -131,7 +135,8 @@ const (
 	ReasonRefresh = "what this console may see changed; reconnect for a fresh view"
 )
 
-// Decode splits a frame into its messages, in order.
+// Decode splits a frame into its messages, in order. A call message's
+// call is decoded and its JSON kept as well (Message.CallJSON).
 func Decode(frame []byte) ([]Message, error) {
 	var out []Message
 	for line := range bytes.SplitSeq(frame, []byte("\n")) {
@@ -139,11 +144,34 @@ func Decode(frame []byte) ([]Message, error) {
 		if len(line) == 0 {
 			continue
 		}
-		var m Message
-		if err := json.Unmarshal(line, &m); err != nil {
+		m, err := decodeMessage(line)
+		if err != nil {
 			return out, fmt.Errorf("feedwire: decode message %d: %w", len(out)+1, err)
 		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// wireMessage is a Message whose call is read as JSON: the outer Call
+// hides Message's.
+type wireMessage struct {
+	Message
+	Call json.RawMessage `json:"call,omitempty"`
+}
+
+func decodeMessage(line []byte) (Message, error) {
+	var w wireMessage
+	if err := json.Unmarshal(line, &w); err != nil {
+		return Message{}, err
+	}
+	m := w.Message
+	if len(w.Call) > 0 && !bytes.Equal(w.Call, []byte("null")) {
+		var c calls.Call
+		if err := json.Unmarshal(w.Call, &c); err != nil {
+			return Message{}, fmt.Errorf("its call: %w", err)
+		}
+		m.Call, m.CallJSON = &c, w.Call
+	}
+	return m, nil
 }

@@ -55,7 +55,7 @@ func buildWeb(dir string) error {
 	}
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./cmd/switchboard")
 	cmd.Dir = repoRoot
-	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm", "GOEXPERIMENT=jsonv2") // as the Makefile builds it
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the console's app.wasm (GOOS=js GOARCH=wasm go build ./cmd/switchboard): %w\n%s", err, out)
 	}
