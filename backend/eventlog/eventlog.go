@@ -175,7 +175,8 @@ func Open(ctx context.Context, js jetstream.JetStream, opts Options) (*Log, erro
 		return nil, fmt.Errorf("eventlog: bucket %s: %w", WriterBucket, err)
 	}
 	info := stream.CachedInfo()
-	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created, ttl: opts.WriterLeaseTTL}, nil
+	return &Log{js: js, stream: stream, state: state, writer: writer, created: info.Created, ttl: opts.WriterLeaseTTL,
+		lasts: newLastEvents()}, nil
 }
 
 // token turns a call id into a subject token and key part: call ids are
@@ -226,8 +227,9 @@ func (l *Log) append(ctx context.Context, e Entry) (bool, error) {
 		return true, nil
 	}
 	for attempt := range appendAttempts {
-		last, known := l.lasts.get(msg.Subject)
-		if !known || last.repeats(e) {
+		hint, known := l.lasts.get(msg.Subject)
+		last := lastEvent{seq: hint.seq}
+		if !known || l.lasts.mayRepeat(hint, e) {
 			err := l.retry(ctx, func() (err error) { last, err = l.latest(ctx, msg.Subject); return err }, true)
 			if err != nil {
 				return false, err

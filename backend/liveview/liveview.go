@@ -113,23 +113,19 @@ type View struct {
 	// call added or removed, a call ending, a start or end time changing.
 	// Most events (a call put on hold and back) leave it as it is.
 	shape uint64
-	// snapMu serialises encoded snapshots and guards order and encSnap:
-	// the snapshot order of the calls as of one shape, and the last
-	// snapshot itself (see snapshot.go). snapMark counts the snapshots
-	// built.
-	snapMu   sync.Mutex
-	snapMark atomic.Uint64
-	order    struct {
+	// snapMu serialises encoded snapshots and guards order: the snapshot
+	// order of the calls as of one shape (see snapshot.go). shared is the
+	// last snapshot, until the view changes.
+	snapMu sync.Mutex
+	order  struct {
 		shape uint64
 		ids   []string
 	}
-	encSnap struct {
-		version, seq uint64
-		data         []byte
-	}
+	shared atomic.Pointer[sharedSnapshot]
 	// encMu guards enc, each call's JSON as of one of its sequences: kept
 	// fresh as events change calls, so that a snapshot joins what is
-	// already encoded.
+	// already encoded; a call that leaves the view leaves it. Under both
+	// locks, v.mu comes first.
 	encMu sync.Mutex
 	enc   map[string]encodedCall
 	// masked is the last snapshot for viewers' consoles (masked.go).
@@ -180,6 +176,9 @@ func (v *View) Run(ctx context.Context) error {
 	v.calls, v.seq = loaded, applied
 	v.version++
 	v.shape++
+	v.encMu.Lock()
+	clear(v.enc)
+	v.encMu.Unlock()
 	v.live = countLive(loaded)
 	v.mu.Unlock()
 	v.opts.Metrics.Live(v.live)
@@ -393,6 +392,9 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 func (v *View) removeLocked(c calls.Call) {
 	delete(v.calls, c.ID)
 	v.shape++
+	v.encMu.Lock()
+	delete(v.enc, c.ID)
+	v.encMu.Unlock()
 	if !c.Ended() {
 		v.live--
 	}

@@ -24,18 +24,15 @@ import (
 //     (a call put on hold and back) leave it as it is;
 //   - a snapshot is then the calls' JSON joined in that order, under the
 //     view's read lock only while it looks up each call's sequence (a few
-//     milliseconds for 50,000 calls, during which events wait).
-//
-// The cached JSON lives inside the last snapshot, so the view's JSON is held
-// once.
+//     milliseconds for 50,000 calls, during which events wait);
+//   - consoles that ask while the view does not change share the last
+//     snapshot (shared); the first event after it lets it go, so the view
+//     holds its JSON once (in enc), and a snapshot only while it is sent.
 
 // encodedCall is a call's JSON as of one of its sequences.
 type encodedCall struct {
 	seq  uint64
 	data []byte
-	// mark is the last snapshot that saw the call, or the one under way
-	// when an event encoded it.
-	mark uint64
 }
 
 // snapItem is one call of a snapshot being ordered: its sort key.
@@ -51,8 +48,18 @@ func movesInOrder(before, after calls.Call) bool {
 	return before.Ended() != after.Ended() || !before.EndedAt.Equal(after.EndedAt) || !before.StartedAt.Equal(after.StartedAt)
 }
 
-// encode keeps the JSON of the calls msgs changed, for the next snapshot.
+// sharedSnapshot is a snapshot every console asking at its version gets.
+type sharedSnapshot struct {
+	version, seq uint64
+	data         []byte
+}
+
+// encode keeps the JSON of the calls msgs changed, for the next snapshot,
+// and lets the last snapshot go: it is no longer the view.
 func (v *View) encode(msgs []feedwire.Message) {
+	if v.shared.Load() != nil {
+		v.shared.Store(nil)
+	}
 	for _, m := range msgs {
 		if m.Call == nil {
 			continue
@@ -63,7 +70,7 @@ func (v *View) encode(msgs []feedwire.Message) {
 		}
 		v.encMu.Lock()
 		if e, ok := v.enc[m.Call.ID]; !ok || e.seq < m.Call.Seq {
-			v.enc[m.Call.ID] = encodedCall{seq: m.Call.Seq, data: data, mark: v.snapMark.Load()}
+			v.enc[m.Call.ID] = encodedCall{seq: m.Call.Seq, data: data}
 		}
 		v.encMu.Unlock()
 	}
@@ -80,14 +87,13 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 	defer v.snapMu.Unlock()
 	v.mu.RLock()
 	version, seq = v.version, v.seq
-	if v.encSnap.data != nil && v.encSnap.version == version {
+	if last := v.shared.Load(); last != nil && last.version == version {
 		v.mu.RUnlock()
-		return v.encSnap.seq, v.encSnap.data, version
+		return last.seq, last.data, version
 	}
 	if v.order.ids == nil || v.order.shape != v.shape {
 		v.order.ids, v.order.shape = v.orderLocked(), v.shape
 	}
-	v.snapMark.Add(1)
 	parts, stale := v.partsLocked(v.order.ids)
 	v.mu.RUnlock()
 
@@ -99,8 +105,8 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 		}
 		parts[st.at].data = data
 	}
-	out := v.join(parts)
-	v.encSnap.version, v.encSnap.seq, v.encSnap.data = version, seq, out
+	out := v.join(parts, stale)
+	v.shared.Store(&sharedSnapshot{version: version, seq: seq, data: out})
 	return seq, out, version
 }
 
@@ -152,40 +158,34 @@ func (v *View) partsLocked(ids []string) ([]part, []staleCall) {
 	return parts, stale
 }
 
-// join joins the parts into a JSON array. From then on each call's kept
-// JSON points into the array (unless an event encoded a newer one
-// meanwhile), so that the view's JSON is held once, not once in the cache
-// and once in the snapshot; the previous snapshot goes when its consoles
-// have it. Calls no longer in the view are forgotten.
-func (v *View) join(parts []part) []byte {
+// join joins the parts into a JSON array. The JSON of the stale calls,
+// encoded for it, is kept for the next snapshot, unless the call changed
+// or left the view meanwhile.
+func (v *View) join(parts []part, stale []staleCall) []byte {
 	size := 2
 	for _, p := range parts {
 		size += len(p.data) + 1
 	}
 	out := make([]byte, 0, size)
 	out = append(out, '[')
-	at := make([]int, len(parts))
 	for i, p := range parts {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		at[i] = len(out)
 		out = append(out, p.data...)
 	}
 	out = append(out, ']')
-	mark := v.snapMark.Load()
+	if len(stale) == 0 {
+		return out
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
 	v.encMu.Lock()
 	defer v.encMu.Unlock()
-	for i, p := range parts {
-		if e, ok := v.enc[p.id]; ok && e.seq > p.seq {
-			continue // changed since: the newer JSON stays
-		}
-		end := at[i] + len(p.data)
-		v.enc[p.id] = encodedCall{seq: p.seq, data: out[at[i]:end:end], mark: mark}
-	}
-	for id, e := range v.enc {
-		if e.mark < mark {
-			delete(v.enc, id) // gone from the view before this snapshot
+	for _, st := range stale {
+		p := parts[st.at]
+		if c, ok := v.calls[p.id]; ok && c.Seq == p.seq {
+			v.enc[p.id] = encodedCall{seq: p.seq, data: p.data}
 		}
 	}
 	return out
