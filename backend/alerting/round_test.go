@@ -36,20 +36,40 @@ func (v *recordingView) Get(id string) (calls.Call, bool) {
 }
 func (v *recordingView) Writer() bool { return true }
 
-type noRules struct{}
+// fixedRules is a rule store that always has the same rules.
+type fixedRules []alerts.Rule
 
-func (noRules) Load(context.Context) (alerts.Document, error) { return alerts.Document{}, nil }
+func (r fixedRules) Load(context.Context) (alerts.Document, error) {
+	return alerts.Document{Rules: r}, nil
+}
+
+func fixedView(n int) *recordingView {
+	v := &recordingView{}
+	for i := range n {
+		v.calls = append(v.calls, calls.Call{ID: fmt.Sprintf("c%03d", i), State: calls.Established, StartedAt: time.Now()})
+	}
+	return v
+}
+
+// TestARoundWithoutRulesCopiesNothing: with no rule and no alert to
+// clear, the writer's round does not copy the view at all.
+func TestARoundWithoutRulesCopiesNothing(t *testing.T) {
+	v := fixedView(100)
+	w := &alerting.Watcher{Rules: fixedRules(nil), View: v}
+	w.Round(context.Background())
+	w.Round(context.Background())
+	if len(v.given) != 0 {
+		t.Fatalf("rounds without rules copied the view %d times", len(v.given))
+	}
+}
 
 // TestARoundReusesItsCopyOfTheView: the writer's alert round copies the
 // view into the slice the round before used, so a big view is not a new
 // slice of tens of megabytes every second for the collector; and the slice
 // keeps no call between rounds.
 func TestARoundReusesItsCopyOfTheView(t *testing.T) {
-	v := &recordingView{}
-	for i := range 100 {
-		v.calls = append(v.calls, calls.Call{ID: fmt.Sprintf("c%03d", i), State: calls.Established, StartedAt: time.Now()})
-	}
-	w := &alerting.Watcher{Rules: noRules{}, View: v, Log: nil}
+	v := fixedView(100)
+	w := &alerting.Watcher{Rules: fixedRules{{ID: "ringing-long", Kind: alerts.Ringing, Seconds: 3600}}, View: v}
 	ctx := context.Background()
 	w.Round(ctx)
 	first := v.made[0]

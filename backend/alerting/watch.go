@@ -57,7 +57,8 @@ type Watcher struct {
 	// Owned by Run's goroutine. pending holds the events written and not
 	// yet seen in the view, with when to stop waiting for them; rules is
 	// the last rule set read, used while the bucket does not answer.
-	// calls is the round's copy of the view, kept (emptied) for the next.
+	// calls is the round's copy of the view, kept (emptied) for the next
+	// while there are rules.
 	pending map[pendingKey]time.Time
 	rules   []alerts.Rule
 	failing bool
@@ -100,6 +101,13 @@ func (w *Watcher) Round(ctx context.Context) int {
 	now := w.now()
 	rules := w.load(ctx)
 	w.forget(now)
+	if len(rules) == 0 && len(w.pending) == 0 && w.View.ActiveAlerts() == 0 {
+		// No rule to evaluate and no alert to clear: a big view is not
+		// copied for nothing, and the copy of a round before is let go.
+		w.Metrics.ActiveAlerts(0)
+		w.calls = nil
+		return 0
+	}
 	cs := w.View.Unordered(w.calls[:0]) // read after forget: what it forgot is in this view
 	defer func() {
 		clear(cs) // hold no call past the round
