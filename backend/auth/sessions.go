@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -104,6 +105,7 @@ var ErrNoSession = errors.New("auth: no such session")
 type Sessions struct {
 	kv     jetstream.KeyValue
 	logins jetstream.KeyValue
+	nc     *nats.Conn // reads go to the buckets' leaders (leaderGet)
 	opts   SessionOptions
 	now    func() time.Time
 	log    *slog.Logger
@@ -147,7 +149,7 @@ func OpenSessions(ctx context.Context, js jetstream.JetStream, opts SessionOptio
 	if err != nil {
 		return nil, fmt.Errorf("auth: bucket %s: %w", LoginsBucket, err)
 	}
-	return &Sessions{kv: kv, logins: logins, opts: opts, now: time.Now, log: opts.Logger}, nil
+	return &Sessions{kv: kv, logins: logins, nc: js.Conn(), opts: opts, now: time.Now, log: opts.Logger}, nil
 }
 
 // Options returns the options in effect, defaults applied.
@@ -221,18 +223,18 @@ func (s *Sessions) TouchID(ctx context.Context, id string) error {
 }
 
 func (s *Sessions) get(ctx context.Context, id string) (Session, error) {
-	e, err := s.kv.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	e, err := leaderGet(ctx, s.nc, SessionsBucket, id)
+	if errors.Is(err, errAbsent) {
 		return Session{}, ErrNoSession
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("auth: read session: %w", err)
 	}
 	var sess Session
-	if err := json.Unmarshal(e.Value(), &sess); err != nil {
+	if err := json.Unmarshal(e.value, &sess); err != nil {
 		return Session{}, fmt.Errorf("auth: decode session %s: %w", id, err)
 	}
-	sess.ID, sess.revision = id, e.Revision()
+	sess.ID, sess.revision = id, e.revision
 	return sess, nil
 }
 
@@ -443,18 +445,18 @@ func (s *Sessions) takeLogin(ctx context.Context, token string) (loginAttempt, e
 		return loginAttempt{}, errNoLogin
 	}
 	id := idOf(token)
-	e, err := s.logins.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+	e, err := leaderGet(ctx, s.nc, LoginsBucket, id)
+	if errors.Is(err, errAbsent) {
 		return loginAttempt{}, errNoLogin
 	}
 	if err != nil {
 		return loginAttempt{}, fmt.Errorf("auth: read sign-in: %w", err)
 	}
-	if err := s.logins.Delete(ctx, id, jetstream.LastRevision(e.Revision())); err != nil {
+	if err := s.logins.Delete(ctx, id, jetstream.LastRevision(e.revision)); err != nil {
 		return loginAttempt{}, fmt.Errorf("%w: it was completed meanwhile (%v)", errNoLogin, err)
 	}
 	var a loginAttempt
-	if err := json.Unmarshal(e.Value(), &a); err != nil {
+	if err := json.Unmarshal(e.value, &a); err != nil {
 		return loginAttempt{}, fmt.Errorf("auth: decode sign-in: %w", err)
 	}
 	if s.now().Sub(a.Created) > loginLife {
