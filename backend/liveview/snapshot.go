@@ -26,8 +26,9 @@ import (
 //     view's read lock only while it looks up each call's sequence (a few
 //     milliseconds for 50,000 calls, during which events wait);
 //   - consoles that ask while the view does not change share the last
-//     snapshot (shared); the first event after it lets it go, so the view
-//     holds its JSON once (in enc), and a snapshot only while it is sent.
+//     snapshot (shared), and the kept JSON points into it, so the view
+//     holds its calls' JSON once: in the last snapshot, and for the calls
+//     changed since, in what the events encoded.
 
 // encodedCall is a call's JSON as of one of its sequences.
 type encodedCall struct {
@@ -105,7 +106,7 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 		}
 		parts[st.at].data = data
 	}
-	out := v.join(parts, stale)
+	out := v.join(parts)
 	v.shared.Store(&sharedSnapshot{version: version, seq: seq, data: out})
 	return seq, out, version
 }
@@ -158,37 +159,51 @@ func (v *View) partsLocked(ids []string) ([]part, []staleCall) {
 	return parts, stale
 }
 
-// join joins the parts into a JSON array. The JSON of the stale calls,
-// encoded for it, is kept for the next snapshot, unless the call changed
-// or left the view meanwhile.
-func (v *View) join(parts []part, stale []staleCall) []byte {
+// join joins the parts into a JSON array. From then on each call's kept
+// JSON is its part of the array, unless the call changed or left the view
+// meanwhile: the view's JSON is held once, in the last snapshot and in the
+// calls encoded since, and the previous snapshot goes when its consoles
+// have it. The cache is updated a chunk at a time, so that the events'
+// goroutine, which encodes into it, never waits long.
+func (v *View) join(parts []part) []byte {
 	size := 2
 	for _, p := range parts {
 		size += len(p.data) + 1
 	}
 	out := make([]byte, 0, size)
 	out = append(out, '[')
+	at := make([]int, len(parts))
 	for i, p := range parts {
 		if i > 0 {
 			out = append(out, ',')
 		}
+		at[i] = len(out)
 		out = append(out, p.data...)
 	}
 	out = append(out, ']')
-	if len(stale) == 0 {
-		return out
+	for from := 0; from < len(parts); from += joinChunk {
+		v.keepParts(parts[from:min(from+joinChunk, len(parts))], at[from:], out)
 	}
+	return out
+}
+
+// joinChunk is how many calls' kept JSON join updates under one lock.
+const joinChunk = 2048
+
+// keepParts points the kept JSON of the calls in parts into out, where
+// at says each one starts, for the calls still at the part's sequence.
+func (v *View) keepParts(parts []part, at []int, out []byte) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	v.encMu.Lock()
 	defer v.encMu.Unlock()
-	for _, st := range stale {
-		p := parts[st.at]
-		if c, ok := v.calls[p.id]; ok && c.Seq == p.seq {
-			v.enc[p.id] = encodedCall{seq: p.seq, data: p.data}
+	for i, p := range parts {
+		if v.calls[p.id].Seq != p.seq { // a call gone reads as Seq 0
+			continue // changed or gone since: what the events left stays
 		}
+		end := at[i] + len(p.data)
+		v.enc[p.id] = encodedCall{seq: p.seq, data: out[at[i]:end:end]}
 	}
-	return out
 }
 
 // compareItems orders a snapshot as Sort does: live calls by start time,

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+	"unsafe"
 
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
@@ -67,5 +68,37 @@ func BenchmarkEncodedSnapshot(b *testing.B) {
 				b.SetBytes(int64(len(data)))
 			}
 		})
+	}
+}
+
+// TestTheKeptJSONIsTheSnapshots: after a snapshot, every call's kept JSON
+// is its part of the snapshot, not a copy: the view holds its JSON once.
+// A call an event changed after that keeps its new JSON.
+func TestTheKeptJSONIsTheSnapshots(t *testing.T) {
+	v := benchView(500)
+	_, out, _ := v.EncodedSnapshot()
+	start, end := uintptr(unsafe.Pointer(unsafe.SliceData(out))), uintptr(unsafe.Pointer(unsafe.SliceData(out)))+uintptr(len(out))
+	inside := func(b []byte) bool {
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return p >= start && p < end
+	}
+	c := v.calls["b3c40000-0007-4000-8000-000000000007"]
+	v.seq++
+	c.Seq, c.State = v.seq, calls.Hold
+	v.calls[c.ID] = c
+	v.encode([]feedwire.Message{{Type: feedwire.TypeCall, Seq: c.Seq, Call: &c}})
+	for id, e := range v.enc {
+		if id == c.ID {
+			if inside(e.data) || e.seq != c.Seq {
+				t.Fatalf("the changed call's JSON is the snapshot's (seq %d), want its new JSON", e.seq)
+			}
+			continue
+		}
+		if !inside(e.data) {
+			t.Fatalf("call %s's kept JSON is a copy, not its part of the snapshot", id)
+		}
+	}
+	if len(v.enc) != 500 {
+		t.Fatalf("%d calls kept, want 500", len(v.enc))
 	}
 }
