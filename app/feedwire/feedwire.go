@@ -93,9 +93,12 @@ type Message struct {
 	Calls []calls.Call `json:"calls,omitempty"`
 	// Call is the changed call (TypeCall).
 	Call *calls.Call `json:"call,omitempty"`
-	// CallJSON is Call as it came on the wire, set by Decode: a console
-	// that keeps calls as JSON keeps these bytes instead of encoding the
-	// call again. It is never sent (Call is).
+	// CallJSON is Call in JSON, when whoever holds the message has it:
+	// Decode sets it to the bytes that came on the wire, so a console that
+	// keeps calls as JSON keeps them instead of encoding the call again;
+	// the server's view sets it to the encoding it keeps for snapshots, so
+	// Encode sends those bytes instead of encoding the call again. It is
+	// never sent as such (Call is).
 	CallJSON json.RawMessage `json:"-"`
 	// CallID is the deleted conversation (TypeRemoved).
 	CallID string `json:"callId,omitempty"`
@@ -134,6 +137,25 @@ const (
 	// view.
 	ReasonRefresh = "what this console may see changed; reconnect for a fresh view"
 )
+
+// Encode is m in JSON, one line. A message whose CallJSON is set carries
+// those bytes as its call, without encoding Call again.
+func Encode(m Message) ([]byte, error) {
+	if m.Call == nil || len(m.CallJSON) == 0 {
+		return json.Marshal(m)
+	}
+	call := m.CallJSON
+	m.Call, m.CallJSON = nil, nil
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(rest)+len(`,"call":`)+len(call))
+	out = append(out, rest[:len(rest)-1]...) // without its closing brace
+	out = append(out, `,"call":`...)
+	out = append(out, call...)
+	return append(out, '}'), nil
+}
 
 // Decode splits a frame into its messages, in order. A call message's
 // call is decoded and its JSON kept as well (Message.CallJSON).

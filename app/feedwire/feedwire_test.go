@@ -125,3 +125,44 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestEncodeSendsTheCallJSONItIsGiven: a message whose call is already
+// encoded is sent around those bytes, the same bytes json.Marshal gives
+// for the message; without them, Encode is json.Marshal.
+func TestEncodeSendsTheCallJSONItIsGiven(t *testing.T) {
+	c := sampleCall()
+	callJSON, _ := json.Marshal(c)
+	for _, m := range []feedwire.Message{
+		{Type: feedwire.TypeCall, Seq: 42, Call: &c},
+		{Type: feedwire.TypeCall, Seq: 42, Call: &c, Epoch: "e1", CallID: c.ID},
+		{Type: feedwire.TypeRemoved, Seq: 43, CallID: "gone"},
+	} {
+		want, _ := json.Marshal(m)
+		if m.Call != nil {
+			m.CallJSON = callJSON
+		}
+		got, err := feedwire.Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Epoch == "" && !bytes.Equal(got, want) {
+			t.Fatalf("Encode gives\n%s\njson.Marshal\n%s", got, want)
+		}
+		back, err := feedwire.Decode(got)
+		if err != nil || len(back) != 1 {
+			t.Fatalf("Encode's %s does not decode: %v", got, err)
+		}
+		back[0].CallJSON, m.CallJSON = nil, nil
+		if !reflect.DeepEqual(back[0], m) {
+			t.Fatalf("Encode's %s decodes to %+v, want %+v", got, back[0], m)
+		}
+	}
+	// The bytes given are what is sent, not an encoding of Call.
+	other := c
+	other.Subject = "given"
+	given, _ := json.Marshal(other)
+	got, _ := feedwire.Encode(feedwire.Message{Type: feedwire.TypeCall, Seq: 42, Call: &c, CallJSON: given})
+	if !bytes.Contains(got, []byte(`"subject":"given"`)) {
+		t.Fatalf("Encode encoded the call again: %s", got)
+	}
+}

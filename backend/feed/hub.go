@@ -297,7 +297,7 @@ func (h *Hub) Publish(seq uint64, msgs []feedwire.Message) {
 	var removed []string
 	masking := h.maskOn.Load()
 	for _, m := range msgs {
-		data, err := json.Marshal(m)
+		data, err := feedwire.Encode(m)
 		if err != nil {
 			h.opts.Logger.Error("feed: encode message", "seq", seq, "err", err)
 			continue

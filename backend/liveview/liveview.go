@@ -333,8 +333,8 @@ func drain(first eventlog.Record, ch <-chan eventlog.Record, n int) []eventlog.R
 func (v *View) applyBatch(ctx context.Context, batch []eventlog.Record) {
 	for _, rec := range batch {
 		msgs := v.apply(ctx, rec)
+		v.encode(msgs) // the feed sends the JSON the view keeps
 		v.pub.Publish(rec.Seq, msgs)
-		v.encode(msgs)
 	}
 	v.mu.RLock()
 	live := v.live

@@ -56,19 +56,21 @@ type sharedSnapshot struct {
 }
 
 // encode keeps the JSON of the calls msgs changed, for the next snapshot,
-// and lets the last snapshot go: it is no longer the view.
+// and sets it as their CallJSON, for the feed; it lets the last snapshot
+// go: it is no longer the view.
 func (v *View) encode(msgs []feedwire.Message) {
 	if v.shared.Load() != nil {
 		v.shared.Store(nil)
 	}
-	for _, m := range msgs {
+	for i, m := range msgs {
 		if m.Call == nil {
 			continue
 		}
 		data, err := json.Marshal(m.Call)
 		if err != nil {
-			continue // a snapshot tries again, and says why
+			continue // the feed and a snapshot try again, and say why
 		}
+		msgs[i].CallJSON = data
 		v.encMu.Lock()
 		if e, ok := v.enc[m.Call.ID]; !ok || e.seq < m.Call.Seq {
 			v.enc[m.Call.ID] = encodedCall{seq: m.Call.Seq, data: data}

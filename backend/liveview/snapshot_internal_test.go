@@ -1,9 +1,12 @@
 package liveview
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,17 +19,25 @@ import (
 	"switchboard/backend/natstest"
 )
 
-type discardPublisher struct{}
+// recordingPublisher keeps the call messages it is handed.
+type recordingPublisher struct {
+	mu   sync.Mutex
+	msgs []feedwire.Message
+}
 
-func (discardPublisher) Reset(uint64)                       {}
-func (discardPublisher) Publish(uint64, []feedwire.Message) {}
-func (discardPublisher) CaughtUp()                          {}
+func (*recordingPublisher) Reset(uint64) {}
+func (p *recordingPublisher) Publish(_ uint64, msgs []feedwire.Message) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.msgs = append(p.msgs, msgs...)
+}
+func (*recordingPublisher) CaughtUp() {}
 
 // TestEventsLeaveTheSnapshotNothingToEncode: the goroutine that applies
 // events encodes each changed call as it goes, so a snapshot taken after
 // them joins JSON that is ready (a console connecting under load does not
-// wait for thousands of calls to be encoded); and a call erased is
-// forgotten by the next snapshot.
+// wait for thousands of calls to be encoded), and the feed is handed the
+// same JSON; and a call erased is forgotten by the next snapshot.
 func TestEventsLeaveTheSnapshotNothingToEncode(t *testing.T) {
 	ns := natstest.Server(t)
 	nc, err := nats.Connect(ns.ClientURL())
@@ -40,7 +51,8 @@ func TestEventsLeaveTheSnapshotNothingToEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := New(log, discardPublisher{}, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SaveEvery: 50 * time.Millisecond})
+	pub := &recordingPublisher{}
+	v := New(log, pub, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SaveEvery: 50 * time.Millisecond})
 	done := make(chan struct{})
 	go func() { defer close(done); v.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -80,6 +92,18 @@ func TestEventsLeaveTheSnapshotNothingToEncode(t *testing.T) {
 	if len(stale) != 0 {
 		t.Fatalf("%d calls changed by events are still to be encoded by the snapshot (first %s)", len(stale), stale[0].call.ID)
 	}
+	// The feed was handed the same JSON, to send without encoding again.
+	pub.mu.Lock()
+	for _, m := range pub.msgs {
+		if m.Call == nil {
+			continue
+		}
+		want, _ := json.Marshal(m.Call)
+		if !bytes.Equal(m.CallJSON, want) {
+			t.Fatalf("the feed got call %s at %d with JSON %s, want %s", m.Call.ID, m.Seq, m.CallJSON, want)
+		}
+	}
+	pub.mu.Unlock()
 	if err := log.Erase(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
