@@ -480,8 +480,29 @@ func (h *Hub) resumableLocked(c *client, since uint64) bool {
 	if c.redactable && since <= h.redactBase {
 		return false
 	}
-	return since >= h.base && since <= h.head && h.missed(since) < h.opts.QueueLimit
+	return since >= h.base && since <= h.head && h.fitsLocked(since)
 }
+
+// fitsLocked reports whether the ring's changes after since fit in a
+// client's queue, by count and by bytes, beside the few messages that
+// open a feed: a replay cut short would leave a console a gap, so one
+// that does not fit is a snapshot instead. h.mu is held.
+func (h *Hub) fitsLocked(since uint64) bool {
+	n := h.missed(since)
+	if n >= h.opts.QueueLimit-openingMessages {
+		return false
+	}
+	size := 0
+	for _, e := range h.ring[len(h.ring)-n:] {
+		size += max(len(e.data), len(e.masked))
+	}
+	return size <= h.opts.QueueBytes-h.opts.QueueBytes/16
+}
+
+// openingMessages is how many messages, and a sixteenth of the queue's
+// bytes how much, fitsLocked leaves in a queue for what a feed opens with
+// besides the replay (resume, status, presence, claims).
+const openingMessages = 8
 
 // masks reports whether c reads external parties masked now.
 func (h *Hub) masks(c *client) bool {
@@ -532,7 +553,7 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 		return "", true // masking changed meanwhile: take the snapshot again
 	case snap == nil && !resumable:
 		return "", true // the ring moved on meanwhile: take a snapshot
-	case snap != nil && (snap.Seq < h.base || h.missed(snap.Seq) >= h.opts.QueueLimit):
+	case snap != nil && (snap.Seq < h.base || !h.fitsLocked(snap.Seq)):
 		return "", true // too old to be followed by the ring
 	}
 	if snap == nil {
@@ -543,7 +564,13 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 		c.open(snap.parts(h.opts.Epoch)...)
 	}
 	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
-		c.enqueue(e)
+		if !c.enqueue(e) {
+			// It did not fit after all (fitsLocked leaves room for what
+			// opens a feed). A gap is never an option: the console is
+			// told it fell behind, and comes back for a snapshot.
+			h.opts.Metrics.SlowClient()
+			return feedwire.ReasonSlow, false
+		}
 	}
 	if h.trouble != "" {
 		c.push(h.statusLocked().data)

@@ -434,3 +434,46 @@ func (v *bigView) EncodedSnapshot() (uint64, []byte, uint64) {
 	})
 	return 0, v.data, 1
 }
+
+// TestAResumeThatDoesNotFitIsASnapshot: a console resuming from a sequence
+// the ring still holds, but with more bytes of changes after it than its
+// queue takes, gets a snapshot; a replay cut short at the queue's bound
+// would have left it a gap. A backlog that fits is resumed, whole.
+func TestAResumeThatDoesNotFitIsASnapshot(t *testing.T) {
+	h, url := serveHub(t, Options{RingSize: 100, QueueLimit: 100, QueueBytes: 300 << 10})
+	h.Reset(10)
+	for seq := uint64(11); seq <= 30; seq++ {
+		h.Publish(seq, []feedwire.Message{callMsg(seq, 20<<10)}) // 20 KiB each: 400 KiB in all
+	}
+	view := h.view.(*fixedView)
+	view.mu.Lock()
+	view.seq = 30 // a snapshot is the view at the head
+	view.mu.Unlock()
+	first := func(since string) []feedwire.Message {
+		c := dial(t, url+"?since="+since)
+		var got []feedwire.Message
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for len(got) == 0 || (got[0].Type == feedwire.TypeResume && got[len(got)-1].Seq < 30) {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("since=%s: %v after %d messages", since, err, len(got))
+			}
+			msgs, _ := feedwire.Decode(data)
+			got = append(got, msgs...)
+		}
+		return got
+	}
+	if got := first("10"); got[0].Type != feedwire.TypeSnapshot {
+		t.Fatalf("a backlog of 400 KiB for a queue of 300 KiB opened with %s, want a snapshot", got[0].Type)
+	}
+	got := first("25")
+	if got[0].Type != feedwire.TypeResume {
+		t.Fatalf("a backlog of 100 KiB opened with %s, want a resume", got[0].Type)
+	}
+	for i, m := range got[1:] {
+		if m.Seq != uint64(26+i) {
+			t.Fatalf("the replay after 25 is %d at %d, want every change from 26 to 30", m.Seq, i)
+		}
+	}
+}
