@@ -386,7 +386,6 @@ func (r *report) describe(name string) string {
 	case "W1":
 		return fmt.Sprintf("%d feed clients connect and read the feed. %d posters, each on its own keep-alive connection and interleaving %d calls, "+
 			"POST one notification per request as fast as the server answers, for %s; a refused notification is sent again up to 3 times. "+
-			"A client the server cuts off as too slow (a whole queue behind) reconnects with since, as a console does; it must still receive every change, once, in order. "+
 			"Then the clients are given up to %s to receive everything the webhook accepted.", o.W1.Clients, o.W1.Posters, o.W1.Lanes, o.W1.Duration, o.Drain)
 	case "W2":
 		return fmt.Sprintf("%d feed clients connect; then a paced sender (%d posters sharing the pace, each owning its calls) sends %.0f notifications a second for %s. "+
@@ -427,8 +426,7 @@ func (r *report) runNote(run *runResult) string {
 	}
 	switch {
 	case run.W1 != nil:
-		return fmt.Sprintf("%s: %d accepted, %d refused attempts, %.0f clients cut off as too slow (back with since); CPU %s; delivery: %s", head,
-			run.W1.Accepted, run.W1.Refusals, run.W1.SlowDrops, run.W1.CPU, deliverySummary(run.W1.Delivery))
+		return fmt.Sprintf("%s: %d accepted, %d refused attempts; CPU %s; delivery: %s", head, run.W1.Accepted, run.W1.Refusals, run.W1.CPU, deliverySummary(run.W1.Delivery))
 	case run.W2 != nil:
 		return fmt.Sprintf("%s: %d of %d accepted, sender at worst %s behind its pace, %.0f clients cut off as too slow; CPU %s; delivery: %s", head,
 			run.W2.Accepted, run.W2.Planned, ms(run.W2.SenderLag), run.W2.SlowDrops, run.W2.CPU, deliverySummary(run.W2.Delivery))

@@ -34,10 +34,6 @@ type w1Result struct {
 	// CPU is how the posting phase used the machine.
 	CPU      cpuUse
 	Delivery deliveryCheck
-	// SlowDrops is the server's count of clients cut off as too slow; they
-	// come back with since, as a console does, and must still receive
-	// everything, once, in order.
-	SlowDrops float64
 }
 
 // w1Goal is issue 2's throughput goal on 2 cores.
@@ -51,9 +47,6 @@ func (b *bench) runW1(ctx context.Context, kind, name string, cfg w1Config) (*w1
 	err := b.withServer(ctx, kind, launchOptions{}, func(srv *server) error {
 		base := time.Now()
 		fo := b.feedOptions(srv, cfg.Clients, base)
-		// A client the server cuts off as too slow (it fell a whole queue
-		// behind) comes back with since, as a console does.
-		fo.Reconnect, fo.ReconnectFor = true, time.Minute
 		clients, err := dialMany(ctx, fo, cfg.Clients, b.opts.DialParallel, b.log)
 		defer stopAll(clients)
 		if err != nil {
@@ -81,9 +74,6 @@ func (b *bench) runW1(ctx context.Context, kind, name string, cfg w1Config) (*w1
 		head, err := headSeq(ctx, fo)
 		if err != nil {
 			return err
-		}
-		if m, err := scrape(ctx, b.http, srv, metricSlowDrops); err == nil {
-			res.SlowDrops = m[metricSlowDrops]
 		}
 		stopAll(clients)
 		res.Delivery = checkDelivery(clients, totals.Acked, totals.Accepted, head, !caughtUp)
