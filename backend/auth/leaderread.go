@@ -11,6 +11,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
+// leaderReadTimeout bounds a read from the leader when the caller set no
+// deadline (JetStream's default for its API).
+const leaderReadTimeout = 5 * time.Second
+
 // errAbsent says a key has no value: never written, deleted or purged.
 var errAbsent = errors.New("auth: no such key")
 
@@ -33,6 +37,13 @@ type leaderEntry struct {
 // ended or revoked must end on every replica at once. So sign-ins and
 // sessions are read from the leader: one request, as a direct read is.
 func leaderGet(ctx context.Context, nc *nats.Conn, bucket, key string) (leaderEntry, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		// As JetStream's own reads: a leader being elected does not hold
+		// a request forever.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, leaderReadTimeout)
+		defer cancel()
+	}
 	req, _ := json.Marshal(struct {
 		LastFor string `json:"last_by_subj"`
 	}{"$KV." + bucket + "." + key})

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"switchboard/backend/natstest"
@@ -59,10 +61,53 @@ func TestSignInsAndSessionsAreReadFromTheLeader(t *testing.T) {
 	if _, err := s.Get(ctx, token); !errors.Is(err, ErrNoSession) {
 		t.Fatalf("Get of an ended session: %v, want ErrNoSession", err)
 	}
-	if err := watch.Flush(); err != nil {
-		t.Fatal(err)
+	// The watcher hears the requests asynchronously: give it a moment.
+	for deadline := time.Now().Add(5 * time.Second); leader.Load() < 7 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 	if direct.Load() != 0 || leader.Load() < 7 {
 		t.Fatalf("%d direct reads and %d reads from the leader, want none and every read", direct.Load(), leader.Load())
+	}
+}
+
+// TestALeaderReadWithoutDeadlineEnds: a read whose caller set no deadline
+// (a request's context) still ends when no leader answers, as JetStream's
+// own reads do, instead of holding the request forever.
+func TestALeaderReadWithoutDeadlineEnds(t *testing.T) {
+	// A server without JetStream, where someone takes the request and
+	// never answers: a leader being elected.
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("NATS did not start")
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if _, err := nc.Subscribe("$JS.API.STREAM.MSG.GET.KV_SILENT", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		_, err := leaderGet(context.Background(), nc, "SILENT", "k")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || errors.Is(err, errAbsent) || time.Since(start) < leaderReadTimeout/2 {
+			t.Fatalf("a read nobody answered gave %v after %s, want an error once it waited", err, time.Since(start))
+		}
+	case <-time.After(leaderReadTimeout + 5*time.Second):
+		t.Fatal("a read nobody answered did not end")
 	}
 }
