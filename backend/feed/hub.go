@@ -484,12 +484,13 @@ func (h *Hub) resumableLocked(c *client, since uint64) bool {
 }
 
 // fitsLocked reports whether the ring's changes after since fit in a
-// client's queue, by count and by bytes, beside the few messages that
-// open a feed: a replay cut short would leave a console a gap, so one
-// that does not fit is a snapshot instead. h.mu is held.
+// client's queue, by count and by bytes, beside what a feed opens with (a
+// sixteenth of the queue is left for the resume, status, presence and
+// claims): a replay cut short would leave a console a gap, so one that
+// does not fit is a snapshot instead. h.mu is held.
 func (h *Hub) fitsLocked(since uint64) bool {
 	n := h.missed(since)
-	if n >= h.opts.QueueLimit-openingMessages {
+	if n > h.opts.QueueLimit-max(1, h.opts.QueueLimit/16) {
 		return false
 	}
 	size := 0
@@ -498,11 +499,6 @@ func (h *Hub) fitsLocked(since uint64) bool {
 	}
 	return size <= h.opts.QueueBytes-h.opts.QueueBytes/16
 }
-
-// openingMessages is how many messages, and a sixteenth of the queue's
-// bytes how much, fitsLocked leaves in a queue for what a feed opens with
-// besides the replay (resume, status, presence, claims).
-const openingMessages = 8
 
 // masks reports whether c reads external parties masked now.
 func (h *Hub) masks(c *client) bool {
