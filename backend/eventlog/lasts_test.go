@@ -5,32 +5,24 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"switchboard/app/calls"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/natstest"
 )
 
-// openCounted opens the log on a connection of its own to url, and returns
+// openCounted opens the log on a connection of its own to ns, and returns
 // the connection too, to count what it sends.
-func openCounted(t *testing.T, url string) (*eventlog.Log, *nats.Conn) {
+func openCounted(t *testing.T, ns *server.Server) (*eventlog.Log, *nats.Conn) {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.Connect(t, ns)
 	log, err := eventlog.Open(context.Background(), js, eventlog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return log, nc
+	return log, js.Conn()
 }
 
 // TestAppendsReadTheLatestEventOnce: a call's notifications appended one
@@ -39,7 +31,7 @@ func openCounted(t *testing.T, url string) (*eventlog.Log, *nats.Conn) {
 // conditional on it.
 func TestAppendsReadTheLatestEventOnce(t *testing.T) {
 	ns := natstest.Server(t)
-	log, nc := openCounted(t, ns.ClientURL())
+	log, nc := openCounted(t, ns)
 	ctx := context.Background()
 	before := nc.Stats().OutMsgs
 	const n = 20
@@ -67,8 +59,8 @@ func TestAppendsReadTheLatestEventOnce(t *testing.T) {
 // afresh.
 func TestWhatALogRemembersNeverDropsOrDoublesAnEvent(t *testing.T) {
 	ns := natstest.Server(t)
-	a, _ := openCounted(t, ns.ClientURL())
-	b, _ := openCounted(t, ns.ClientURL())
+	a, _ := openCounted(t, ns)
+	b, _ := openCounted(t, ns)
 	ctx := context.Background()
 	steps := []struct {
 		log     *eventlog.Log

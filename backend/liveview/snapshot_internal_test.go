@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
 	"switchboard/backend/eventlog"
@@ -39,15 +36,8 @@ func (*recordingPublisher) CaughtUp() {}
 // wait for thousands of calls to be encoded), and the feed is handed the
 // same JSON; and a call erased is forgotten by the next snapshot.
 func TestEventsLeaveTheSnapshotNothingToEncode(t *testing.T) {
-	ns := natstest.Server(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithCancel(context.Background())
-	log, err := eventlog.Open(ctx, js, eventlog.Options{WriterLeaseTTL: time.Second})
+	log, err := eventlog.Open(ctx, natstest.JetStream(t), eventlog.Options{WriterLeaseTTL: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

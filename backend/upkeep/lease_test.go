@@ -63,20 +63,12 @@ func (discard) Append(_ context.Context, entries []eventlog.Entry) (int, error) 
 	return len(entries), nil
 }
 
-// testJetStream is JetStream on an in-process server of the test's own.
+// testJetStream is JetStream on an in-process server of the test's own,
+// with its connection, to count what it sends.
 func testJetStream(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	ns := natstest.Server(t)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nc, js
+	js := natstest.JetStream(t)
+	return js.Conn(), js
 }
 
 // TestARoundAsksForEachLeaseOnce: ticks within a call's keepAlive round
