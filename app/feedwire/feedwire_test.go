@@ -166,3 +166,24 @@ func TestEncodeSendsTheCallJSONItIsGiven(t *testing.T) {
 		t.Fatalf("Encode encoded the call again: %s", got)
 	}
 }
+
+// BenchmarkDecode is a busy feed's frame as a console decodes it: 40 call
+// messages. Run it with and without GOEXPERIMENT=jsonv2 to compare the JSON
+// engines (the console is built on the newer one).
+func BenchmarkDecode(b *testing.B) {
+	c := sampleCall()
+	var lines [][]byte
+	for i := range 40 {
+		c.Seq = uint64(i + 1)
+		m, _ := json.Marshal(feedwire.Message{Type: feedwire.TypeCall, Seq: c.Seq, Call: &c})
+		lines = append(lines, m)
+	}
+	frame := bytes.Join(lines, []byte("\n"))
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := feedwire.Decode(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
