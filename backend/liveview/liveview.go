@@ -115,7 +115,8 @@ type View struct {
 	shape uint64
 	// snapMu serialises encoded snapshots and guards order: the snapshot
 	// order of the calls as of one shape (see snapshot.go). shared is the
-	// last snapshot, until the view changes.
+	// last snapshot, which consoles asking at its version share (the kept
+	// JSON points into it, so holding it costs nothing more).
 	snapMu sync.Mutex
 	order  struct {
 		shape uint64

@@ -56,12 +56,8 @@ type sharedSnapshot struct {
 }
 
 // encode keeps the JSON of the calls msgs changed, for the next snapshot,
-// and sets it as their CallJSON, for the feed; it lets the last snapshot
-// go: it is no longer the view.
+// and sets it as their CallJSON, for the feed.
 func (v *View) encode(msgs []feedwire.Message) {
-	if v.shared.Load() != nil {
-		v.shared.Store(nil)
-	}
 	for i, m := range msgs {
 		if m.Call == nil {
 			continue
