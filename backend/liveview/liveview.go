@@ -101,7 +101,10 @@ type View struct {
 	mu    sync.RWMutex
 	calls map[string]calls.Call
 	live  int // calls not ended
-	seq   uint64
+	// alerts counts the alerts the calls hold, kept as calls change so
+	// that /metrics reads it without walking the view.
+	alerts int
+	seq    uint64
 	// version counts the view's changes (events applied, calls pruned);
 	// snap caches the sorted list of one version.
 	version uint64
@@ -180,7 +183,7 @@ func (v *View) Run(ctx context.Context) error {
 	v.encMu.Lock()
 	clear(v.enc)
 	v.encMu.Unlock()
-	v.live = countLive(loaded)
+	v.live, v.alerts = count(loaded)
 	v.mu.Unlock()
 	v.opts.Metrics.Live(v.live)
 	v.pub.Reset(base)
@@ -226,14 +229,15 @@ func (v *View) load(ctx context.Context) (map[string]calls.Call, uint64, uint64,
 	}
 }
 
-func countLive(m map[string]calls.Call) int {
-	n := 0
+// count counts the calls of m not ended, and the alerts they all hold.
+func count(m map[string]calls.Call) (live, alerts int) {
 	for _, c := range m {
 		if !c.Ended() {
-			n++
+			live++
 		}
+		alerts += len(c.Alerts)
 	}
-	return n
+	return live, alerts
 }
 
 // trouble hears the follower's recoveries.
@@ -368,6 +372,7 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 		return nil
 	}
 	v.calls[after.ID] = after
+	v.alerts += len(after.Alerts) - len(before.Alerts) // before is zero when new
 	if !existed || movesInOrder(before, after) {
 		v.shape++
 	}
@@ -396,6 +401,7 @@ func (v *View) removeLocked(c calls.Call) {
 	v.encMu.Lock()
 	delete(v.enc, c.ID)
 	v.encMu.Unlock()
+	v.alerts -= len(c.Alerts)
 	if !c.Ended() {
 		v.live--
 	}

@@ -13,7 +13,8 @@ import (
 
 // TestUnorderedHoldsEveryCallAndAlertsAreCounted: Unordered is the
 // snapshot's calls in some order, and ActiveAlerts counts the alerts they
-// hold.
+// hold, as alerts are raised and cleared, calls erased, and in a view
+// that loads what another saved.
 func TestUnorderedHoldsEveryCallAndAlertsAreCounted(t *testing.T) {
 	log := openLog(t)
 	v := runView(t, log, liveview.Options{})
@@ -39,4 +40,18 @@ func TestUnorderedHoldsEveryCallAndAlertsAreCounted(t *testing.T) {
 	if got, want := ids(v.Unordered(nil)), ids(v.Calls()); !slices.Equal(got, want) || len(got) != 3 {
 		t.Fatalf("Unordered holds %v, the snapshot %v", got, want)
 	}
+
+	clear := raise("c", "hold")
+	clear.Event.Alert.Op = calls.AlertCleared
+	if _, err := log.Append(ctx, []eventlog.Entry{clear}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the view counts the cleared alert", func() bool { return v.ActiveAlerts() == 2 })
+	if again := runView(t, log, liveview.Options{}); again.ActiveAlerts() != 2 {
+		t.Fatalf("a view that loads the saved state counts %d alerts, want 2", again.ActiveAlerts())
+	}
+	if err := log.Erase(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the view forgets the erased call's alert", func() bool { return v.ActiveAlerts() == 1 })
 }

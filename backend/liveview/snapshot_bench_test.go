@@ -3,6 +3,7 @@ package liveview
 import (
 	"fmt"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -101,4 +102,50 @@ func TestTheKeptJSONIsTheSnapshots(t *testing.T) {
 	if len(v.enc) != 500 {
 		t.Fatalf("%d calls kept, want 500", len(v.enc))
 	}
+}
+
+// TestAnEventWaitsForAChunkNotTheWholeView: while a whole-view read
+// gathers the calls, an event (a writer of the view) gets the view at the
+// end of the chunk it arrived in, not after the last call.
+func TestAnEventWaitsForAChunkNotTheWholeView(t *testing.T) {
+	v := benchView(3 * gatherChunk)
+	applied := make(chan struct{})
+	seen := 0
+	got := v.gather(nil, func(*calls.Call) bool {
+		seen++
+		switch seen {
+		case 1:
+			go func() {
+				v.mu.Lock()
+				v.seq++
+				v.mu.Unlock()
+				close(applied)
+			}()
+			waitForWriter(t, &v.mu)
+		case gatherChunk + 1:
+			select {
+			case <-applied:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the event still waits after a chunk of the view was gathered")
+			}
+		}
+		return true
+	})
+	if len(got) != 3*gatherChunk {
+		t.Fatalf("gathered %d calls, want %d", len(got), 3*gatherChunk)
+	}
+}
+
+// waitForWriter waits until a writer waits for mu, which the caller holds
+// for reading: from then on no reader may take it.
+func waitForWriter(t *testing.T, mu *sync.RWMutex) {
+	t.Helper()
+	for range 5000 {
+		if !mu.TryRLock() {
+			return
+		}
+		mu.RUnlock()
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the writer never asked for the view")
 }
