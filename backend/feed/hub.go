@@ -67,7 +67,10 @@ type Options struct {
 	// large notifications shorten the resumable past, never grow memory.
 	RingBytes int
 	// QueueLimit is how many messages a client may have waiting before it
-	// is cut off as too slow (default 8,192).
+	// is cut off as too slow (default 32,768). QueueBytes is what bounds a
+	// client's memory; the count is there for tiny messages. At 8,192, a
+	// console that lost its core for a second while the server took 8,000
+	// notifications a second was cut, 6 MiB into its 16.
 	QueueLimit int
 	// QueueBytes bounds a client's waiting messages by size as well
 	// (default 16 MiB).
@@ -113,7 +116,7 @@ func (o Options) withDefaults() Options {
 		o.RingBytes = 64 << 20
 	}
 	if o.QueueLimit <= 0 {
-		o.QueueLimit = 8192
+		o.QueueLimit = 32768
 	}
 	if o.QueueBytes <= 0 {
 		o.QueueBytes = 16 << 20
