@@ -85,7 +85,8 @@ func TestARoundAsksForEachLeaseOnce(t *testing.T) {
 	}
 	g := &graphCounter{keepAlives: map[string]int{}}
 	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
-		KeepAliveEvery: 15 * time.Minute, StartupRate: -1, Now: func() time.Time { return now }})
+		KeepAliveEvery: 15 * time.Minute, StartupRate: -1, Now: func() time.Time { return now },
+		Tick: time.Millisecond}) // the keepAlives of a tick are spread over it in real time: none to speak of here
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,8 @@ func TestKeepAlivesOfCallsAnsweredTogetherAreSpread(t *testing.T) {
 	}
 	g := &graphCounter{keepAlives: map[string]int{}, at: map[string][]time.Time{}, now: func() time.Time { return now }}
 	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
-		KeepAliveEvery: every, StartupRate: -1, Now: func() time.Time { return now }})
+		KeepAliveEvery: every, StartupRate: -1, Now: func() time.Time { return now },
+		Tick: time.Millisecond}) // ticks are simulated by now; the real one only spreads a tick's keepAlives
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,5 +166,131 @@ func TestKeepAlivesOfCallsAnsweredTogetherAreSpread(t *testing.T) {
 		if d := at[1].Sub(at[0]); d > every+tick || d < every-tick {
 			t.Errorf("call %s kept alive again %s after the first, want a period (%s) apart", c.ID, d, every)
 		}
+	}
+}
+
+// dueView is n established calls answered an hour before now, all due for
+// a keepAlive; ended names those a fresh read finds ended.
+type dueView struct {
+	staticView
+	ended map[string]bool
+}
+
+func newDueView(n int, now time.Time) dueView {
+	v := dueView{ended: map[string]bool{}}
+	for i := range n {
+		v.staticView = append(v.staticView, calls.Call{ID: fmt.Sprintf("due-%03d", i), State: calls.Established,
+			StartedAt: now.Add(-time.Hour), AnsweredAt: now.Add(-time.Hour), UpdatedAt: now})
+	}
+	return v
+}
+
+func (v dueView) Get(id string) (calls.Call, bool) {
+	for _, c := range v.staticView {
+		if c.ID == id {
+			if v.ended[id] {
+				c.State, c.EndedAt = calls.Terminated, c.UpdatedAt
+			}
+			return c, true
+		}
+	}
+	return calls.Call{}, false
+}
+
+// gatedGraph holds every keepAlive until open workers are in flight at
+// once (or five seconds pass), and notes the most it saw in flight and
+// when each keepAlive came.
+type gatedGraph struct {
+	graphCounter
+	open     int
+	opened   bool
+	release  chan struct{}
+	inflight int
+	most     int
+	started  []time.Time
+}
+
+func (g *gatedGraph) KeepAlive(ctx context.Context, id string) error {
+	g.mu.Lock()
+	g.inflight++
+	g.most = max(g.most, g.inflight)
+	g.started = append(g.started, time.Now())
+	if g.inflight == g.open && !g.opened {
+		g.opened = true
+		close(g.release)
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.release:
+	case <-time.After(5 * time.Second):
+	}
+	g.mu.Lock()
+	g.inflight--
+	g.mu.Unlock()
+	return g.graphCounter.KeepAlive(ctx, id)
+}
+
+// TestARoundKeepsCallsAliveSeveralAtOnce: a tick's keepAlives are made
+// KeepAliveWorkers at once, never more, so a slow Graph does not make
+// them fall behind.
+func TestARoundKeepsCallsAliveSeveralAtOnce(t *testing.T) {
+	_, js := testJetStream(t)
+	now := time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC)
+	view := newDueView(20, now)
+	g := &gatedGraph{graphCounter: graphCounter{keepAlives: map[string]int{}}, open: 4, release: make(chan struct{})}
+	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
+		KeepAliveEvery: 15 * time.Minute, StartupRate: -1, Now: func() time.Time { return now },
+		Tick: time.Millisecond, KeepAliveWorkers: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Round(context.Background())
+	if g.most != 4 {
+		t.Errorf("at most %d keepAlives were in flight at once, want 4", g.most)
+	}
+	if n := g.total(); n != 20 {
+		t.Errorf("%d keepAlives, want 20", n)
+	}
+}
+
+// TestARoundSpreadsItsKeepAlivesOverTheTick: the keepAlives due in a tick
+// start spread over most of it, not all at its beginning (each records an
+// action every console is sent).
+func TestARoundSpreadsItsKeepAlivesOverTheTick(t *testing.T) {
+	_, js := testJetStream(t)
+	now := time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC)
+	view := newDueView(20, now)
+	g := &gatedGraph{graphCounter: graphCounter{keepAlives: map[string]int{}}, open: 1, release: make(chan struct{})}
+	const tick = 400 * time.Millisecond
+	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
+		KeepAliveEvery: 15 * time.Minute, StartupRate: -1, Now: func() time.Time { return now }, Tick: tick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Round(context.Background())
+	if len(g.started) != 20 {
+		t.Fatalf("%d keepAlives, want 20", len(g.started))
+	}
+	if took := g.started[19].Sub(g.started[0]); took < tick/2 {
+		t.Errorf("the tick's 20 keepAlives started within %s, want them spread over most of its %s", took, tick)
+	}
+}
+
+// TestACallThatEndedIsNotKeptAlive: a call that ended after the round
+// listed it, while its keepAlive waited its turn, is not kept alive.
+func TestACallThatEndedIsNotKeptAlive(t *testing.T) {
+	_, js := testJetStream(t)
+	now := time.Date(2026, 12, 1, 10, 0, 1, 0, time.UTC)
+	view := newDueView(3, now)
+	view.ended["due-001"] = true
+	g := &graphCounter{keepAlives: map[string]int{}}
+	k, err := upkeep.New(context.Background(), js, 1, g, view, discard{}, upkeep.Options{
+		KeepAliveEvery: 15 * time.Minute, StartupRate: -1, Now: func() time.Time { return now }, Tick: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Round(context.Background())
+	if g.keepAlives["due-001"] != 0 || g.total() != 2 {
+		t.Errorf("kept alive %v, want the two calls still live", g.keepAlives)
 	}
 }

@@ -6,7 +6,8 @@
 //     ends a call after 45 minutes without one); a 404 ends the call. Each
 //     call's rounds are shifted by a phase drawn from its id, so calls
 //     answered together (a morning's rush, a replica's start) are kept
-//     alive spread over the period, not all in one tick.
+//     alive spread over the period, not all in one tick; the keepAlives
+//     due in a tick start spread over the tick, KeepAliveWorkers at once.
 //   - reconcile: a live call with no news for QuietAfter (an incoming call
 //     past Graph's 15-second deadline sooner) is checked with GET; a 404 ends
 //     it with a reason saying Switchboard reconciled it.
@@ -84,6 +85,10 @@ type Options struct {
 	// AutoAnswerAfter answers incoming calls nobody acted on after this
 	// long; zero (the default outside the demo) never answers.
 	AutoAnswerAfter time.Duration
+	// KeepAliveWorkers bounds the keepAlives in flight at once (default
+	// 8). With 50,000 live calls some 55 come due each second, and Graph
+	// takes its time to answer each: one at a time would fall behind.
+	KeepAliveWorkers int
 	// EnrichWorkers bounds the reads of new calls made at once (default 4);
 	// EnrichQueue bounds the calls waiting (default 1024; more are left to
 	// the quiet check); EnrichBudget bounds the time one read may take,
@@ -117,6 +122,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.IncomingGrace <= 0 {
 		o.IncomingGrace = 15 * time.Second
+	}
+	if o.KeepAliveWorkers <= 0 {
+		o.KeepAliveWorkers = 8
 	}
 	if o.EnrichWorkers <= 0 {
 		o.EnrichWorkers = 4
@@ -204,11 +212,15 @@ func (k *Keeper) Run(ctx context.Context) {
 	}
 }
 
-// Round does one pass over the live calls.
+// Round does one pass over the live calls. What is due at once (an
+// auto-answer, a quiet call's check) is done as the pass meets it; the
+// keepAlives due are then spread over the tick (see keepAlives), and Round
+// returns when they are done.
 func (k *Keeper) Round(ctx context.Context) {
 	now := k.opts.Now()
 	live := k.view.Live()
 	k.forgetEnded(live)
+	var due []dueKeepAlive
 	for _, c := range live {
 		if ctx.Err() != nil {
 			return
@@ -220,10 +232,74 @@ func (k *Keeper) Round(ctx context.Context) {
 			k.reconcile(ctx, c, now)
 		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating:
 			if r, began := k.keepAliveRound(c.ID, now); c.AnsweredAt.Before(began) {
-				k.keepAlive(ctx, c, r)
+				due = append(due, dueKeepAlive{c, r})
 			}
 		}
 	}
+	k.keepAlives(ctx, due)
+}
+
+// dueKeepAlive is a call due for a keepAlive, in its keepAlive round.
+type dueKeepAlive struct {
+	call  calls.Call
+	round int64
+}
+
+// keepAlives keeps the due calls alive, KeepAliveWorkers at once, their
+// starts spread evenly over three quarters of a tick. A tick's keepAlives
+// each record an action, which every console is sent: 50,000 live calls
+// bring some 800 a tick, which all at once held every other change up.
+// Spread, and with Graph answering in its own time, they are a steady
+// trickle. A call that ended while its keepAlive waited is left alone.
+func (k *Keeper) keepAlives(ctx context.Context, due []dueKeepAlive) {
+	if len(due) == 0 {
+		return
+	}
+	gap := k.opts.Tick * 3 / 4 / time.Duration(len(due))
+	sem := make(chan struct{}, k.opts.KeepAliveWorkers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := time.Now()
+	for _, d := range due {
+		if wait := time.Until(next); wait > 0 {
+			t.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+		next = next.Add(gap)
+		select {
+		case <-ctx.Done():
+			return
+		case sem <- struct{}{}:
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if c, live := k.stillLive(d.call); live {
+				k.keepAlive(ctx, c, d.round)
+			}
+		})
+	}
+}
+
+// getter is a view that can read one call as it is now.
+type getter interface {
+	Get(id string) (calls.Call, bool)
+}
+
+// stillLive reads c again from a view that can: a call may end in the
+// moments its keepAlive waited, and Graph's 404 then must not end it twice.
+func (k *Keeper) stillLive(c calls.Call) (calls.Call, bool) {
+	g, ok := k.view.(getter)
+	if !ok {
+		return c, true
+	}
+	now, ok := g.Get(c.ID)
+	return now, ok && !now.Ended() && now.State != calls.Terminating
 }
 
 // quiet reports whether c had no news for long enough to ask Graph.
