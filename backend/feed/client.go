@@ -189,8 +189,12 @@ func (c *client) take(maxBytes int) batch {
 		n++
 	}
 	*buf = frame
-	clear(c.queue[:n])
-	c.queue = c.queue[n:]
+	// What is left moves to the front, so the queue's array serves the
+	// next messages: slicing it off instead left appends no room, and
+	// every busy console grew a new array every frame.
+	left := copy(c.queue, c.queue[n:])
+	clear(c.queue[left:])
+	c.queue = c.queue[:left]
 	c.queued -= size - n
 	return batch{frame: buf}
 }

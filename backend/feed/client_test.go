@@ -186,3 +186,36 @@ func TestNextChunkSplitsAtSize(t *testing.T) {
 		t.Fatalf("chunks %s, want %s", got, want)
 	}
 }
+
+// TestABusyQueueKeepsItsArray: a console fed frame after frame queues
+// into the same array, instead of growing a new one each frame, and what
+// a frame leaves behind comes first in the next.
+func TestABusyQueueKeepsItsArray(t *testing.T) {
+	h := NewHub(nil, Options{})
+	c := newClient(h, "s")
+	msg := []byte(`{"type":"call"}`)
+	cycle := func() {
+		for range 40 {
+			c.push(msg)
+		}
+		if b := c.take(h.opts.MaxFrame); b.frame != nil {
+			framePool.Put(b.frame)
+		}
+	}
+	cycle() // the array and a pooled frame come to be
+	if allocs := testing.AllocsPerRun(50, cycle); allocs >= 1 {
+		t.Errorf("a frame of 40 messages allocated %.1f times, want none", allocs)
+	}
+
+	for i := range 3 {
+		c.push(fmt.Appendf(nil, "m%d", i))
+	}
+	b := c.take(4) // room for one message
+	if string(*b.frame) != "m0" {
+		t.Fatalf("first frame %q, want m0", *b.frame)
+	}
+	c.push([]byte("m3"))
+	if b := c.take(1 << 10); string(*b.frame) != "m1\nm2\nm3" {
+		t.Fatalf("second frame %q, want what was left, then what came", *b.frame)
+	}
+}
