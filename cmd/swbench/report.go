@@ -163,6 +163,7 @@ func (r *report) writeRun(w writef) {
 		w("| Server commit | %s |\n", m.ServerRevision)
 	}
 	w("| Server flags | `%s` |\n", strings.Join(append(serverArgs(r.Server, "127.0.0.1:PORT", "TMPDIR"), r.Options.ServerFlags...), " "))
+	w("| Floor's environment | `GOMEMLIMIT=%s`, the servers' `--memory-limit` |\n", memoryLimit)
 	w("| Load average (1, 5, 15 min) | %s at the start; %s at the end |\n", m.LoadAverage, orUnknown(r.LoadAfter))
 	w("| Open files limit | bench %d |\n", r.FileLimit)
 	w("\n")

@@ -35,10 +35,18 @@ type serverBinary struct {
 	// MetricsToken is set when the binary has --metrics-token: /metrics then
 	// answers only with a bearer token, which the bench gives it.
 	MetricsToken bool
-	// FeedsPerSession, StartupCheckFlag and PprofFlag are set when the
-	// binary has --feeds-per-session, --startup-check-rate and --pprof-addr.
-	FeedsPerSession, StartupCheckFlag, PprofFlag bool
+	// FeedsPerSession, StartupCheckFlag, PprofFlag and MemoryLimitFlag are
+	// set when the binary has --feeds-per-session, --startup-check-rate,
+	// --pprof-addr and --memory-limit.
+	FeedsPerSession, StartupCheckFlag, PprofFlag, MemoryLimitFlag bool
 }
+
+// memoryLimit is the memory every server of the bench (and the floor) is
+// told to keep within: W4's budget is 1 GiB, and a deployment with that
+// budget sets Go's limit a little under it. Without it, a live heap that
+// peaked while the seeding's calls were still settling set a collection
+// goal that took the process past its budget long after.
+const memoryLimit = "900MiB"
 
 // inspectServer checks that path is a runnable server and learns its flags
 // from --help.
@@ -53,7 +61,8 @@ func inspectServer(ctx context.Context, path string) (serverBinary, error) {
 	has := func(flag string) bool { return bytes.Contains(out, []byte(flag+" ")) }
 	return serverBinary{Path: path, SkipAuthFlag: has("--insecure-skip-notification-auth"),
 		NeedsSignIn: has("--oidc-issuer"), DevIdentityFlag: has("--dev-identity"), MetricsToken: has("--metrics-token"),
-		FeedsPerSession: has("--feeds-per-session"), StartupCheckFlag: has("--startup-check-rate"), PprofFlag: has("--pprof-addr")}, nil
+		FeedsPerSession: has("--feeds-per-session"), StartupCheckFlag: has("--startup-check-rate"), PprofFlag: has("--pprof-addr"),
+		MemoryLimitFlag: has("--memory-limit")}, nil
 }
 
 // Kinds of target a workload runs against.
@@ -127,7 +136,7 @@ func startFloor(ctx context.Context, client *http.Client, log *slog.Logger) (*se
 		return nil, err
 	}
 	s := &server{Kind: kindFloor, URL: "http://" + addr, Args: []string{"floor", "--addr", addr}, path: self,
-		env: serverEnv(), output: newTail(64 << 10), http: client, log: log}
+		env: append(serverEnv(), "GOMEMLIMIT="+memoryLimit), output: newTail(64 << 10), http: client, log: log}
 	if err := s.launch(ctx); err != nil {
 		return nil, err
 	}
@@ -264,6 +273,9 @@ func serverArgs(bin serverBinary, addr, dir string) []string {
 		// Graph knows none of the bench's calls: a replica starting with
 		// them (W5) must not ask about each.
 		args = append(args, "--startup-check-rate", "-1")
+	}
+	if bin.MemoryLimitFlag {
+		args = append(args, "--memory-limit", memoryLimit)
 	}
 	return args
 }

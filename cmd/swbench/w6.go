@@ -102,5 +102,8 @@ func benchReplicaArgs(bin serverBinary) []string {
 	if bin.StartupCheckFlag {
 		args = append(args, "--startup-check-rate", "-1")
 	}
+	if bin.MemoryLimitFlag {
+		args = append(args, "--memory-limit", memoryLimit)
+	}
 	return append(args, "--quiet-after", "2h", "--log-level", "info")
 }

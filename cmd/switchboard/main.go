@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,9 @@ type options struct {
 	logLevel    string
 	verbaConfig string
 	pprofAddr   string
+	// memoryLimit is the Go runtime's soft memory limit (0: Go's own,
+	// GOMEMLIMIT or none).
+	memoryLimit int64
 	// Lists and maps, comma-separated on the command line.
 	scopes, roleMap, origins, tenants string
 	cfg                               server.Config
@@ -122,6 +126,7 @@ func define(o *options) *flag.FlagSet {
 	fs.BoolVar(&c.MaskForViewers, "mask-for-viewers", false, "show viewers external numbers with their last digits only and external names as \"External caller\" (an admin may change it in the console)")
 	fs.IntVar(&c.FeedsPerSession, "feeds-per-session", 20, "live feeds (console tabs and windows) one session may hold open at once")
 	c.FeedRingBytes = 64 << 20
+	fs.Var(byteSize{&o.memoryLimit}, "memory-limit", "the memory the server keeps itself within, collecting garbage more often as it nears it, such as 900MiB for a 1 GiB container (Go's GOMEMLIMIT; none by default)")
 	fs.Var(byteSize{&c.FeedRingBytes}, "feed-ring-bytes", "memory for the recent changes kept so reconnecting consoles resume instead of reloading")
 	fs.DurationVar(&c.FeedWriteInterval, "feed-write-interval", 20*time.Millisecond, "shortest time between two frames to one console: a busy feed sends what piled up meanwhile in one (negative: none)")
 	fs.Float64Var(&c.BulkRate, "bulk-rate", 5, "how many hang-ups of a bulk hang-up go to Graph a second")
@@ -216,6 +221,10 @@ func run(args []string) error {
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	o.cfg.Logger = log
+	if o.memoryLimit > 0 {
+		debug.SetMemoryLimit(o.memoryLimit)
+		log.Info("memory limit set", "bytes", o.memoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, o, log)

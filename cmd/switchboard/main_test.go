@@ -99,3 +99,22 @@ func TestByteSizeFlags(t *testing.T) {
 		t.Errorf("512 MiB prints as %q", s)
 	}
 }
+
+// TestTheMemoryLimitIsASize: --memory-limit (or its variable) takes a
+// size, and none by default leaves Go's own limit alone.
+func TestTheMemoryLimitIsASize(t *testing.T) {
+	o, err := parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.memoryLimit != 0 {
+		t.Fatalf("a memory limit of %d by default, want none", o.memoryLimit)
+	}
+	t.Setenv("SWITCHBOARD_MEMORY_LIMIT", "900MiB")
+	if o, err = parse(nil); err != nil || o.memoryLimit != 900<<20 {
+		t.Fatalf("SWITCHBOARD_MEMORY_LIMIT=900MiB: %d, %v", o.memoryLimit, err)
+	}
+	if _, err := parse([]string{"--memory-limit", "lots"}); err == nil {
+		t.Fatal("--memory-limit lots was taken")
+	}
+}
