@@ -94,6 +94,38 @@ func (v *View) ActiveAlerts() int {
 	return v.alerts
 }
 
+// EachLive calls fn with the calls not yet ended, a chunk at a time, in no
+// particular order: each chunk is copied under the read lock into a buffer
+// reused from one chunk to the next, and fn runs without the lock. It is
+// for readers that walk the whole view often and keep little of it
+// (upkeep, every tick): a copy of 50,000 calls is 30 MB of garbage each
+// time. fn must not keep the slice. Like gather, it is not one instant's
+// view.
+func (v *View) EachLive(fn func(chunk []calls.Call)) {
+	buf := make([]calls.Call, 0, gatherChunk)
+	flush := func() {
+		if len(buf) > 0 {
+			fn(buf)
+			clear(buf)
+			buf = buf[:0]
+		}
+	}
+	v.mu.RLock()
+	n := 0
+	for _, c := range v.calls {
+		if !c.Ended() {
+			buf = append(buf, c)
+		}
+		if n++; n%gatherChunk == 0 {
+			v.mu.RUnlock()
+			flush()
+			v.mu.RLock()
+		}
+	}
+	v.mu.RUnlock()
+	flush()
+}
+
 // gatherChunk is how many calls a whole-view read looks at in one hold of
 // the read lock.
 const gatherChunk = 512

@@ -3,6 +3,7 @@ package liveview
 import (
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -148,4 +149,43 @@ func waitForWriter(t *testing.T, mu *sync.RWMutex) {
 		time.Sleep(time.Millisecond)
 	}
 	t.Fatal("the writer never asked for the view")
+}
+
+// TestEachLiveGivesEveryLiveCallAChunkAtATime: EachLive hands over every
+// live call once and no ended one, in chunks it copies into one reused
+// buffer (not a copy of the whole view), and the view is free while fn
+// runs.
+func TestEachLiveGivesEveryLiveCallAChunkAtATime(t *testing.T) {
+	v := benchView(20 * gatherChunk)
+	c := v.calls["b3c40000-0007-4000-8000-000000000007"]
+	c.State, c.EndedAt = calls.Terminated, c.StartedAt.Add(time.Minute)
+	v.calls[c.ID] = c
+	seen := map[string]int{}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	v.EachLive(func(chunk []calls.Call) {
+		if len(chunk) > gatherChunk {
+			t.Errorf("a chunk of %d calls, want at most %d", len(chunk), gatherChunk)
+		}
+		if !v.mu.TryLock() {
+			t.Fatal("the view is locked while fn runs")
+		}
+		v.mu.Unlock()
+		for _, c := range chunk {
+			seen[c.ID]++
+		}
+	})
+	runtime.ReadMemStats(&after)
+	if len(seen) != 20*gatherChunk-1 || seen[c.ID] != 0 {
+		t.Fatalf("EachLive gave %d calls (the ended one %d times), want %d live ones", len(seen), seen[c.ID], 20*gatherChunk-1)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("call %s given %d times", id, n)
+		}
+	}
+	whole := uint64(len(v.calls)) * uint64(unsafe.Sizeof(calls.Call{}))
+	if got := after.TotalAlloc - before.TotalAlloc; got > whole/4 {
+		t.Errorf("EachLive allocated %d bytes for a view of %d: a copy of it", got, whole)
+	}
 }

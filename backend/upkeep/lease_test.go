@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -56,6 +57,12 @@ func (g *graphCounter) Answer(context.Context, string, []string) error { return 
 type staticView []calls.Call
 
 func (v staticView) Live(...calls.State) []calls.Call { return v }
+
+func (v staticView) EachLive(fn func([]calls.Call)) {
+	for chunk := range slices.Chunk([]calls.Call(v), 64) {
+		fn(chunk)
+	}
+}
 
 type discard struct{}
 

@@ -59,9 +59,12 @@ type Graph interface {
 	Answer(ctx context.Context, callID string, modalities []string) error
 }
 
-// View lists the live calls.
+// View lists the live calls: all at once (Live, for the start-up check),
+// or a chunk at a time (EachLive, for the rounds: fn must not keep the
+// chunk).
 type View interface {
 	Live(states ...calls.State) []calls.Call
+	EachLive(fn func(chunk []calls.Call))
 }
 
 // Appender stores events.
@@ -166,6 +169,9 @@ type Keeper struct {
 	// refused, that delayed the notifications stored beside them.
 	askedMu sync.Mutex
 	asked   map[leaseName]int64
+	// live is the ids of the calls the last round found live, kept from
+	// one round to the next (Round runs on one goroutine at a time).
+	live map[string]struct{}
 }
 
 // leaseName is what a lease is for, apart from its round.
@@ -218,24 +224,33 @@ func (k *Keeper) Run(ctx context.Context) {
 // returns when they are done.
 func (k *Keeper) Round(ctx context.Context) {
 	now := k.opts.Now()
-	live := k.view.Live()
-	k.forgetEnded(live)
+	if k.live == nil {
+		k.live = make(map[string]struct{})
+	}
+	clear(k.live)
 	var due []dueKeepAlive
-	for _, c := range live {
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case k.opts.AutoAnswerAfter > 0 && c.State == calls.Incoming && c.LastAction == nil && now.Sub(c.StartedAt) >= k.opts.AutoAnswerAfter:
-			k.autoAnswer(ctx, c)
-		case k.quiet(c, now):
-			k.reconcile(ctx, c, now)
-		case !c.AnsweredAt.IsZero() && c.State != calls.Terminating:
-			if r, began := k.keepAliveRound(c.ID, now); c.AnsweredAt.Before(began) {
-				due = append(due, dueKeepAlive{c, r})
+	k.view.EachLive(func(chunk []calls.Call) {
+		for _, c := range chunk {
+			k.live[c.ID] = struct{}{}
+			if ctx.Err() != nil {
+				continue
+			}
+			switch {
+			case k.opts.AutoAnswerAfter > 0 && c.State == calls.Incoming && c.LastAction == nil && now.Sub(c.StartedAt) >= k.opts.AutoAnswerAfter:
+				k.autoAnswer(ctx, c)
+			case k.quiet(c, now):
+				k.reconcile(ctx, c, now)
+			case !c.AnsweredAt.IsZero() && c.State != calls.Terminating:
+				if r, began := k.keepAliveRound(c.ID, now); c.AnsweredAt.Before(began) {
+					due = append(due, dueKeepAlive{c, r})
+				}
 			}
 		}
+	})
+	if ctx.Err() != nil {
+		return
 	}
+	k.forgetEnded()
 	k.keepAlives(ctx, due)
 }
 
@@ -333,16 +348,13 @@ func (k *Keeper) lease(ctx context.Context, what, callID string, round int64) bo
 	return err == nil
 }
 
-// forgetEnded drops what asked remembers of calls no longer live.
-func (k *Keeper) forgetEnded(live []calls.Call) {
-	ids := make(map[string]struct{}, len(live))
-	for _, c := range live {
-		ids[c.ID] = struct{}{}
-	}
+// forgetEnded drops what asked remembers of calls the last round did not
+// find live.
+func (k *Keeper) forgetEnded() {
 	k.askedMu.Lock()
 	defer k.askedMu.Unlock()
 	for name := range k.asked {
-		if _, ok := ids[name.callID]; !ok {
+		if _, ok := k.live[name.callID]; !ok {
 			delete(k.asked, name)
 		}
 	}
