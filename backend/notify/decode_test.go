@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -204,4 +205,33 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzStrictObjectTakesWhatADecoderTakes: strictObject, which tries
+// Unmarshal first, takes exactly the bodies a decoder followed by a check
+// for more data takes, as the same value.
+func FuzzStrictObjectTakesWhatADecoderTakes(f *testing.F) {
+	for _, s := range []string{`{"value":[]}`, `{"value":[]} {}`, `{"value":[]}}`, ` {"a":1} `, `{"a":`, `{"a":1}]`, `{"a":[1,2,]}`, seedIncoming} {
+		f.Add([]byte(s))
+	}
+	decoded := func(data []byte) (map[string]any, bool) {
+		data = bytes.TrimSpace(data)
+		if len(data) == 0 || data[0] != '{' {
+			return nil, false
+		}
+		var v map[string]any
+		dec := json.NewDecoder(bytes.NewReader(data))
+		if dec.Decode(&v) != nil || dec.More() {
+			return nil, false
+		}
+		return v, true
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wantOK := decoded(data)
+		var got map[string]any
+		err := strictObject(data, &got)
+		if (err == nil) != wantOK || (wantOK && !reflect.DeepEqual(got, want)) {
+			t.Fatalf("%q: strictObject %v (%v), a decoder %v (%v)", data, got, err, want, wantOK)
+		}
+	})
 }
