@@ -25,6 +25,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -93,6 +94,13 @@ type Config struct {
 	// with random jitter so that many clients do not retry in step.
 	BackoffBase time.Duration
 
+	// TokenRetryAfter is how long after a failed token fetch the next one
+	// is made (default 5s; negative: at once). Meanwhile calls fail at
+	// once with that failure instead of each asking the token endpoint
+	// again: with 50,000 live calls, keepAlives alone come 55 a second,
+	// and an endpoint in trouble is not helped by being asked that often.
+	TokenRetryAfter time.Duration
+
 	// HTTPClient carries the requests, to Graph and to the token
 	// endpoint. It must not add authentication of its own. The default
 	// is an http.Client with a 10s timeout.
@@ -117,6 +125,13 @@ type Client struct {
 	callbackURI string
 	qualified   bool
 	tokens      oauth2.TokenSource
+	// fetching serialises token fetches; failed is the last fetch's
+	// failure, and retryAt when the next fetch may be made (see
+	// Config.TokenRetryAfter). Both are guarded by fetching.
+	fetching    sync.Mutex
+	failed      error
+	retryAt     time.Time
+	retryAfter  time.Duration
 	http        *http.Client
 	retryBudget time.Duration
 	maxAttempts int
@@ -140,6 +155,7 @@ func New(cfg Config) (*Client, error) {
 		callbackURI: cfg.CallbackURI,
 		qualified:   cfg.QualifiedActions,
 		tokens:      newTokenSource(cfg),
+		retryAfter:  cfg.TokenRetryAfter,
 		http:        cfg.HTTPClient,
 		retryBudget: cfg.RetryBudget,
 		maxAttempts: cfg.MaxAttempts,
@@ -172,6 +188,9 @@ func (cfg *Config) setDefaults() error {
 	}
 	if cfg.BackoffBase == 0 {
 		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.TokenRetryAfter == 0 {
+		cfg.TokenRetryAfter = 5 * time.Second
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
@@ -252,22 +271,34 @@ func newTokenSource(cfg Config) oauth2.TokenSource {
 
 // token returns a valid access token, fetching one if the cached token
 // has expired. It gives up when ctx is done; a fetch already under way
-// still completes and fills the cache.
+// still completes and fills the cache. After a fetch failed, calls fail
+// with its error until the next fetch may be made.
 func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 	type result struct {
-		tok *oauth2.Token
-		err error
+		tok  *oauth2.Token
+		err  error
+		held bool // the failure of an earlier fetch
 	}
 	done := make(chan result, 1)
 	go func() {
+		c.fetching.Lock()
+		defer c.fetching.Unlock()
+		if c.failed != nil && time.Now().Before(c.retryAt) {
+			done <- result{err: c.failed, held: true}
+			return
+		}
 		tok, err := c.tokens.Token()
-		done <- result{tok, err}
+		c.failed, c.retryAt = err, time.Now().Add(c.retryAfter)
+		done <- result{tok: tok, err: err}
 	}()
 	select {
 	case r := <-done:
-		if r.err != nil {
+		switch {
+		case r.held:
+			return nil, fmt.Errorf("get token from %s: %w (the last fetch failed; the next is not made yet)", c.tokenURL, r.err)
+		case r.err != nil:
 			c.log.WarnContext(ctx, "graph: cannot get an access token",
-				"token_url", c.tokenURL, "err", r.err)
+				"token_url", c.tokenURL, "err", r.err, "next_try_in", c.retryAfter)
 			return nil, fmt.Errorf("get token from %s: %w", c.tokenURL, r.err)
 		}
 		return r.tok, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -878,5 +879,64 @@ func TestUserNotFound(t *testing.T) {
 	_, err := f.client("v1.0").User(t.Context(), "x@contoso.com")
 	if !graph.IsNotFound(err) || !strings.Contains(err.Error(), "graph: user of x@contoso.com: 404") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestAFailedTokenFetchIsNotMadeAgainAtOnce: calls made within
+// TokenRetryAfter of a failed token fetch, or waiting on it, fail with its
+// failure without asking the endpoint again; the first call after that
+// asks again, and a negative TokenRetryAfter asks every time.
+func TestAFailedTokenFetchIsNotMadeAgainAtOnce(t *testing.T) {
+	client := func(f *fakeGraph, retryAfter time.Duration) *graph.Client {
+		cfg := f.config("v1.0")
+		cfg.TokenRetryAfter = retryAfter
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c, err := graph.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	f := newFakeGraph(t)
+	f.tokenStatus, f.tokenBody = http.StatusServiceUnavailable, "try later"
+	held := client(f, time.Hour)
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := held.KeepAlive(t.Context(), callID); err == nil || !strings.Contains(err.Error(), "try later") {
+				t.Errorf("KeepAlive without a token: %v, want the endpoint's failure", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := len(f.tokenRequests()); n != 1 {
+		t.Errorf("20 calls asked the failing token endpoint %d times, want once", n)
+	}
+
+	f = newFakeGraph(t)
+	f.tokenStatus, f.tokenBody = http.StatusServiceUnavailable, "try later"
+	eager := client(f, -1)
+	for range 3 {
+		eager.KeepAlive(t.Context(), callID)
+	}
+	if n := len(f.tokenRequests()); n != 3 {
+		t.Errorf("with a negative TokenRetryAfter, 3 calls asked %d times, want 3", n)
+	}
+
+	f = newFakeGraph(t, reply{status: http.StatusOK})
+	f.tokenStatus, f.tokenBody = http.StatusServiceUnavailable, "try later"
+	brief := client(f, 200*time.Millisecond)
+	if err := brief.KeepAlive(t.Context(), callID); err == nil {
+		t.Fatal("KeepAlive succeeded without a token")
+	}
+	f.mu.Lock()
+	f.tokenStatus = 0 // the endpoint is back
+	f.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	if err := brief.KeepAlive(t.Context(), callID); err != nil {
+		t.Fatalf("KeepAlive after the endpoint came back: %v", err)
+	}
+	if n := len(f.tokenRequests()); n != 2 {
+		t.Errorf("the token endpoint was asked %d times, want twice", n)
 	}
 }
