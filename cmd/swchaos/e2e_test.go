@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"switchboard/cmd/internal/readiness"
 )
 
 // TestShortRun builds the real binaries and runs a short baseline and a
@@ -49,8 +52,11 @@ func TestShortRun(t *testing.T) {
 	if kill.FaultAt.IsZero() || kill.RestoredAt.Before(kill.FaultAt) || !strings.Contains(kill.Timeline[1].What, "kill -9 replica-a") {
 		t.Errorf("replica kill's timeline: %+v", kill.Timeline)
 	}
-	if ws := kill.Result.NotReady[0]; len(ws) == 0 || ws[0].From.Before(kill.FaultAt.Add(-time.Second)) {
-		t.Errorf("the killed replica's /readyz windows: %+v", ws)
+	// A window of its own may come before (an answer late under load):
+	// the kill's is one that opens as the replica goes, a poll having seen
+	// it go at most a moment before the kill returned.
+	if ws := kill.Result.NotReady[0]; !slices.ContainsFunc(ws, func(w readiness.Window) bool { return !w.From.Before(kill.FaultAt.Add(-time.Second)) }) {
+		t.Errorf("the killed replica's /readyz windows hold none from the kill on (%s): %+v", kill.FaultAt, ws)
 	}
 	if len(kill.Result.History) == 0 {
 		t.Error("no history was read")

@@ -132,6 +132,9 @@ func killReplica(ctx context.Context, e *env, p *phase, o options) error {
 		return err
 	}
 	p.FaultAt = time.Now()
+	// Started again at once, it may be ready before the next poll: ask now
+	// that it is gone, so its window is seen.
+	e.pollers[0].Probe(ctx)
 	if err := sleep(ctx, o.ReplicaDown); err != nil {
 		return err
 	}

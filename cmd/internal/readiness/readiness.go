@@ -105,6 +105,26 @@ func shortError(err error) string {
 	return msg
 }
 
+// Probe asks once now, between the polls, and keeps the answer with
+// theirs, in time order: a fault that is over within one poll (a replica
+// killed and started again at once) is then seen whenever whoever made it
+// probes right after.
+func (p *Poller) Probe(ctx context.Context) {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	client := p.Client
+	if client == nil {
+		client = &http.Client{Transport: &http.Transport{Proxy: nil}}
+	}
+	s := probe(ctx, client, p.URL, timeout)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(p.samples, s.At, func(x Sample, at time.Time) int { return x.At.Compare(at) })
+	p.samples = slices.Insert(p.samples, i, s)
+}
+
 // Samples returns every answer so far, oldest first.
 func (p *Poller) Samples() []Sample {
 	p.mu.Lock()

@@ -105,3 +105,41 @@ func TestPollerRecordsAnswers(t *testing.T) {
 		t.Fatalf("windows %+v", w)
 	}
 }
+
+// TestAProbeBetweenPollsIsSeen: a replica that goes and comes back between
+// two polls shows a window only if whoever stopped it probes meanwhile,
+// and that answer takes its place in time among the polls'.
+func TestAProbeBetweenPollsIsSeen(t *testing.T) {
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if down.Load() {
+			http.Error(w, "gone", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	}))
+	defer srv.Close()
+	p := &Poller{URL: srv.URL, Every: time.Hour} // one poll, at the start
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { p.Run(ctx); close(done) }()
+	for i := 0; len(p.Samples()) == 0; i++ {
+		if i == 500 {
+			t.Fatal("the first poll never came")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	down.Store(true)
+	p.Probe(ctx)
+	down.Store(false)
+	p.Probe(ctx)
+	cancel()
+	<-done
+	s := p.Samples()
+	if !slices.IsSortedFunc(s, func(a, b Sample) int { return a.At.Compare(b.At) }) || len(s) != 3 {
+		t.Fatalf("samples %+v, want three in time order", s)
+	}
+	if w := NotReady(s, s[0].At, s[2].At.Add(time.Millisecond)); len(w) != 1 || w[0].Reasons[0] != "gone" {
+		t.Fatalf("windows %+v, want the one the probe saw", w)
+	}
+}
