@@ -141,7 +141,7 @@ const gatherChunk = 512
 // not. Readers that look at every call to act on some, and look again
 // soon (upkeep, the alert rules), do not mind; a snapshot, which must be
 // one instant's, is not gathered this way.
-func (v *View) gather(dst []calls.Call, keep func(*calls.Call) bool) []calls.Call {
+func (v *View) gather(dst []calls.Call, keep func(calls.Call) bool) []calls.Call {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	if keep == nil {
@@ -149,7 +149,7 @@ func (v *View) gather(dst []calls.Call, keep func(*calls.Call) bool) []calls.Cal
 	}
 	n := 0
 	for _, c := range v.calls {
-		if keep == nil || keep(&c) {
+		if keep == nil || keep(c) { // by value: a pointer would move every c to the heap
 			dst = append(dst, c)
 		}
 		if n++; n%gatherChunk == 0 {
@@ -174,7 +174,7 @@ func (v *View) Seq() uint64 {
 // gathered a chunk at a time (see gather).
 func (v *View) Stale(quiet time.Duration) []calls.Call {
 	cutoff := v.opts.Now().Add(-quiet)
-	return v.gather(nil, func(c *calls.Call) bool { return !c.Ended() && c.UpdatedAt.Before(cutoff) })
+	return v.gather(nil, func(c calls.Call) bool { return !c.Ended() && c.UpdatedAt.Before(cutoff) })
 }
 
 // Live returns the calls not yet ended in the given states (all when none
@@ -183,7 +183,7 @@ func (v *View) Live(states ...calls.State) []calls.Call {
 	v.mu.RLock()
 	dst := make([]calls.Call, 0, v.live)
 	v.mu.RUnlock()
-	return v.gather(dst, func(c *calls.Call) bool {
+	return v.gather(dst, func(c calls.Call) bool {
 		return !c.Ended() && (len(states) == 0 || slices.Contains(states, c.State))
 	})
 }

@@ -112,7 +112,7 @@ func TestAnEventWaitsForAChunkNotTheWholeView(t *testing.T) {
 	v := benchView(3 * gatherChunk)
 	applied := make(chan struct{})
 	seen := 0
-	got := v.gather(nil, func(*calls.Call) bool {
+	got := v.gather(nil, func(calls.Call) bool {
 		seen++
 		switch seen {
 		case 1:
@@ -187,5 +187,15 @@ func TestEachLiveGivesEveryLiveCallAChunkAtATime(t *testing.T) {
 	whole := uint64(len(v.calls)) * uint64(unsafe.Sizeof(calls.Call{}))
 	if got := after.TotalAlloc - before.TotalAlloc; got > whole/4 {
 		t.Errorf("EachLive allocated %d bytes for a view of %d: a copy of it", got, whole)
+	}
+}
+
+// TestAWholeViewReadCopiesIntoWhatItIsGiven: Unordered into a slice with
+// room allocates nothing (the alert round reads the view so every second).
+func TestAWholeViewReadCopiesIntoWhatItIsGiven(t *testing.T) {
+	v := benchView(2 * gatherChunk)
+	dst := v.Unordered(nil)
+	if allocs := testing.AllocsPerRun(5, func() { dst = v.Unordered(dst[:0]) }); allocs >= 1 {
+		t.Errorf("Unordered into a slice with room allocated %.0f times for %d calls", allocs, len(dst))
 	}
 }
