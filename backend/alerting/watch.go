@@ -88,13 +88,13 @@ func (w *Watcher) Run(ctx context.Context) {
 	}
 }
 
-// Round runs one evaluation: every replica counts the active alerts of its
-// view for /metrics (the writer from the calls it evaluates, not in a pass
-// of its own); the writer replica also reads the rules, evaluates
-// them and writes the alert events. It returns how many events it wrote.
+// Round runs one evaluation: every replica tells /metrics how many alerts
+// its view holds (the view keeps the count); the writer replica also reads
+// the rules, evaluates them and writes the alert events. It returns how
+// many events it wrote.
 func (w *Watcher) Round(ctx context.Context) int {
+	w.Metrics.ActiveAlerts(w.View.ActiveAlerts())
 	if !w.View.Writer() {
-		w.Metrics.ActiveAlerts(w.View.ActiveAlerts())
 		w.pending = nil // a writer to be starts afresh from its view
 		return 0
 	}
@@ -104,7 +104,6 @@ func (w *Watcher) Round(ctx context.Context) int {
 	if len(rules) == 0 && len(w.pending) == 0 && w.View.ActiveAlerts() == 0 {
 		// No rule to evaluate and no alert to clear: a big view is not
 		// copied for nothing, and the copy of a round before is let go.
-		w.Metrics.ActiveAlerts(0)
 		w.calls = nil
 		return 0
 	}
@@ -113,11 +112,6 @@ func (w *Watcher) Round(ctx context.Context) int {
 		clear(cs) // hold no call past the round
 		w.calls = cs[:0]
 	}()
-	active := 0
-	for _, c := range cs {
-		active += len(c.Alerts)
-	}
-	w.Metrics.ActiveAlerts(active)
 	written := 0
 	for _, ch := range alerts.Evaluate(rules, cs, now) {
 		if written >= MaxPerRound || ctx.Err() != nil {

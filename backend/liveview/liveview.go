@@ -18,7 +18,6 @@ import (
 	"crypto/rand"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"switchboard/app/calls"
@@ -116,16 +115,16 @@ type View struct {
 	// call added or removed, a call ending, a start or end time changing.
 	// Most events (a call put on hold and back) leave it as it is.
 	shape uint64
-	// snapMu serialises encoded snapshots and guards order: the snapshot
-	// order of the calls as of one shape (see snapshot.go). shared is the
-	// last snapshot, which consoles asking at its version share (the kept
-	// JSON points into it, so holding it costs nothing more).
+	// snapMu serialises encoded snapshots and guards order and shared:
+	// the snapshot order of the calls as of one shape (see snapshot.go),
+	// and the last snapshot, which consoles asking at its version share
+	// (the kept JSON points into it, so holding it costs nothing more).
 	snapMu sync.Mutex
 	order  struct {
 		shape uint64
 		ids   []string
 	}
-	shared atomic.Pointer[sharedSnapshot]
+	shared sharedSnapshot
 	// encMu guards enc, each call's JSON as of one of its sequences: kept
 	// fresh as events change calls, so that a snapshot joins what is
 	// already encoded; a call that leaves the view leaves it. Under both

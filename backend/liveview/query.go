@@ -3,7 +3,6 @@ package liveview
 import (
 	"slices"
 	"sort"
-	"time"
 
 	"switchboard/app/calls"
 	"switchboard/app/feedwire"
@@ -139,7 +138,7 @@ const gatherChunk = 512
 // view: a call an event changes while the view is gathered is in it as it
 // was or as it became, and one added or removed meanwhile may be in it or
 // not. Readers that look at every call to act on some, and look again
-// soon (upkeep, the alert rules), do not mind; a snapshot, which must be
+// soon (the alert rules, upkeep's start-up check), do not mind; a snapshot, which must be
 // one instant's, is not gathered this way.
 func (v *View) gather(dst []calls.Call, keep func(calls.Call) bool) []calls.Call {
 	v.mu.RLock()
@@ -168,13 +167,6 @@ func (v *View) Seq() uint64 {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	return v.seq
-}
-
-// Stale returns the live calls whose last change is older than quiet,
-// gathered a chunk at a time (see gather).
-func (v *View) Stale(quiet time.Duration) []calls.Call {
-	cutoff := v.opts.Now().Add(-quiet)
-	return v.gather(nil, func(c calls.Call) bool { return !c.Ended() && c.UpdatedAt.Before(cutoff) })
 }
 
 // Live returns the calls not yet ended in the given states (all when none

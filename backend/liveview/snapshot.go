@@ -86,7 +86,7 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 	defer v.snapMu.Unlock()
 	v.mu.RLock()
 	version, seq = v.version, v.seq
-	if last := v.shared.Load(); last != nil && last.version == version {
+	if last := v.shared; last.data != nil && last.version == version {
 		v.mu.RUnlock()
 		return last.seq, last.data, version
 	}
@@ -105,7 +105,7 @@ func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
 		parts[st.at].data = data
 	}
 	out := v.join(parts)
-	v.shared.Store(&sharedSnapshot{version: version, seq: seq, data: out})
+	v.shared = sharedSnapshot{version: version, seq: seq, data: out}
 	return seq, out, version
 }
 
