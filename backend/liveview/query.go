@@ -137,9 +137,9 @@ const gatherChunk = 512
 // change meanwhile. The price is that the result is not one instant's
 // view: a call an event changes while the view is gathered is in it as it
 // was or as it became, and one added or removed meanwhile may be in it or
-// not. Readers that look at every call to act on some, and look again
-// soon (the alert rules, upkeep's start-up check), do not mind; a snapshot, which must be
-// one instant's, is not gathered this way.
+// not. Readers that look at every call to act on some (the alert rules,
+// upkeep's start-up check) do not mind; a snapshot, which must be one
+// instant's, is not gathered this way.
 func (v *View) gather(dst []calls.Call, keep func(calls.Call) bool) []calls.Call {
 	v.mu.RLock()
 	defer v.mu.RUnlock()

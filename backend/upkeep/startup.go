@@ -2,8 +2,9 @@ package upkeep
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"switchboard/app/calls"
 )
 
 // readier is a view that tells when it has caught up with the log.
@@ -34,29 +35,10 @@ func (k *Keeper) Startup(ctx context.Context) {
 	}
 	k.opts.Logger.Info("upkeep: checking the live calls with Graph after start", "calls", len(live))
 	round := round(k.opts.Now(), time.Minute)
-	tick := time.NewTicker(time.Duration(float64(time.Second) / k.opts.StartupRate))
-	defer tick.Stop()
-	sem := make(chan struct{}, k.opts.StartupWorkers)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for i, c := range live {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
+	gap := time.Duration(float64(time.Second) / k.opts.StartupRate)
+	paced(ctx, live, gap, k.opts.StartupWorkers, func(c calls.Call) {
+		if k.lease(ctx, "startup", c.ID, round) {
+			k.check(ctx, c, false)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case sem <- struct{}{}:
-		}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if k.lease(ctx, "startup", c.ID, round) {
-				k.check(ctx, c, false)
-			}
-		})
-	}
+	})
 }

@@ -271,13 +271,25 @@ func (k *Keeper) keepAlives(ctx context.Context, due []dueKeepAlive) {
 		return
 	}
 	gap := k.opts.Tick * 3 / 4 / time.Duration(len(due))
-	sem := make(chan struct{}, k.opts.KeepAliveWorkers)
+	paced(ctx, due, gap, k.opts.KeepAliveWorkers, func(d dueKeepAlive) {
+		if c, live := k.stillLive(d.call); live {
+			k.keepAlive(ctx, c, d.round)
+		}
+	})
+}
+
+// paced calls do with each item, starting them gap apart, workers at once
+// at most, until ctx ends, and returns when every one it started is done:
+// how upkeep spreads what it asks of Graph (a tick's keepAlives, the
+// start-up check).
+func paced[T any](ctx context.Context, items []T, gap time.Duration, workers int, do func(T)) {
+	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTimer(0)
 	defer t.Stop()
 	next := time.Now()
-	for _, d := range due {
+	for _, it := range items {
 		if wait := time.Until(next); wait > 0 {
 			t.Reset(wait)
 			select {
@@ -294,9 +306,7 @@ func (k *Keeper) keepAlives(ctx context.Context, due []dueKeepAlive) {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if c, live := k.stillLive(d.call); live {
-				k.keepAlive(ctx, c, d.round)
-			}
+			do(it)
 		})
 	}
 }
