@@ -175,8 +175,8 @@ func (e entry) maskedData() []byte {
 // encodeMasked encodes m with its call masked.
 func encodeMasked(m feedwire.Message) []byte {
 	c := privacy.Call(*m.Call)
-	m.Call = &c
-	data, _ := json.Marshal(m) // feedwire messages always encode
+	m.Call, m.CallJSON = &c, nil // the kept JSON is the unmasked call's
+	data, _ := json.Marshal(m)   // feedwire messages always encode
 	return data
 }
 

@@ -39,17 +39,11 @@ type Poller struct {
 
 // Run polls until ctx ends.
 func (p *Poller) Run(ctx context.Context) {
-	every, timeout := p.Every, p.Timeout
+	every := p.Every
 	if every <= 0 {
 		every = 200 * time.Millisecond
 	}
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	client := p.Client
-	if client == nil {
-		client = &http.Client{Transport: &http.Transport{Proxy: nil}}
-	}
+	client, timeout := p.asking()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -66,6 +60,18 @@ func (p *Poller) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// asking is the client and the timeout each answer is asked with.
+func (p *Poller) asking() (*http.Client, time.Duration) {
+	client, timeout := p.Client, p.Timeout
+	if client == nil {
+		client = &http.Client{Transport: &http.Transport{Proxy: nil}}
+	}
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	return client, timeout
 }
 
 func probe(ctx context.Context, client *http.Client, url string, timeout time.Duration) Sample {
@@ -110,14 +116,7 @@ func shortError(err error) string {
 // killed and started again at once) is then seen whenever whoever made it
 // probes right after.
 func (p *Poller) Probe(ctx context.Context) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = time.Second
-	}
-	client := p.Client
-	if client == nil {
-		client = &http.Client{Transport: &http.Transport{Proxy: nil}}
-	}
+	client, timeout := p.asking()
 	s := probe(ctx, client, p.URL, timeout)
 	p.mu.Lock()
 	defer p.mu.Unlock()
