@@ -93,7 +93,8 @@ func (w *Watcher) Run(ctx context.Context) {
 // the rules, evaluates them and writes the alert events. It returns how
 // many events it wrote.
 func (w *Watcher) Round(ctx context.Context) int {
-	w.Metrics.ActiveAlerts(w.View.ActiveAlerts())
+	active := w.View.ActiveAlerts()
+	w.Metrics.ActiveAlerts(active)
 	if !w.View.Writer() {
 		w.pending = nil // a writer to be starts afresh from its view
 		return 0
@@ -101,7 +102,7 @@ func (w *Watcher) Round(ctx context.Context) int {
 	now := w.now()
 	rules := w.load(ctx)
 	w.forget(now)
-	if len(rules) == 0 && len(w.pending) == 0 && w.View.ActiveAlerts() == 0 {
+	if len(rules) == 0 && len(w.pending) == 0 && active == 0 {
 		// No rule to evaluate and no alert to clear: a big view is not
 		// copied for nothing, and the copy of a round before is let go.
 		w.calls = nil
