@@ -144,9 +144,14 @@ type View struct {
 	dirty    map[string]uint64
 	gone     map[string]uint64
 	toArch   map[string]calls.Call // ended calls to archive
-	unarch   map[string]struct{}   // erased calls to remove from the archive
+	unarch   map[string]uint64     // erased calls to remove from the archive, with the erasure's sequence
 	lastSave time.Time
 	savedSeq uint64 // the checkpoint this replica last saved
+	// saving says a save is being written (persist.go); saved brings its
+	// outcome back, and saveAgain asks for a forced save after it.
+	saving    bool
+	saveAgain bool
+	saved     chan saveResult
 }
 
 // New returns a view of log that publishes to pub.
@@ -155,7 +160,7 @@ func New(log *eventlog.Log, pub Publisher, opts Options) *View {
 	return &View{log: log, state: log.State(), lease: log.WriterLease(opts.Owner), pub: pub, opts: opts,
 		calls: make(map[string]calls.Call), ready: make(chan struct{}), kick: make(chan struct{}, 1), enc: make(map[string]encodedCall),
 		dirty: make(map[string]uint64), gone: make(map[string]uint64),
-		toArch: make(map[string]calls.Call), unarch: make(map[string]struct{})}
+		toArch: make(map[string]calls.Call), unarch: make(map[string]uint64), saved: make(chan saveResult, 1)}
 }
 
 // Ready is closed once the view has caught up with the log as it was at start.
@@ -286,6 +291,12 @@ func (v *View) loop(ctx context.Context, records <-chan eventlog.Record, idle <-
 			v.renewLease(ctx)
 		case <-save.C:
 			v.save(ctx, false)
+		case res := <-v.saved:
+			v.finishSave(ctx, res)
+			if v.saveAgain {
+				v.saveAgain = false
+				v.save(ctx, true)
+			}
 		case <-idle:
 			v.markCaughtUp()
 		case rec, ok := <-records:
@@ -357,7 +368,7 @@ func (v *View) apply(ctx context.Context, rec eventlog.Record) []feedwire.Messag
 		delete(v.dirty, ev.CallID)
 		delete(v.toArch, ev.CallID)
 		v.gone[ev.CallID] = forgetNow // the log holds nothing of it to replay
-		v.unarch[ev.CallID] = struct{}{}
+		v.unarch[ev.CallID] = rec.Seq
 		if before, ok := v.calls[ev.CallID]; ok {
 			v.removeLocked(before)
 		}

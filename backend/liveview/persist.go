@@ -83,92 +83,193 @@ func (v *View) takeOver(ctx context.Context) {
 // at once, whatever the checkpoint.
 const forgetNow = 0
 
-// save writes what changed since the last save, at most every SaveEvery
-// unless forced, then moves the checkpoint below the oldest change still
-// unsaved. A replica that does not hold the lease forgets what it would
-// have saved: whoever takes over works it out from the checkpoint.
+// save starts writing what changed since the last save, at most every
+// SaveEvery unless forced; the checkpoint then moves below the oldest
+// change still unsaved. The writes run on a goroutine of their own while
+// the view goes on applying events (a save of a few hundred calls takes
+// tens of milliseconds, and events must not wait for it); their outcome
+// comes back to the loop through v.saved (finishSave). One save is in
+// flight at a time: a forced save asked for meanwhile starts when it ends.
+// A replica that does not hold the lease forgets what it would have saved:
+// whoever takes over works it out from the checkpoint. It reports whether
+// a save started.
 //
-// The checkpoint moves with every save, even while changes keep coming
-// faster than one save writes (a burst, or a replica taking over a large
-// view): the oldest changes are saved first, so a restarting replica
-// replays seconds of events, not everything since the burst began.
-func (v *View) save(ctx context.Context, force bool) {
+// The checkpoint holds once the save is written, whatever changed while it
+// was: every change up to it is in the save, and what came after has a
+// higher sequence and stays to save (finishSave keeps a call changed
+// meanwhile unsaved).
+func (v *View) save(ctx context.Context, force bool) bool {
 	if !v.lease.Held() {
 		clear(v.dirty)
 		clear(v.gone)
 		clear(v.toArch)
 		clear(v.unarch)
-		return
+		return false
+	}
+	if v.saving {
+		v.saveAgain = v.saveAgain || force
+		return false
 	}
 	v.mu.RLock()
 	seq := v.seq
 	v.mu.RUnlock()
 	if len(v.dirty) == 0 && len(v.gone) == 0 && len(v.toArch) == 0 && len(v.unarch) == 0 && seq == v.savedSeq {
-		return
+		return false
 	}
 	if !force && time.Since(v.lastSave) < v.opts.SaveEvery {
-		return
+		return false
 	}
 	v.lastSave = time.Now()
-	v.archive(ctx)
-	changed, gone, checkpoint := v.pending(seq)
-	applied := max(v.savedSeq, checkpoint) // forward only
-	sctx, cancel := context.WithTimeout(ctx, saveTimeout)
-	err := v.state.Save(sctx, changed, gone, applied)
+	job := v.prepareSave(seq)
+	v.saving = true
+	go func() { v.saved <- v.writeSave(ctx, job) }()
+	return true
+}
+
+// saveJob is one save, as the view was when it started: the calls to
+// write, the calls to forget (with their mark in gone), the calls to
+// archive and to remove from the archive, and the checkpoint.
+type saveJob struct {
+	changed    []calls.Call
+	gone       map[string]uint64
+	toArch     []calls.Call
+	unarch     map[string]uint64
+	checkpoint uint64
+}
+
+// saveResult is how far a save got: the archive's removals and writes are
+// made in order and stop at the first failure; err is the failure of the
+// save proper (calls, forgets, checkpoint), after which none of it counts.
+type saveResult struct {
+	job      *saveJob
+	unarched []string // removed from the archive
+	arched   int      // job.toArch[:arched] are archived
+	err      error
+}
+
+// prepareSave gathers what the next save writes; Run's goroutine.
+func (v *View) prepareSave(seq uint64) *saveJob {
+	job := &saveJob{unarch: make(map[string]uint64)}
+	if v.opts.Archive != nil {
+		for id, at := range v.unarch {
+			if len(job.unarch) == maxArchivePerRound {
+				break
+			}
+			job.unarch[id] = at
+		}
+		job.toArch = endOrder(v.toArch)
+		job.toArch = job.toArch[:min(len(job.toArch), maxArchivePerRound-len(job.unarch))]
+	} else {
+		clear(v.toArch)
+		clear(v.unarch)
+	}
+	var gone []string
+	job.changed, gone, job.checkpoint = v.pending(seq)
+	job.checkpoint = max(v.savedSeq, job.checkpoint) // forward only
+	job.gone = make(map[string]uint64, len(gone))
+	for _, id := range gone {
+		job.gone[id] = v.gone[id]
+	}
+	return job
+}
+
+// writeSave makes the writes of job; it runs on a goroutine of its own and
+// touches nothing of the view.
+func (v *View) writeSave(ctx context.Context, job *saveJob) saveResult {
+	res := saveResult{job: job}
+	actx, cancel := context.WithTimeout(ctx, saveTimeout)
+	res.unarched, res.arched = v.archive(actx, job)
 	cancel()
-	if err != nil {
+	gone := make([]string, 0, len(job.gone))
+	for id := range job.gone {
+		gone = append(gone, id)
+	}
+	sctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	res.err = v.state.Save(sctx, job.changed, gone, job.checkpoint)
+	return res
+}
+
+// finishSave takes in what a save wrote; Run's goroutine. A call that
+// changed while it was written stays to save, from just after what was
+// saved of it; a call pruned or erased meanwhile is left to what marked it.
+func (v *View) finishSave(ctx context.Context, res saveResult) {
+	v.saving = false
+	job := res.job
+	for _, id := range res.unarched {
+		if at, ok := v.unarch[id]; ok && at == job.unarch[id] {
+			delete(v.unarch, id)
+		}
+	}
+	for _, done := range job.toArch[:res.arched] {
+		if c, ok := v.toArch[done.ID]; ok && c.Seq == done.Seq {
+			delete(v.toArch, done.ID)
+		}
+	}
+	if res.err != nil {
 		v.opts.Metrics.SaveError()
 		if ctx.Err() == nil {
-			v.opts.Logger.Warn("live view: save failed; trying again with the next", "err", err, "calls", len(changed))
+			v.opts.Logger.Warn("live view: save failed; trying again with the next", "err", res.err, "calls", len(job.changed))
 		}
 		return
 	}
-	for _, c := range changed {
-		delete(v.dirty, c.ID)
+	v.mu.RLock()
+	for _, c := range job.changed {
+		if _, ok := v.dirty[c.ID]; !ok {
+			continue // pruned or erased meanwhile: gone says what to do
+		}
+		if v.calls[c.ID].Seq == c.Seq {
+			delete(v.dirty, c.ID)
+		} else {
+			v.dirty[c.ID] = max(v.dirty[c.ID], c.Seq+1)
+		}
 	}
-	for _, id := range gone {
-		delete(v.gone, id)
+	v.mu.RUnlock()
+	for id, at := range job.gone {
+		if now, ok := v.gone[id]; ok && now == at {
+			delete(v.gone, id)
+		}
 	}
-	v.savedSeq = applied
+	v.savedSeq = job.checkpoint
+}
+
+// awaitSave waits for the save in flight, if any, and takes it in.
+func (v *View) awaitSave(ctx context.Context) {
+	if v.saving {
+		v.finishSave(ctx, <-v.saved)
+	}
 }
 
 // maxArchivePerRound bounds the archive writes of one save.
 const maxArchivePerRound = 500
 
-// archive hands the calls that ended to the archive (as they were when
-// they last changed, even if pruned from the view since), and removes the
-// erased ones from it; what fails is tried again with the next save.
-func (v *View) archive(ctx context.Context) {
-	if v.opts.Archive == nil {
-		clear(v.toArch)
-		clear(v.unarch)
-		return
-	}
-	actx, cancel := context.WithTimeout(ctx, saveTimeout)
-	defer cancel()
-	n := 0
-	for id := range v.unarch {
-		if n == maxArchivePerRound || actx.Err() != nil {
-			return
+// archive removes the erased calls of job from the archive, then hands it
+// the calls that ended (as they were when they last changed, even if
+// pruned from the view since), each in order until one fails; it returns
+// the ids removed and how many calls were archived. What fails is tried
+// again with the next save.
+func (v *View) archive(ctx context.Context, job *saveJob) (unarched []string, arched int) {
+	for id := range job.unarch {
+		if ctx.Err() != nil {
+			return unarched, arched
 		}
-		n++
-		if err := v.opts.Archive.Delete(actx, id); err != nil {
+		if err := v.opts.Archive.Delete(ctx, id); err != nil {
 			v.opts.Logger.Warn("live view: remove an erased call from the archive", "call", id, "err", err)
-			return
+			return unarched, arched
 		}
-		delete(v.unarch, id)
+		unarched = append(unarched, id)
 	}
-	for _, c := range endOrder(v.toArch) {
-		if n == maxArchivePerRound || actx.Err() != nil {
-			return
+	for _, c := range job.toArch {
+		if ctx.Err() != nil {
+			return unarched, arched
 		}
-		n++
-		if err := v.opts.Archive.Put(actx, c); err != nil {
+		if err := v.opts.Archive.Put(ctx, c); err != nil {
 			v.opts.Logger.Warn("live view: archive an ended call", "call", c.ID, "err", err)
-			return
+			return unarched, arched
 		}
-		delete(v.toArch, c.ID)
+		arched++
 	}
+	return unarched, arched
 }
 
 // endOrder lists the calls in the order they ended (then by id): the
@@ -231,13 +332,17 @@ func (v *View) pending(seq uint64) (changed []calls.Call, gone []string, checkpo
 // takes over at once. ctx has ended: the last writes get a moment of their
 // own.
 func (v *View) release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*saveTimeout)
+	defer cancel()
+	v.awaitSave(ctx) // a save in flight ends before Run returns
+	v.saveAgain = false
 	if !v.lease.Held() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*saveTimeout)
-	defer cancel()
 	for i := 0; i < 3 && (len(v.dirty) > 0 || len(v.gone) > 0); i++ {
-		v.save(ctx, true)
+		if v.save(ctx, true) {
+			v.awaitSave(ctx)
+		}
 	}
 	if err := v.lease.Release(ctx); err != nil {
 		v.opts.Logger.Warn("live view: release the writer lease", "err", err)
