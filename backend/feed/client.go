@@ -44,10 +44,10 @@ type client struct {
 	gather *gatherWriter
 
 	mu sync.Mutex
-	// opening is the first message, in parts written as one websocket
+	// opening is the first message, in pieces written as one websocket
 	// message (a snapshot: header, the calls shared with other consoles,
-	// closing brace), so a snapshot is never copied per console.
-	opening [][]byte
+	// closing brackets), so a snapshot is never joined or copied whole.
+	opening *opening
 	queue   [][]byte
 	queued  int    // bytes in queue
 	reason  string // set once: why the hub wants the connection closed
@@ -107,9 +107,9 @@ func (c *client) push(data []byte) bool {
 }
 
 // open sets the feed's first message, written before anything queued.
-func (c *client) open(parts ...[]byte) {
+func (c *client) open(o *opening) {
 	c.mu.Lock()
-	c.opening = parts
+	c.opening = o
 	c.kickLocked()
 	c.mu.Unlock()
 }
@@ -142,7 +142,7 @@ func (c *client) close(reason string) {
 
 // batch is what the writer sends next.
 type batch struct {
-	opening [][]byte
+	opening *opening
 	frame   *[]byte // from framePool
 	reason  string
 }
@@ -224,7 +224,7 @@ func (c *client) write() {
 			c.closeWith(b.reason)
 			return
 		case b.opening != nil:
-			if !c.send(b.opening...) {
+			if !c.sendOpening(b.opening) {
 				return
 			}
 			continue
@@ -266,11 +266,56 @@ func (c *client) pace(interval time.Duration) {
 	}
 }
 
-// send writes one websocket message made of parts; false means the
+// send writes data as one websocket message; false means the connection
+// failed and is closed.
+func (c *client) send(data []byte) bool {
+	return c.sendWith(func(ctx context.Context) error {
+		return c.conn.Write(ctx, websocket.MessageText, data)
+	})
+}
+
+// sendOpening writes o as one websocket message, in fragments of at most
+// openingChunk bytes copied through a pooled buffer: each goes out before
+// the buffer takes the next, so a snapshot of the whole view costs a
+// console a buffer, not a copy of the view.
+func (c *client) sendOpening(o *opening) bool {
+	return c.sendWith(func(ctx context.Context) error {
+		w, err := c.conn.Writer(ctx, websocket.MessageText)
+		if err != nil {
+			return err
+		}
+		buf := chunkPool.Get().(*[]byte)
+		defer chunkPool.Put(buf)
+		cur := &cursor{o: o}
+		for n := cur.fill(*buf); n > 0; n = cur.fill(*buf) {
+			if _, err := w.Write((*buf)[:n]); err != nil {
+				w.Close()
+				return err
+			}
+			if c.gather != nil {
+				// The fragment went out by reference to buf: send it
+				// before buf is filled again.
+				if err := c.gather.flush(c.hub.opts.WriteTimeout); err != nil {
+					w.Close()
+					return err
+				}
+			}
+		}
+		return w.Close()
+	})
+}
+
+// openingChunk is the size of the fragments an opening is written in.
+const openingChunk = gatherChunk
+
+// chunkPool holds the buffers openings are written through.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, openingChunk); return &b }}
+
+// sendWith writes one websocket message with write; false means the
 // connection failed and is closed. A write that makes no progress for the
 // write timeout fails: a large snapshot to a slow console may take longer
 // as a whole, as long as it keeps moving.
-func (c *client) send(parts ...[]byte) bool {
+func (c *client) sendWith(write func(ctx context.Context) error) bool {
 	timeout := c.hub.opts.WriteTimeout
 	ctx := context.Background()
 	if c.gather != nil {
@@ -280,12 +325,7 @@ func (c *client) send(parts ...[]byte) bool {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	var err error
-	if len(parts) == 1 {
-		err = c.conn.Write(ctx, websocket.MessageText, parts[0])
-	} else {
-		err = c.writeParts(ctx, parts)
-	}
+	err := write(ctx)
 	if c.gather != nil {
 		if gerr := c.gather.end(timeout); err == nil {
 			err = gerr
@@ -300,24 +340,6 @@ func (c *client) send(parts ...[]byte) bool {
 		return false
 	}
 	return true
-}
-
-// writeParts writes parts as the fragments of one message.
-func (c *client) writeParts(ctx context.Context, parts [][]byte) error {
-	w, err := c.conn.Writer(ctx, websocket.MessageText)
-	if err != nil {
-		return err
-	}
-	for _, p := range parts {
-		if len(p) == 0 {
-			continue
-		}
-		if _, err := w.Write(p); err != nil {
-			w.Close()
-			return err
-		}
-	}
-	return w.Close()
 }
 
 // closeWith ends the connection with the close handshake and reason.
@@ -531,6 +553,24 @@ func (g *gatherWriter) end(timeout time.Duration) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.holding = false
+	err := g.sendLocked(timeout)
+	if cap(g.pieces) > 64 {
+		g.pieces = nil
+	}
+	return err
+}
+
+// flush sends what was gathered so far and goes on gathering: the pieces
+// kept by reference may be reused once it returns.
+func (g *gatherWriter) flush(timeout time.Duration) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.sendLocked(timeout)
+}
+
+// sendLocked writes the pieces gathered, a chunk at a time, and forgets
+// them; g.mu is held.
+func (g *gatherWriter) sendLocked(timeout time.Duration) error {
 	pieces := g.pieces
 	var err error
 	for len(pieces) > 0 && err == nil {
@@ -546,9 +586,6 @@ func (g *gatherWriter) end(timeout time.Duration) error {
 	}
 	clear(g.pieces)
 	g.pieces, g.arena = g.pieces[:0], g.arena[:0]
-	if cap(g.pieces) > 64 {
-		g.pieces = nil
-	}
 	return err
 }
 

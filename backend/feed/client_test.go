@@ -77,10 +77,13 @@ func TestABusyFeedIsWrittenInFewFrames(t *testing.T) {
 	}
 }
 
-// TestASnapshotIsOneMessage: a snapshot, written in parts so that its
-// shared calls are never copied, reaches the console as one message.
+// TestASnapshotIsOneMessage: a snapshot, written through a buffer of
+// openingChunk bytes so that its shared calls are never joined, reaches
+// the console as one message, every call whole and in order, even when it
+// takes the buffer several times over.
 func TestASnapshotIsOneMessage(t *testing.T) {
-	h := NewHub(&bigView{n: 3000}, Options{})
+	const n = 20000 // about 3 MB: three fills of the buffer
+	h := NewHub(&bigView{n: n}, Options{})
 	h.CaughtUp()
 	url := serveHandler(t, h)
 	c := dial(t, url)
@@ -91,8 +94,45 @@ func TestASnapshotIsOneMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs, err := feedwire.Decode(data)
-	if err != nil || len(msgs) != 1 || msgs[0].Type != feedwire.TypeSnapshot || len(msgs[0].Calls) != 3000 {
+	if err != nil || len(msgs) != 1 || msgs[0].Type != feedwire.TypeSnapshot || len(msgs[0].Calls) != n {
 		t.Fatalf("first message: %d messages (%v)", len(msgs), err)
+	}
+	if len(data) < 2*openingChunk {
+		t.Fatalf("the snapshot is %d bytes: it does not take the buffer twice", len(data))
+	}
+	for i, c := range msgs[0].Calls {
+		if want := fmt.Sprintf("call-%d", i); c.ID != want {
+			t.Fatalf("call %d is %q, want %q", i, c.ID, want)
+		}
+	}
+}
+
+// TestAnOpeningReadsAsItsPiecesJoined: whatever the buffer's size, an
+// opening's bytes are its head, its items with commas between, and its
+// tail.
+func TestAnOpeningReadsAsItsPiecesJoined(t *testing.T) {
+	items := [][]byte{[]byte(`{"id":"a"}`), []byte(`{}`), []byte(`{"id":"ccc","subject":"x"}`)}
+	for _, o := range []*opening{
+		{head: []byte(`{"type":"snapshot","calls":[`), items: items, tail: []byte("]}")},
+		{head: []byte(`{"type":"snapshot","calls":[`), items: items[:1], tail: []byte("]}")},
+		{head: []byte(`{"type":"snapshot"}`)},
+	} {
+		want := append(bytes.Clone(o.head), bytes.Join(o.items, []byte(","))...)
+		want = append(want, o.tail...)
+		for _, size := range []int{1, 2, 3, 7, 64, 1 << 20} {
+			var got []byte
+			cur, buf := &cursor{o: o}, make([]byte, size)
+			for i := 0; i < 1000; i++ {
+				n := cur.fill(buf)
+				if n == 0 {
+					break
+				}
+				got = append(got, buf[:n]...)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("through a buffer of %d: %s, want %s", size, got, want)
+			}
+		}
 	}
 }
 

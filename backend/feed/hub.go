@@ -39,19 +39,21 @@ import (
 	"switchboard/backend/metrics"
 )
 
-// Snapshotter gives the hub the whole live view, encoded: the calls as a
-// JSON array, at the sequence seq they reflect. The hub never changes the
-// slice, and shares it between every console the snapshot is sent to (the
-// view hands the same slice to every caller while it does not change).
+// Snapshotter gives the hub the whole live view, encoded: the JSON of each
+// call, in the order consoles show them, at the sequence seq they reflect.
+// The hub never changes the list or the JSON, and shares them between every
+// console the snapshot is sent to (the view hands the same list to every
+// caller while it does not change); it writes them to each console through
+// a small buffer, never joined.
 type Snapshotter interface {
-	EncodedSnapshot() (seq uint64, calls []byte, version uint64)
+	EncodedSnapshot() (seq uint64, calls [][]byte, version uint64)
 }
 
 // MaskedSnapshotter gives the hub the live view with external parties
 // masked, encoded as EncodedSnapshot is, for the consoles that must read
 // them masked. A view without it serves them nothing while masking is on.
 type MaskedSnapshotter interface {
-	MaskedSnapshot() (seq uint64, calls []byte, version uint64)
+	MaskedSnapshot() (seq uint64, calls [][]byte, version uint64)
 }
 
 // resumeWait is how long a client resuming from a sequence this replica has
@@ -560,7 +562,7 @@ func (h *Hub) register(c *client, since uint64, snap *snapshot, locked bool) (re
 		c.push(encode(feedwire.Message{Type: feedwire.TypeResume, Seq: since, Now: time.Now().UTC(), Epoch: h.opts.Epoch}).data)
 	} else {
 		c.after = snap.Seq
-		c.open(snap.parts(h.opts.Epoch)...)
+		c.open(snap.opening(h.opts.Epoch))
 	}
 	for _, e := range h.ring[len(h.ring)-h.missed(c.after):] {
 		if !c.enqueue(e) {

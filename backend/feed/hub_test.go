@@ -25,10 +25,10 @@ type fixedView struct {
 	seq uint64
 }
 
-func (v *fixedView) EncodedSnapshot() (uint64, []byte, uint64) {
+func (v *fixedView) EncodedSnapshot() (uint64, [][]byte, uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.seq, []byte("[]"), v.seq
+	return v.seq, [][]byte{}, v.seq
 }
 
 func serveHub(t *testing.T, opts Options) (*Hub, string) {
@@ -421,18 +421,17 @@ func TestAStormOfFeedsDoesNotDelayOthers(t *testing.T) {
 type bigView struct {
 	n    int
 	once sync.Once
-	data []byte
+	list [][]byte
 }
 
-func (v *bigView) EncodedSnapshot() (uint64, []byte, uint64) {
+func (v *bigView) EncodedSnapshot() (uint64, [][]byte, uint64) {
 	v.once.Do(func() {
-		list := make([]calls.Call, v.n)
-		for i := range list {
-			list[i] = calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established}
+		v.list = make([][]byte, v.n)
+		for i := range v.list {
+			v.list[i], _ = json.Marshal(calls.Call{ID: fmt.Sprintf("call-%d", i), Subject: strings.Repeat("s", 100), State: calls.Established})
 		}
-		v.data, _ = json.Marshal(list)
 	})
-	return 0, v.data, 1
+	return 0, v.list, 1
 }
 
 // TestAResumeThatDoesNotFitIsASnapshot: a console resuming from a sequence

@@ -17,12 +17,12 @@ import (
 // secretView holds one call from an external number.
 type secretView struct{}
 
-func (v *secretView) EncodedSnapshot() (uint64, []byte, uint64) {
-	return 1, []byte(`[{"id":"s","source":{"kind":"phone","phone":"+14255550123"}}]`), 1
+func (v *secretView) EncodedSnapshot() (uint64, [][]byte, uint64) {
+	return 1, [][]byte{[]byte(`{"id":"s","source":{"kind":"phone","phone":"+14255550123"}}`)}, 1
 }
 
-func (v *secretView) MaskedSnapshot() (uint64, []byte, uint64) {
-	return 1, []byte(`[{"id":"s","source":{"kind":"phone","phone":"•••• 0123"}}]`), 1
+func (v *secretView) MaskedSnapshot() (uint64, [][]byte, uint64) {
+	return 1, [][]byte{[]byte(`{"id":"s","source":{"kind":"phone","phone":"•••• 0123"}}`)}, 1
 }
 
 func secretMsg(seq uint64) feedwire.Message {

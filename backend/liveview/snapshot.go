@@ -22,13 +22,15 @@ import (
 //   - the snapshot order of the calls is kept from one snapshot to the next
 //     while no call was added, removed or moved in it (shape): most events
 //     (a call put on hold and back) leave it as it is;
-//   - a snapshot is then the calls' JSON joined in that order, under the
-//     view's read lock only while it looks up each call's sequence (a few
-//     milliseconds for 50,000 calls, during which events wait);
+//   - a snapshot is then the list of the calls' kept JSON in that order,
+//     taken under the view's read lock only while it looks up each call's
+//     sequence (a few milliseconds for 50,000 calls, during which events
+//     wait). It is never joined: the feed writes it to a console through a
+//     small buffer, so no snapshot allocates the size of the view (36 MB
+//     for 50,000 calls, which under load brought the collector on);
 //   - consoles that ask while the view does not change share the last
-//     snapshot (shared), and the kept JSON points into it, so the view
-//     holds its calls' JSON once: in the last snapshot, and for the calls
-//     changed since, in what the events encoded.
+//     snapshot (shared); it refers to the kept JSON, so the view holds its
+//     calls' JSON once.
 
 // encodedCall is a call's JSON as of one of its sequences.
 type encodedCall struct {
@@ -52,7 +54,7 @@ func movesInOrder(before, after calls.Call) bool {
 // sharedSnapshot is a snapshot every console asking at its version gets.
 type sharedSnapshot struct {
 	version, seq uint64
-	data         []byte
+	calls        [][]byte
 }
 
 // encode keeps the JSON of the calls msgs changed, for the next snapshot,
@@ -75,38 +77,52 @@ func (v *View) encode(msgs []feedwire.Message) {
 	}
 }
 
-// EncodedSnapshot returns the view's calls as a JSON array, in snapshot
-// order (see Sort), at the sequence seq they reflect, and the version of
-// the view it was taken at. Snapshots of the same version are the same
-// slice, which nobody may change. Concurrent callers are served one after
-// the other, and a caller that finds the view unchanged gets the last
-// snapshot again.
-func (v *View) EncodedSnapshot() (seq uint64, list []byte, version uint64) {
+// EncodedSnapshot returns the JSON of each of the view's calls, in
+// snapshot order (see Sort), at the sequence seq they reflect, and the
+// version of the view it was taken at: a JSON array of the calls is the
+// list joined with commas between brackets (AppendJSONArray). Snapshots of
+// the same version are the same list, and neither the list nor the JSON it
+// holds may be changed. Concurrent callers are served one after the other,
+// and a caller that finds the view unchanged gets the last snapshot again.
+func (v *View) EncodedSnapshot() (seq uint64, list [][]byte, version uint64) {
 	v.snapMu.Lock()
 	defer v.snapMu.Unlock()
 	v.mu.RLock()
 	version, seq = v.version, v.seq
-	if last := v.shared; last.data != nil && last.version == version {
+	if last := v.shared; last.calls != nil && last.version == version {
 		v.mu.RUnlock()
-		return last.seq, last.data, version
+		return last.seq, last.calls, version
 	}
 	if v.order.ids == nil || v.order.shape != v.shape {
 		v.order.ids, v.order.shape = v.orderLocked(), v.shape
 	}
-	parts, stale := v.partsLocked(v.order.ids)
+	list, stale := v.partsLocked(v.order.ids)
 	v.mu.RUnlock()
 
-	for _, st := range stale {
+	for i, st := range stale {
 		data, err := json.Marshal(st.call)
 		if err != nil {
 			v.opts.Logger.Error("live view: encode a call for a snapshot", "call", st.call.ID, "err", err)
 			data = []byte("null")
 		}
-		parts[st.at].data = data
+		list[st.at], stale[i].data = data, data
 	}
-	out := v.join(parts)
-	v.shared = sharedSnapshot{version: version, seq: seq, data: out}
-	return seq, out, version
+	v.keep(stale)
+	v.shared = sharedSnapshot{version: version, seq: seq, calls: list}
+	return seq, list, version
+}
+
+// AppendJSONArray appends the calls of a snapshot to dst as one JSON
+// array, for those that need it whole.
+func AppendJSONArray(dst []byte, list [][]byte) []byte {
+	dst = append(dst, '[')
+	for i, data := range list {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, data...)
+	}
+	return append(dst, ']')
 }
 
 // orderLocked lists the view's call ids in snapshot order; v.mu is held.
@@ -123,84 +139,50 @@ func (v *View) orderLocked() []string {
 	return ids
 }
 
-// part is one call of a snapshot being joined: its id, the sequence it is
-// at and its JSON (nil while it is to be encoded).
-type part struct {
-	id   string
-	seq  uint64
-	data []byte
-}
-
 // staleCall is a call whose JSON is missing or older than the call, with
-// its place among the parts.
+// its place in the snapshot, and its JSON once encoded.
 type staleCall struct {
 	at   int
 	call calls.Call
+	data []byte
 }
 
-// partsLocked looks up the JSON of each call in ids, and copies the calls
-// whose JSON is missing or older than the call; v.mu is held.
-func (v *View) partsLocked(ids []string) ([]part, []staleCall) {
-	parts := make([]part, len(ids))
+// partsLocked looks up the kept JSON of each call in ids, and copies the
+// calls whose JSON is missing or older than the call; v.mu is held.
+func (v *View) partsLocked(ids []string) ([][]byte, []staleCall) {
+	list := make([][]byte, len(ids))
 	var stale []staleCall
 	v.encMu.Lock()
 	defer v.encMu.Unlock()
 	for i, id := range ids {
 		seq := v.calls[id].Seq // the call is copied only when stale
-		parts[i] = part{id: id, seq: seq}
 		if e, ok := v.enc[id]; ok && e.seq == seq {
-			parts[i].data = e.data // join marks it seen
+			list[i] = e.data
 			continue
 		}
 		stale = append(stale, staleCall{at: i, call: v.calls[id]})
 	}
-	return parts, stale
+	return list, stale
 }
 
-// join joins the parts into a JSON array. From then on each call's kept
-// JSON is its part of the array, unless the call changed or left the view
-// meanwhile: the view's JSON is held once, in the last snapshot and in the
-// calls encoded since, and the previous snapshot goes when its consoles
-// have it. The cache is updated a chunk at a time, so that the events'
-// goroutine, which encodes into it, never waits long.
-func (v *View) join(parts []part) []byte {
-	size := 2
-	for _, p := range parts {
-		size += len(p.data) + 1
+// keep keeps the JSON a snapshot encoded for calls that had none ready,
+// unless the call changed or left meanwhile (the events keep what they
+// encode).
+func (v *View) keep(stale []staleCall) {
+	if len(stale) == 0 {
+		return
 	}
-	out := make([]byte, 0, size)
-	out = append(out, '[')
-	at := make([]int, len(parts))
-	for i, p := range parts {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		at[i] = len(out)
-		out = append(out, p.data...)
-	}
-	out = append(out, ']')
-	for from := 0; from < len(parts); from += joinChunk {
-		v.keepParts(parts[from:min(from+joinChunk, len(parts))], at[from:], out)
-	}
-	return out
-}
-
-// joinChunk is how many calls' kept JSON join updates under one lock.
-const joinChunk = 2048
-
-// keepParts points the kept JSON of the calls in parts into out, where
-// at says each one starts, for the calls still at the part's sequence.
-func (v *View) keepParts(parts []part, at []int, out []byte) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	v.encMu.Lock()
 	defer v.encMu.Unlock()
-	for i, p := range parts {
-		if v.calls[p.id].Seq != p.seq { // a call gone reads as Seq 0
-			continue // changed or gone since: what the events left stays
+	for _, st := range stale {
+		if v.calls[st.call.ID].Seq != st.call.Seq {
+			continue // a call gone reads as Seq 0
 		}
-		end := at[i] + len(p.data)
-		v.enc[p.id] = encodedCall{seq: p.seq, data: out[at[i]:end:end]}
+		if e, ok := v.enc[st.call.ID]; !ok || e.seq < st.call.Seq {
+			v.enc[st.call.ID] = encodedCall{seq: st.call.Seq, data: st.data}
+		}
 	}
 }
 

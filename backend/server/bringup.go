@@ -343,9 +343,9 @@ func (s *Server) setHeaders() {
 // snapshotter adapts the view to the hub, which is built first.
 type snapshotter struct{ view func() *liveview.View }
 
-func (s snapshotter) EncodedSnapshot() (uint64, []byte, uint64) { return s.view().EncodedSnapshot() }
+func (s snapshotter) EncodedSnapshot() (uint64, [][]byte, uint64) { return s.view().EncodedSnapshot() }
 
-func (s snapshotter) MaskedSnapshot() (uint64, []byte, uint64) { return s.view().MaskedSnapshot() }
+func (s snapshotter) MaskedSnapshot() (uint64, [][]byte, uint64) { return s.view().MaskedSnapshot() }
 
 func (s *Server) eraseMarked(ctx context.Context, callID string) {
 	if err := s.events.Erase(ctx, callID); err != nil {
