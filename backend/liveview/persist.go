@@ -3,6 +3,7 @@ package liveview
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -207,6 +208,9 @@ func (v *View) finishSave(ctx context.Context, res saveResult) {
 		}
 	}
 	if res.err != nil {
+		if errors.Is(res.err, context.Canceled) {
+			return // cut short by shutdown: release saves again
+		}
 		v.opts.Metrics.SaveError()
 		if ctx.Err() == nil {
 			v.opts.Logger.Warn("live view: save failed; trying again with the next", "err", res.err, "calls", len(job.changed))
