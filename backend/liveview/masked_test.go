@@ -26,7 +26,7 @@ func TestMaskedSnapshotIsTheViewMasked(t *testing.T) {
 	}
 	eventually(t, "the view applies the events", func() bool { return len(v.Calls()) == 2 })
 	seq, list, version := v.MaskedSnapshot()
-	got := liveview.AppendJSONArray(nil, list)
+	got := jsonArray(list)
 	var masked []calls.Call
 	for _, c := range v.Calls() {
 		masked = append(masked, privacy.Call(c))
@@ -38,7 +38,7 @@ func TestMaskedSnapshotIsTheViewMasked(t *testing.T) {
 	if _, again, after := v.MaskedSnapshot(); after != version || &again[0] != &list[0] {
 		t.Fatal("an unchanged view was masked and encoded again")
 	}
-	if _, plain, _ := v.EncodedSnapshot(); !bytes.Contains(liveview.AppendJSONArray(nil, plain), []byte("+14255550123")) {
+	if _, plain, _ := v.EncodedSnapshot(); !bytes.Contains(jsonArray(plain), []byte("+14255550123")) {
 		t.Fatalf("the plain snapshot lost the number:\n%q", plain)
 	}
 }

@@ -80,7 +80,7 @@ func (v *View) encode(msgs []feedwire.Message) {
 // EncodedSnapshot returns the JSON of each of the view's calls, in
 // snapshot order (see Sort), at the sequence seq they reflect, and the
 // version of the view it was taken at: a JSON array of the calls is the
-// list joined with commas between brackets (AppendJSONArray). Snapshots of
+// list joined with commas between brackets. Snapshots of
 // the same version are the same list, and neither the list nor the JSON it
 // holds may be changed. Concurrent callers are served one after the other,
 // and a caller that finds the view unchanged gets the last snapshot again.
@@ -110,19 +110,6 @@ func (v *View) EncodedSnapshot() (seq uint64, list [][]byte, version uint64) {
 	v.keep(stale)
 	v.shared = sharedSnapshot{version: version, seq: seq, calls: list}
 	return seq, list, version
-}
-
-// AppendJSONArray appends the calls of a snapshot to dst as one JSON
-// array, for those that need it whole.
-func AppendJSONArray(dst []byte, list [][]byte) []byte {
-	dst = append(dst, '[')
-	for i, data := range list {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, data...)
-	}
-	return append(dst, ']')
 }
 
 // orderLocked lists the view's call ids in snapshot order; v.mu is held.

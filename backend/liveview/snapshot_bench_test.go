@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestASnapshotIsTheKeptJSON(t *testing.T) {
 	v.version++
 	v.encode([]feedwire.Message{{Type: feedwire.TypeCall, Seq: c.Seq, Call: &c}})
 	_, list, _ = v.EncodedSnapshot()
-	if e := v.enc[c.ID]; e.seq != c.Seq || !bytes.Contains(AppendJSONArray(nil, list), e.data) || !bytes.Contains(e.data, []byte(`"state":"hold"`)) {
+	if e := v.enc[c.ID]; e.seq != c.Seq || !slices.ContainsFunc(list, func(b []byte) bool { return bytes.Equal(b, e.data) }) || !bytes.Contains(e.data, []byte(`"state":"hold"`)) {
 		t.Fatalf("the changed call's kept JSON (seq %d) is not its new JSON in the next snapshot", e.seq)
 	}
 }
