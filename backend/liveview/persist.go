@@ -95,10 +95,14 @@ const forgetNow = 0
 // whoever takes over works it out from the checkpoint. It reports whether
 // a save started.
 //
-// The checkpoint holds once the save is written, whatever changed while it
-// was: every change up to it is in the save, and what came after has a
-// higher sequence and stays to save (finishSave keeps a call changed
-// meanwhile unsaved).
+// The checkpoint moves with every save, even while changes keep coming
+// faster than one save writes (a burst, or a replica taking over a large
+// view): the oldest changes are saved first, so a restarting replica
+// replays seconds of events, not everything since the burst began. It
+// holds once the save is written, whatever changed while it was: every
+// change up to it is in the save, and what came after has a higher
+// sequence and stays to save (finishSave keeps a call changed meanwhile
+// unsaved).
 func (v *View) save(ctx context.Context, force bool) bool {
 	if !v.lease.Held() {
 		clear(v.dirty)

@@ -80,10 +80,10 @@ func (v *View) encode(msgs []feedwire.Message) {
 // EncodedSnapshot returns the JSON of each of the view's calls, in
 // snapshot order (see Sort), at the sequence seq they reflect, and the
 // version of the view it was taken at: a JSON array of the calls is the
-// list joined with commas between brackets. Snapshots of
-// the same version are the same list, and neither the list nor the JSON it
-// holds may be changed. Concurrent callers are served one after the other,
-// and a caller that finds the view unchanged gets the last snapshot again.
+// list joined with commas between brackets. Snapshots of the same version
+// are the same list, and neither the list nor the JSON it holds may be
+// changed. Concurrent callers are served one after the other, and a caller
+// that finds the view unchanged gets the last snapshot again.
 func (v *View) EncodedSnapshot() (seq uint64, list [][]byte, version uint64) {
 	v.snapMu.Lock()
 	defer v.snapMu.Unlock()
