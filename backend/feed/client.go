@@ -277,7 +277,7 @@ func (c *client) send(data []byte) bool {
 // sendOpening writes o as one websocket message, in fragments of at most
 // openingChunk bytes copied through a pooled buffer: each goes out before
 // the buffer takes the next, so a snapshot of the whole view costs a
-// console a buffer, not a copy of the view.
+// console a small buffer, not a copy of the view.
 func (c *client) sendOpening(o *opening) bool {
 	return c.sendWith(func(ctx context.Context) error {
 		w, err := c.conn.Writer(ctx, websocket.MessageText)
@@ -305,8 +305,12 @@ func (c *client) sendOpening(o *opening) bool {
 	})
 }
 
-// openingChunk is the size of the fragments an opening is written in.
-const openingChunk = gatherChunk
+// openingChunk is the size of the fragments an opening is written in, and
+// of the buffer each console writing one holds meanwhile: small, because a
+// storm of consoles reconnecting after a restart all take a snapshot at
+// once (a thousand of them hold 64 MiB, not the view a thousand times). A
+// fragment is one system call; 36 MB is some 550 of them.
+const openingChunk = 64 << 10
 
 // chunkPool holds the buffers openings are written through.
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, openingChunk); return &b }}
