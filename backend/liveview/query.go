@@ -102,27 +102,17 @@ func (v *View) ActiveAlerts() int {
 // view.
 func (v *View) EachLive(fn func(chunk []calls.Call)) {
 	buf := make([]calls.Call, 0, gatherChunk)
-	flush := func() {
+	v.walk(func(c calls.Call) {
+		if !c.Ended() {
+			buf = append(buf, c)
+		}
+	}, func() {
 		if len(buf) > 0 {
 			fn(buf)
 			clear(buf)
 			buf = buf[:0]
 		}
-	}
-	v.mu.RLock()
-	n := 0
-	for _, c := range v.calls {
-		if !c.Ended() {
-			buf = append(buf, c)
-		}
-		if n++; n%gatherChunk == 0 {
-			v.mu.RUnlock()
-			flush()
-			v.mu.RLock()
-		}
-	}
-	v.mu.RUnlock()
-	flush()
+	})
 }
 
 // gatherChunk is how many calls a whole-view read looks at in one hold of
@@ -130,36 +120,52 @@ func (v *View) EachLive(fn func(chunk []calls.Call)) {
 const gatherChunk = 512
 
 // gather appends to dst a copy of each call keep accepts (every call when
-// keep is nil) and returns the extended slice. It holds the read lock for
-// gatherChunk calls at a time and lets it go in between, so that an event
-// waits for one chunk's copy rather than the whole view's: 50,000 calls
-// took 150–300 ms to copy, and every console waited that long for every
-// change meanwhile. The price is that the result is not one instant's
-// view: a call an event changes while the view is gathered is in it as it
-// was or as it became, and one added or removed meanwhile may be in it or
-// not. Readers that look at every call to act on some (the alert rules,
-// upkeep's start-up check) do not mind; a snapshot, which must be one
-// instant's, is not gathered this way.
+// keep is nil) and returns the extended slice, a chunk at a time (see
+// walk). Readers that look at every call to act on some (the alert rules,
+// upkeep's start-up check) do not mind that it is not one instant's view;
+// a snapshot, which must be, is not gathered this way.
 func (v *View) gather(dst []calls.Call, keep func(calls.Call) bool) []calls.Call {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
 	if keep == nil {
+		v.mu.RLock()
 		dst = slices.Grow(dst, len(v.calls))
+		v.mu.RUnlock()
 	}
-	n := 0
-	for _, c := range v.calls {
+	v.walk(func(c calls.Call) {
 		if keep == nil || keep(c) { // by value: a pointer would move every c to the heap
 			dst = append(dst, c)
 		}
+	}, nil)
+	return dst
+}
+
+// walk calls visit with each call of the view under the read lock, letting
+// the lock go after every gatherChunk calls, and calls between (when set)
+// there without the lock, and once more at the end. An event then waits
+// for one chunk rather than for the whole view: copying 50,000 calls took
+// 150–300 ms, and every console waited that long for every change
+// meanwhile. The price is that a walk is not one instant's view: a call an
+// event changes meanwhile is seen as it was or as it became, and one added
+// or removed meanwhile may be seen or not.
+func (v *View) walk(visit func(calls.Call), between func()) {
+	v.mu.RLock()
+	n := 0
+	for _, c := range v.calls {
+		visit(c)
 		if n++; n%gatherChunk == 0 {
 			// A writer waiting for the lock takes it now, before this
-			// read goes on; the map may change under the loop, as the
+			// walk goes on; the map may change under the loop, as the
 			// language allows within one, since the lock orders it.
 			v.mu.RUnlock()
+			if between != nil {
+				between()
+			}
 			v.mu.RLock()
 		}
 	}
-	return dst
+	v.mu.RUnlock()
+	if between != nil {
+		between()
+	}
 }
 
 // Seq is the sequence of the last event the view applied.
