@@ -265,6 +265,13 @@ func serverArgs(bin serverBinary, addr, dir string) []string {
 	} else {
 		args = append(args, "--log-level", "warn")
 	}
+	return append(args, bin.workloadArgs()...)
+}
+
+// workloadArgs are the flags every server of a workload gets, single or a
+// cluster's replica, for those the binary has.
+func (bin serverBinary) workloadArgs() []string {
+	var args []string
 	if bin.SkipAuthFlag {
 		args = append(args, "--insecure-skip-notification-auth")
 	}

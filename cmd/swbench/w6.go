@@ -92,18 +92,5 @@ func (b *bench) clusterBinaries() (localcluster.Binaries, error) {
 // one session, and Graph (the simulator) knows none of the bench's calls,
 // so a restarting replica must not check them.
 func benchReplicaArgs(bin serverBinary) []string {
-	var args []string
-	if bin.SkipAuthFlag {
-		args = append(args, "--insecure-skip-notification-auth")
-	}
-	if bin.FeedsPerSession {
-		args = append(args, "--feeds-per-session", "1000000")
-	}
-	if bin.StartupCheckFlag {
-		args = append(args, "--startup-check-rate", "-1")
-	}
-	if bin.MemoryLimitFlag {
-		args = append(args, "--memory-limit", memoryLimit)
-	}
-	return append(args, "--quiet-after", "2h", "--log-level", "info")
+	return append(bin.workloadArgs(), "--quiet-after", "2h", "--log-level", "info")
 }
