@@ -56,7 +56,7 @@ func TestEraseRemovesEventsAndState(t *testing.T) {
 	log := openLog(t)
 	log.Append(ctx, []eventlog.Entry{{Event: note("gone", calls.Incoming)}, {Event: note("kept", calls.Incoming)}, {Event: note("gone", calls.Terminated)}})
 	st := log.State()
-	if err := st.Save(ctx, []calls.Call{{ID: "gone", Seq: 3}, {ID: "kept", Seq: 2}}, nil, 3); err != nil {
+	if err := st.Save(ctx, []eventlog.Change{{Call: calls.Call{ID: "gone", Seq: 3}}, {Call: calls.Call{ID: "kept", Seq: 2}}}, nil, 3); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // erasing twice is not an error
@@ -87,10 +87,10 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	ctx := context.Background()
 	log := openLog(t)
 	ahead, lagging := log.State(), log.State() // two replicas
-	if err := ahead.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 10}}, nil, 10); err != nil {
+	if err := ahead.Save(ctx, []eventlog.Change{{Call: calls.Call{ID: "c", State: calls.Terminated, Seq: 10}}}, nil, 10); err != nil {
 		t.Fatal(err)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Established, Seq: 5}}, nil, 5); err != nil {
+	if err := lagging.Save(ctx, []eventlog.Change{{Call: calls.Call{ID: "c", State: calls.Established, Seq: 5}}}, nil, 5); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, err := log.State().Load(ctx)
@@ -100,7 +100,7 @@ func TestStateNeverMovesBackwards(t *testing.T) {
 	if loaded["c"].Seq != 10 || applied != 10 {
 		t.Fatalf("a lagging replica rolled the state back: %+v, applied %d", loaded["c"], applied)
 	}
-	if err := lagging.Save(ctx, []calls.Call{{ID: "c", State: calls.Terminated, Seq: 12}}, nil, 12); err != nil {
+	if err := lagging.Save(ctx, []eventlog.Change{{Call: calls.Call{ID: "c", State: calls.Terminated, Seq: 12}}}, nil, 12); err != nil {
 		t.Fatal(err)
 	}
 	loaded, applied, _ = log.State().Load(ctx)
@@ -139,5 +139,25 @@ func TestHistoryLeavesNothingBehind(t *testing.T) {
 	after, _ := stream.Info(ctx)
 	if after.State.Consumers != before.State.Consumers {
 		t.Fatalf("consumers went from %d to %d", before.State.Consumers, after.State.Consumers)
+	}
+}
+
+// TestSaveWritesTheJSONItIsGiven: a call given with its JSON is saved as
+// that JSON, not encoded again; one without is encoded.
+func TestSaveWritesTheJSONItIsGiven(t *testing.T) {
+	ctx := context.Background()
+	log := openLog(t)
+	given := eventlog.Change{Call: calls.Call{ID: "a", Subject: "the call's", Seq: 2},
+		JSON: []byte(`{"id":"a","state":"","source":{},"subject":"the JSON's","startedAt":"0001-01-01T00:00:00Z","updatedAt":"0001-01-01T00:00:00Z","seq":2}`)}
+	encoded := eventlog.Change{Call: calls.Call{ID: "b", Subject: "the call's", Seq: 1}}
+	if err := log.State().Save(ctx, []eventlog.Change{given, encoded}, nil, 2); err != nil {
+		t.Fatal(err)
+	}
+	loaded, _, err := log.State().Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded["a"].Subject != "the JSON's" || loaded["b"].Subject != "the call's" {
+		t.Fatalf("saved subjects %q and %q, want the JSON's and the call's", loaded["a"].Subject, loaded["b"].Subject)
 	}
 }

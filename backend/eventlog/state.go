@@ -87,6 +87,15 @@ func (s *State) Load(ctx context.Context) (map[string]calls.Call, uint64, error)
 	return out, applied, nil
 }
 
+// Change is a call for Save to write. JSON, when set, is the call as
+// encoding/json encodes it, which the caller has already (the live view
+// keeps every call's): Save writes it as it is instead of encoding the
+// call again.
+type Change struct {
+	Call calls.Call
+	JSON []byte
+}
+
 // Save writes the calls that changed, removes the ones gone (pruned from
 // the view), and then moves the checkpoint to applied. When a write fails
 // the checkpoint stays where it was and the error says which write: the
@@ -96,12 +105,14 @@ func (s *State) Load(ctx context.Context) (map[string]calls.Call, uint64, error)
 // acknowledgement, which on a replicated bucket takes a round of the
 // cluster, so one at a time would bound a save to a few hundred calls a
 // second. The checkpoint is written last, once every call is.
-func (s *State) Save(ctx context.Context, changed []calls.Call, gone []string, applied uint64) error {
+func (s *State) Save(ctx context.Context, changed []Change, gone []string, applied uint64) error {
 	err := parallel(ctx, len(changed), func(ctx context.Context, i int) error {
-		c := changed[i]
-		data, err := json.Marshal(c)
-		if err != nil {
-			return fmt.Errorf("eventlog: encode call %s: %w", c.ID, err)
+		c, data := changed[i].Call, changed[i].JSON
+		if data == nil {
+			var err error
+			if data, err = json.Marshal(c); err != nil {
+				return fmt.Errorf("eventlog: encode call %s: %w", c.ID, err)
+			}
 		}
 		return s.put(ctx, callKeyPrefix+token(c.ID), data, c.Seq, seqOfCall)
 	})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"switchboard/app/calls"
+	"switchboard/backend/eventlog"
 )
 
 // saveTimeout bounds one save, so an outage does not hold the view's loop.
@@ -135,7 +136,7 @@ func (v *View) save(ctx context.Context, force bool) bool {
 // write, the calls to forget (with their mark in gone), the calls to
 // archive and to remove from the archive, and the checkpoint.
 type saveJob struct {
-	changed    []calls.Call
+	changed    []eventlog.Change
 	gone       map[string]uint64
 	toArch     []calls.Call
 	unarch     map[string]uint64
@@ -222,7 +223,8 @@ func (v *View) finishSave(ctx context.Context, res saveResult) {
 		return
 	}
 	v.mu.RLock()
-	for _, c := range job.changed {
+	for _, ch := range job.changed {
+		c := ch.Call
 		if _, ok := v.dirty[c.ID]; !ok {
 			continue // pruned or erased meanwhile: gone says what to do
 		}
@@ -301,7 +303,7 @@ func endOrder(m map[string]calls.Call) []calls.Call {
 // change left unsaved, or seq when none is. A call pruned from the view
 // whose saved state is current is forgotten once the checkpoint covers
 // its last change: a restart replaying its events would bring it back.
-func (v *View) pending(seq uint64) (changed []calls.Call, gone []string, checkpoint uint64) {
+func (v *View) pending(seq uint64) (changed []eventlog.Change, gone []string, checkpoint uint64) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	type dirtyCall struct {
@@ -322,9 +324,17 @@ func (v *View) pending(seq uint64) (changed []calls.Call, gone []string, checkpo
 		checkpoint = list[maxSavePerRound].first - 1
 		list = list[:maxSavePerRound]
 	}
+	changed = make([]eventlog.Change, 0, len(list))
+	v.encMu.Lock()
 	for _, d := range list {
-		changed = append(changed, v.calls[d.id])
+		c := v.calls[d.id]
+		ch := eventlog.Change{Call: c}
+		if e, ok := v.enc[d.id]; ok && e.seq == c.Seq {
+			ch.JSON = e.data // what the events encoded: the save need not again
+		}
+		changed = append(changed, ch)
 	}
+	v.encMu.Unlock()
 	for id, at := range v.gone {
 		if len(gone) == maxSavePerRound {
 			break

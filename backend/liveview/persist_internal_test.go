@@ -24,16 +24,16 @@ func TestTheCheckpointMovesUnderABacklog(t *testing.T) {
 	if len(changed) != maxSavePerRound {
 		t.Fatalf("a save writes %d calls, want %d", len(changed), maxSavePerRound)
 	}
-	for _, c := range changed {
-		if c.Seq >= 1000+maxSavePerRound {
+	for _, ch := range changed {
+		if c := ch.Call; c.Seq >= 1000+maxSavePerRound {
 			t.Fatalf("call %s (first unsaved change %d) saved before older ones", c.ID, c.Seq)
 		}
 	}
 	if want := uint64(1000 + maxSavePerRound - 1); checkpoint != want {
 		t.Fatalf("checkpoint %d, want %d: just below the oldest change left", checkpoint, want)
 	}
-	for _, c := range changed {
-		delete(v.dirty, c.ID)
+	for _, ch := range changed {
+		delete(v.dirty, ch.Call.ID)
 	}
 	if _, _, checkpoint := v.pending(1000 + n - 1); checkpoint != 1000+n-1 {
 		t.Fatalf("with everything saved the checkpoint is %d, want the view's sequence %d", checkpoint, 1000+n-1)

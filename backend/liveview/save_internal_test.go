@@ -7,8 +7,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"switchboard/app/calls"
+	"switchboard/app/feedwire"
 	"switchboard/backend/eventlog"
 	"switchboard/backend/natstest"
 )
@@ -90,4 +92,36 @@ func TestASaveInFlightHoldsNothingUp(t *testing.T) {
 func event(id string, st calls.State) eventlog.Entry {
 	return eventlog.Entry{Event: calls.Event{Kind: calls.KindNotification, CallID: id, At: time.Now().UTC(),
 		Change: &calls.Change{ChangeType: "updated", Resource: calls.ResourceCall, State: st}}}
+}
+
+// TestASaveWritesTheKeptJSON: a save hands the state the JSON the events
+// already encoded for a call at its sequence (the events' goroutine keeps
+// it for snapshots), not the call to encode again; a call whose kept JSON
+// is older goes to be encoded.
+func TestASaveWritesTheKeptJSON(t *testing.T) {
+	v := &View{calls: make(map[string]calls.Call), enc: make(map[string]encodedCall), dirty: make(map[string]uint64), gone: make(map[string]uint64)}
+	for seq, id := range []string{"kept", "older"} {
+		c, _ := calls.Apply(calls.Call{}, uint64(seq+1), event(id, calls.Established).Event)
+		v.calls[id], v.dirty[id] = c, c.Seq
+		v.encode([]feedwire.Message{{Type: feedwire.TypeCall, Seq: c.Seq, Call: &c}})
+	}
+	older := v.calls["older"]
+	older.Seq, older.State = 3, calls.Hold // changed since it was encoded
+	v.calls["older"] = older
+	changed, _, _ := v.pending(3)
+	for _, ch := range changed {
+		switch kept := v.enc[ch.Call.ID].data; ch.Call.ID {
+		case "kept":
+			if unsafe.SliceData(ch.JSON) != unsafe.SliceData(kept) {
+				t.Fatalf("the save encodes %s again (%q) instead of writing its kept JSON", ch.Call.ID, ch.JSON)
+			}
+		case "older":
+			if ch.JSON != nil {
+				t.Fatalf("the save writes %s's JSON of an older sequence: %s", ch.Call.ID, ch.JSON)
+			}
+		}
+	}
+	if len(changed) != 2 {
+		t.Fatalf("%d calls to save, want 2", len(changed))
+	}
 }
